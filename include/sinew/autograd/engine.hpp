@@ -1,0 +1,343 @@
+// The backward engine: runs recorded nodes in reverse topological order, accumulating gradients
+// into leaves' .grad (backward) or returning them (autograd::grad). Also the Tensor members that
+// deal with autograd state.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <queue>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "sinew/autograd/node.hpp"
+#include "sinew/ops/cast.hpp"
+#include "sinew/ops/elementwise.hpp"
+#include "sinew/ops/factory.hpp"
+
+namespace sinew::autograd {
+
+namespace detail {
+
+using sinew::detail::ImplPtr;
+
+// Calls f(Tensor<float>) or f(Tensor<double>) for a floating tensor of either type.
+template <class F>
+auto visit_floating(const ImplPtr& impl, F&& f) {
+  if (impl->dtype == DType::Float64) return f(Tensor<double>(impl));
+  SINEW_CHECK(impl->dtype == DType::Float32, "autograd", "gradients must be float or double, got ",
+              impl->dtype);
+  return f(Tensor<float>(impl));
+}
+
+inline ImplPtr add_grads(const ImplPtr& a, const ImplPtr& b) {
+  if (!a) return b;
+  if (!b) return a;
+  return visit_floating(a, [&](auto ta) {
+    using T = typename decltype(ta)::value_type;
+    return (ta + Tensor<T>(b)).impl_ptr();
+  });
+}
+
+inline ImplPtr run_hooks(const std::vector<sinew::detail::ImplHook>& hooks, ImplPtr grad) {
+  for (const auto& h : hooks) {
+    ImplPtr r = h(grad);
+    if (r) grad = std::move(r);
+  }
+  return grad;
+}
+
+// Adds a gradient into a leaf's .grad: steals the buffer when nothing else refers to it, adds in
+// place when no graph is being built, out of place (differentiably) under create_graph.
+inline void accumulate_into_leaf(sinew::detail::TensorImpl& leaf, const ImplPtr& g, bool create_graph) {
+  if (!leaf.grad) {
+    if (create_graph) {
+      leaf.grad = g;
+    } else if (g->storage.use_count() == 1 && g->is_contiguous() && g->grad_fn == nullptr) {
+      leaf.grad = g;
+    } else {
+      leaf.grad = visit_floating(g, [](auto t) { return t.detach().clone().impl_ptr(); });
+    }
+    return;
+  }
+  if (create_graph || leaf.grad->grad_fn) {
+    leaf.grad = add_grads(leaf.grad, g);
+  } else {
+    visit_floating(leaf.grad, [&](auto t) {
+      using T = typename decltype(t)::value_type;
+      NoGradGuard no_grad;
+      t.add_(Tensor<T>(g));
+      return 0;
+    });
+  }
+}
+
+inline void check_grad_shape(const ImplPtr& g, const Shape& shape, DType dtype, const std::string& node) {
+  SINEW_CHECK(g->shape == shape, "backward", "node ", node, " produced a gradient of shape ",
+              g->shape, " for an input of shape ", shape);
+  SINEW_CHECK(g->dtype == dtype, "backward", "node ", node, " produced a ", g->dtype,
+              " gradient for a ", dtype, " input");
+}
+
+struct EngineTask {
+  std::vector<ImplPtr> roots;
+  std::vector<ImplPtr> root_grads;
+  bool retain_graph = false;
+  bool create_graph = false;
+  // autograd::grad: capture the gradients of these tensors instead of accumulating into leaves.
+  std::vector<ImplPtr> capture;
+};
+
+// Runs the backward pass; returns the captured gradients (one per task.capture, may be null).
+inline std::vector<ImplPtr> execute(const EngineTask& task) {
+  GradModeGuard mode(task.create_graph);
+  bool capturing = !task.capture.empty();
+  std::unordered_map<const Node*, size_t> capture_node;
+  std::unordered_map<const sinew::detail::TensorImpl*, size_t> capture_leaf;
+  for (size_t i = 0; i < task.capture.size(); ++i) {
+    const auto& c = task.capture[i];
+    if (c->grad_fn) capture_node[c->grad_fn.get()] = i;
+    else capture_leaf[c.get()] = i;
+  }
+  std::vector<ImplPtr> captured(task.capture.size());
+
+  // Dependencies: how many edges from reachable nodes point at each node.
+  std::unordered_map<Node*, int> deps;
+  std::unordered_map<Node*, ImplPtr> buffer;
+  std::vector<Node*> stack;
+  std::unordered_set<Node*> seen;
+  for (const auto& r : task.roots) {
+    if (r->grad_fn && seen.insert(r->grad_fn.get()).second) stack.push_back(r->grad_fn.get());
+  }
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    for (const auto& e : n->next_edges()) {
+      if (!e.node) continue;
+      ++deps[e.node.get()];
+      if (seen.insert(e.node.get()).second) stack.push_back(e.node.get());
+    }
+  }
+
+  auto deliver_leaf = [&](const ImplPtr& leaf, ImplPtr g) {
+    g = run_hooks(leaf->leaf_hooks, std::move(g));
+    if (capturing) {
+      auto it = capture_leaf.find(leaf.get());
+      if (it != capture_leaf.end()) captured[it->second] = add_grads(captured[it->second], g);
+      return;
+    }
+    accumulate_into_leaf(*leaf, g, task.create_graph);
+  };
+
+  auto cmp = [](Node* a, Node* b) { return a->sequence_nr() < b->sequence_nr(); };
+  std::priority_queue<Node*, std::vector<Node*>, decltype(cmp)> ready(cmp);
+  for (size_t i = 0; i < task.roots.size(); ++i) {
+    const auto& r = task.roots[i];
+    check_grad_shape(task.root_grads[i], r->shape, r->dtype, "root");
+    if (r->grad_fn) {
+      Node* n = r->grad_fn.get();
+      bool fresh = buffer.find(n) == buffer.end();
+      buffer[n] = add_grads(buffer[n], task.root_grads[i]);
+      if (fresh && deps[n] == 0) ready.push(n);
+    } else {
+      deliver_leaf(r, task.root_grads[i]);
+    }
+  }
+
+  while (!ready.empty()) {
+    Node* n = ready.top();
+    ready.pop();
+    ImplPtr g = std::move(buffer[n]);
+    buffer.erase(n);
+    std::vector<ImplPtr> grads;
+    if (g) {
+      g = run_hooks(n->tensor_hooks, std::move(g));
+      for (const auto& w : n->retained) {
+        if (auto t = w.lock()) {
+          if (!t->grad) t->grad = task.create_graph ? g : visit_floating(g, [](auto x) { return x.detach().clone().impl_ptr(); });
+          else t->grad = add_grads(t->grad, g);
+        }
+      }
+      if (capturing) {
+        auto it = capture_node.find(n);
+        if (it != capture_node.end()) captured[it->second] = g;
+      }
+      grads = n->run(g);
+      SINEW_CHECK(grads.size() == n->next_edges().size(), "backward", "node ", n->name(),
+                  " returned ", grads.size(), " gradients for ", n->next_edges().size(), " inputs");
+    }
+    const auto& edges = n->next_edges();
+    for (size_t i = 0; i < edges.size(); ++i) {
+      const Edge& e = edges[i];
+      ImplPtr gi = i < grads.size() ? grads[i] : nullptr;
+      if (e.leaf) {
+        if (gi) {
+          check_grad_shape(gi, e.shape, e.dtype, n->name());
+          deliver_leaf(e.leaf, gi);
+        }
+      } else if (e.node) {
+        Node* next = e.node.get();
+        if (gi) {
+          check_grad_shape(gi, e.shape, e.dtype, n->name());
+          buffer[next] = add_grads(buffer[next], gi);
+        }
+        if (--deps[next] == 0) ready.push(next);
+      }
+    }
+    if (!task.retain_graph) n->release();
+  }
+  return captured;
+}
+
+inline void check_root(const sinew::detail::TensorImpl& r, size_t i) {
+  SINEW_CHECK(r.requires_grad(), "backward", "element ", i,
+              " of tensors does not require grad and does not have a grad_fn");
+}
+
+}  // namespace detail
+
+struct GradOptions {
+  std::optional<bool> retain_graph;  // defaults to create_graph
+  bool create_graph = false;
+  bool allow_unused = false;
+};
+
+// Gradients of sum(outputs[i] * grad_outputs[i]) with respect to each input, returned rather
+// than accumulated into .grad. grad_outputs may be empty for scalar outputs.
+template <class T>
+std::vector<Tensor<T>> grad(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& inputs,
+                            const std::vector<Tensor<T>>& grad_outputs = {}, GradOptions options = {}) {
+  SINEW_CHECK(!outputs.empty(), "autograd::grad", "no outputs given");
+  SINEW_CHECK(!inputs.empty(), "autograd::grad", "no inputs given");
+  SINEW_CHECK(grad_outputs.empty() || grad_outputs.size() == outputs.size(), "autograd::grad", "got ",
+              grad_outputs.size(), " grad_outputs for ", outputs.size(), " outputs");
+  detail::EngineTask task;
+  task.create_graph = options.create_graph;
+  task.retain_graph = options.retain_graph.value_or(options.create_graph);
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    detail::check_root(outputs[i].impl(), i);
+    Tensor<T> g;
+    if (!grad_outputs.empty() && grad_outputs[i].defined()) {
+      g = grad_outputs[i];
+      SINEW_CHECK(g.shape() == outputs[i].shape(), "autograd::grad", "grad_outputs[", i, "] has shape ",
+                  g.shape(), " but outputs[", i, "] has shape ", outputs[i].shape());
+    } else {
+      SINEW_CHECK(outputs[i].numel() == 1, "autograd::grad", "grad can be implicitly created only for "
+                  "scalar outputs; outputs[", i, "] has shape ", outputs[i].shape());
+      g = ones_like(outputs[i]);
+    }
+    task.roots.push_back(outputs[i].impl_ptr());
+    task.root_grads.push_back(g.impl_ptr());
+  }
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    SINEW_CHECK(inputs[i].requires_grad(), "autograd::grad", "inputs[", i, "] (shape ", inputs[i].shape(),
+                ") does not require grad");
+    task.capture.push_back(inputs[i].impl_ptr());
+  }
+  auto captured = detail::execute(task);
+  std::vector<Tensor<T>> result;
+  for (size_t i = 0; i < captured.size(); ++i) {
+    SINEW_CHECK(captured[i] || options.allow_unused, "autograd::grad", "inputs[", i, "] (shape ",
+                inputs[i].shape(), ") was not used in the graph; pass allow_unused = true to get an "
+                "undefined gradient instead");
+    result.push_back(captured[i] ? Tensor<T>(captured[i]) : Tensor<T>());
+  }
+  return result;
+}
+
+// Runs backward from several roots at once.
+template <class T>
+void backward(const std::vector<Tensor<T>>& tensors, const std::vector<Tensor<T>>& grad_tensors = {},
+              bool retain_graph = false, bool create_graph = false) {
+  detail::EngineTask task;
+  task.retain_graph = retain_graph || create_graph;
+  task.create_graph = create_graph;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const Tensor<T>& t = tensors[i];
+    detail::check_root(t.impl(), i);
+    Tensor<T> g = i < grad_tensors.size() ? grad_tensors[i] : Tensor<T>();
+    if (g.defined()) {
+      SINEW_CHECK(g.shape() == t.shape(), "backward", "gradient has shape ", g.shape(),
+                  " but the tensor has shape ", t.shape());
+      sinew::detail::check_same_device("backward", g, t);
+    } else {
+      SINEW_CHECK(t.numel() == 1, "backward", "grad can be implicitly created only for scalar outputs; "
+                  "got a tensor of shape ", t.shape(), " (pass a gradient of that shape)");
+      g = ones_like(t);
+    }
+    task.roots.push_back(t.impl_ptr());
+    task.root_grads.push_back(g.impl_ptr());
+  }
+  detail::execute(task);
+}
+
+}  // namespace sinew::autograd
+
+namespace sinew {
+
+template <class T>
+void Tensor<T>::backward(const Tensor<T>& gradient, bool retain_graph, bool create_graph) const {
+  if constexpr (is_floating_dtype_v<T>) {
+    autograd::backward<T>({*this}, {gradient}, retain_graph, create_graph);
+  } else {
+    detail::fail("backward", "only float and double tensors have gradients, this one is ", dtype());
+  }
+}
+
+template <class T>
+Tensor<T>& Tensor<T>::requires_grad_(bool on) {
+  SINEW_CHECK(!on || is_floating_dtype_v<T>, "requires_grad_",
+              "only float and double tensors can require gradients, this one is ", dtype());
+  SINEW_CHECK(is_leaf(), "requires_grad_",
+              "can only change requires_grad of leaf tensors; use detach() to make a new leaf");
+  impl().leaf_requires_grad = on;
+  return *this;
+}
+
+template <class T>
+void Tensor<T>::set_grad(const Tensor<T>& g) {
+  if (g.defined()) {
+    SINEW_CHECK(g.shape() == shape(), "set_grad", "gradient of shape ", g.shape(),
+                " assigned to a tensor of shape ", shape());
+    impl().grad = g.impl_ptr();
+  } else {
+    impl().grad = nullptr;
+  }
+}
+
+template <class T>
+Tensor<T>& Tensor<T>::retain_grad() {
+  SINEW_CHECK(requires_grad(), "retain_grad", "called on a tensor that does not require grad");
+  if (is_leaf() || impl().retains_grad) return *this;
+  impl().retains_grad = true;
+  impl().grad_fn->retained.push_back(impl_);
+  return *this;
+}
+
+template <class T>
+void Tensor<T>::register_hook(Hook hook) {
+  SINEW_CHECK(requires_grad(), "register_hook", "cannot register a hook on a tensor that does not require grad");
+  auto h = [hook = std::move(hook)](const detail::ImplPtr& g) -> detail::ImplPtr {
+    Tensor<T> r = hook(Tensor<T>(g));
+    return r.defined() ? r.impl_ptr() : nullptr;
+  };
+  if (is_leaf()) impl().leaf_hooks.push_back(std::move(h));
+  else impl().grad_fn->tensor_hooks.push_back(std::move(h));
+}
+
+template <class T>
+Tensor<T> Tensor<T>::detach() const {
+  auto a = detail::alias_impl(impl());
+  a->is_view = false;
+  return Tensor<T>(a);
+}
+
+template <class T>
+Tensor<T>& Tensor<T>::detach_() {
+  SINEW_CHECK(!impl().is_view || !requires_grad(), "detach_", "cannot detach a view in place; use detach()");
+  impl().grad_fn = nullptr;
+  impl().leaf_requires_grad = false;
+  return *this;
+}
+
+}  // namespace sinew

@@ -1,0 +1,55 @@
+// The one CPU thread pool (OpenMP): thread count control and a chunked parallel_for.
+#pragma once
+
+#include <cstdint>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "sinew/core/error.hpp"
+
+namespace sinew {
+
+// Threads used by Sinew's CPU kernels (OpenMP; Eigen's GEMM uses the same pool).
+inline void set_num_threads(int n) {
+  SINEW_CHECK(n >= 1, "set_num_threads", "thread count must be >= 1, got ", n);
+#ifdef _OPENMP
+  omp_set_num_threads(n);
+#endif
+}
+
+inline int get_num_threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+namespace backend::cpu {
+
+// Work below this many elements runs on the calling thread: a parallel region costs a few µs.
+inline constexpr int64_t kParallelGrain = 32768;
+
+// Calls f(begin, end) on disjoint chunks covering [0, n); in parallel when n * cost >= grain.
+template <class F>
+void parallel_for(int64_t n, int64_t cost_per_item, F&& f) {
+  if (n <= 0) return;
+#ifdef _OPENMP
+  if (n * cost_per_item >= kParallelGrain && omp_get_max_threads() > 1 && !omp_in_parallel()) {
+#pragma omp parallel
+    {
+      int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+      int64_t chunk = (n + nt - 1) / nt;
+      int64_t b = t * chunk, e = b + chunk < n ? b + chunk : n;
+      if (b < e) f(b, e);
+    }
+    return;
+  }
+#endif
+  f(int64_t{0}, n);
+}
+
+}  // namespace backend::cpu
+}  // namespace sinew

@@ -1,0 +1,206 @@
+// Tensor<T>: a cheap handle to shared storage with shape, strides and offset, plus autograd state.
+// Member functions that run ops are declared here and defined in the ops/ header of their family.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "sinew/core/device.hpp"
+#include "sinew/core/dtype.hpp"
+#include "sinew/core/error.hpp"
+#include "sinew/core/shape.hpp"
+#include "sinew/core/tensor_impl.hpp"
+
+namespace sinew {
+
+template <class T>
+class Tensor;
+
+// One entry of Tensor::index({...}): an integer, a Slice, Ellipsis or None (a new axis).
+struct Slice {
+  std::optional<int64_t> start;
+  std::optional<int64_t> stop;
+  int64_t step = 1;
+};
+struct EllipsisIndex {};
+struct NoneIndex {};
+inline constexpr EllipsisIndex Ellipsis{};
+inline constexpr NoneIndex None{};
+
+class TensorIndex {
+ public:
+  enum class Kind { Integer, Slice, Ellipsis, None };
+  TensorIndex(int64_t i) : kind_(Kind::Integer), integer_(i) {}  // NOLINT: implicit on purpose
+  TensorIndex(int i) : kind_(Kind::Integer), integer_(i) {}      // NOLINT
+  TensorIndex(Slice s) : kind_(Kind::Slice), slice_(s) {}         // NOLINT
+  TensorIndex(EllipsisIndex) : kind_(Kind::Ellipsis) {}           // NOLINT
+  TensorIndex(NoneIndex) : kind_(Kind::None) {}                   // NOLINT
+  Kind kind() const { return kind_; }
+  int64_t integer() const { return integer_; }
+  const Slice& slice() const { return slice_; }
+
+ private:
+  Kind kind_;
+  int64_t integer_ = 0;
+  Slice slice_;
+};
+
+template <class T = float>
+class Tensor {
+  static_assert(is_supported_dtype_v<T>, "Tensor<T>: T must be float, double, int64_t, uint8_t or bool");
+
+ public:
+  using value_type = T;
+  using Hook = std::function<Tensor<T>(const Tensor<T>&)>;
+
+  // An undefined tensor (like a default torch::Tensor): defined() is false.
+  Tensor() = default;
+  explicit Tensor(detail::ImplPtr impl) : impl_(std::move(impl)) {
+    SINEW_CHECK(!impl_ || impl_->dtype == dtype_of<T>(), "Tensor", "cannot view a ",
+                impl_->dtype, " tensor as ", dtype_of<T>());
+  }
+
+  // ---- metadata ------------------------------------------------------------------------------
+  bool defined() const { return impl_ != nullptr; }
+  const Shape& shape() const { return impl().shape; }
+  const Shape& sizes() const { return impl().shape; }
+  int64_t size(int64_t d) const { return shape()[detail::wrap_dim(d, dim(), "Tensor::size")]; }
+  const Shape& strides() const { return impl().strides; }
+  int64_t stride(int64_t d) const { return strides()[detail::wrap_dim(d, dim(), "Tensor::stride")]; }
+  int64_t storage_offset() const { return impl().offset; }
+  int64_t dim() const { return shape().size(); }
+  int64_t numel() const { return shape().numel(); }
+  static constexpr DType dtype() { return dtype_of<T>(); }
+  Device device() const { return impl().storage->device(); }
+  bool is_contiguous() const { return impl().is_contiguous(); }
+  bool is_cpu() const { return device().is_cpu(); }
+  // Pointer to element [0, ..., 0] (storage offset applied).
+  T* data_ptr() const { return static_cast<T*>(impl().storage->data()) + impl().offset; }
+  bool is_same(const Tensor& o) const { return impl_ == o.impl_; }
+  bool shares_storage(const Tensor& o) const { return impl().storage == o.impl().storage; }
+
+  // The single value of a one-element tensor.
+  T item() const;
+  // The element at a full index (negative indices count from the end); for tests and small reads.
+  T at(std::initializer_list<int64_t> index) const;
+  void set(std::initializer_list<int64_t> index, T value);
+  // All elements in row-major order.
+  std::vector<T> to_vector() const;
+
+  // ---- autograd ------------------------------------------------------------------------------
+  bool requires_grad() const { return impl().requires_grad(); }
+  Tensor& requires_grad_(bool on = true);
+  Tensor& set_requires_grad(bool on) { return requires_grad_(on); }
+  bool is_leaf() const { return impl().grad_fn == nullptr; }
+  const std::shared_ptr<autograd::Node>& grad_fn() const { return impl().grad_fn; }
+  // The accumulated gradient (undefined until a backward reaches this tensor).
+  Tensor grad() const { return impl().grad ? Tensor(impl().grad) : Tensor(); }
+  void set_grad(const Tensor& g);
+  // Keep .grad() for a non-leaf tensor after backward.
+  Tensor& retain_grad();
+  bool retains_grad() const { return impl().retains_grad; }
+  // A hook runs on this tensor's gradient during backward; returning a defined tensor replaces it.
+  void register_hook(Hook hook);
+  void backward(const Tensor& gradient = Tensor(), bool retain_graph = false,
+                bool create_graph = false) const;
+  // Same memory, no history, requires_grad false.
+  Tensor detach() const;
+  Tensor& detach_();
+  uint64_t version() const { return impl().storage->version(); }
+
+  // ---- conversion ----------------------------------------------------------------------------
+  template <class U>
+  Tensor<U> to() const;
+  Tensor to(Device device) const;
+  Tensor cpu() const { return to(Device::cpu()); }
+  Tensor clone() const;
+  Tensor contiguous() const;
+
+  // ---- views (ops/shape.hpp) -----------------------------------------------------------------
+  Tensor view(const Shape& shape) const;
+  Tensor reshape(const Shape& shape) const;
+  Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
+  Tensor unsqueeze(int64_t dim) const;
+  Tensor squeeze() const;
+  Tensor squeeze(int64_t dim) const;
+  Tensor transpose(int64_t dim0, int64_t dim1) const;
+  Tensor permute(const Shape& dims) const;
+  Tensor t() const;
+  Tensor slice(int64_t dim, std::optional<int64_t> start, std::optional<int64_t> stop,
+               int64_t step = 1) const;
+  Tensor narrow(int64_t dim, int64_t start, int64_t length) const;
+  Tensor select(int64_t dim, int64_t index) const;
+  Tensor expand(const Shape& shape) const;
+  Tensor expand_as(const Tensor& other) const { return expand(other.shape()); }
+  Tensor view_as(const Tensor& other) const { return view(other.shape()); }
+  Tensor index(std::initializer_list<TensorIndex> indices) const;
+  Tensor flip(const Shape& dims) const;
+  Tensor repeat(const Shape& repeats) const;
+
+  // ---- elementwise (ops/elementwise.hpp) -----------------------------------------------------
+  Tensor neg() const;
+  Tensor exp() const;
+  Tensor log() const;
+  Tensor sqrt() const;
+  Tensor abs() const;
+  Tensor sigmoid() const;
+  Tensor tanh() const;
+  Tensor relu() const;
+  Tensor pow(double exponent) const;
+  Tensor clamp(std::optional<double> min, std::optional<double> max) const;
+
+  // In place; each bumps the version counter. Autograd rules as PyTorch: a leaf that requires grad
+  // cannot be changed in place while grad mode is on.
+  Tensor& add_(const Tensor& other, double alpha = 1);
+  Tensor& add_(double value);
+  Tensor& sub_(const Tensor& other, double alpha = 1);
+  Tensor& sub_(double value);
+  Tensor& mul_(const Tensor& other);
+  Tensor& mul_(double value);
+  Tensor& div_(const Tensor& other);
+  Tensor& div_(double value);
+  Tensor& clamp_(std::optional<double> min, std::optional<double> max);
+  Tensor& relu_();
+  Tensor& zero_();
+  Tensor& fill_(double value);
+  Tensor& copy_(const Tensor& src);
+  Tensor& masked_fill_(const Tensor<bool>& mask, double value);
+
+  // ---- reductions (ops/reduce.hpp) -----------------------------------------------------------
+  Tensor sum() const;
+  Tensor sum(const Shape& dims, bool keepdim = false) const;
+  Tensor mean() const;
+  Tensor mean(const Shape& dims, bool keepdim = false) const;
+  Tensor max() const;
+  Tensor min() const;
+  Tensor<int64_t> argmax() const;
+  Tensor<int64_t> argmax(int64_t dim, bool keepdim = false) const;
+
+  // ---- linear algebra (ops/linalg.hpp) -------------------------------------------------------
+  Tensor matmul(const Tensor& other) const;
+  Tensor mm(const Tensor& other) const;
+
+  // Internal handle (used by autograd and the backends).
+  detail::TensorImpl& impl() const {
+    SINEW_CHECK(impl_ != nullptr, "Tensor", "use of an undefined tensor");
+    return *impl_;
+  }
+  const detail::ImplPtr& impl_ptr() const { return impl_; }
+
+ private:
+  detail::ImplPtr impl_;
+};
+
+// A new uninitialized contiguous tensor.
+template <class T = float>
+Tensor<T> empty(const Shape& shape, Device device = Device::cpu()) {
+  return Tensor<T>(detail::make_impl(shape, dtype_of<T>(), device));
+}
+
+}  // namespace sinew

@@ -1,0 +1,69 @@
+// Copies and conversions: to<U>() (differentiable between float and double), to(Device), clone,
+// contiguous, copy_.
+#pragma once
+
+#include "sinew/backend/cpu/elementwise.hpp"
+#include "sinew/ops/common.hpp"
+#include "sinew/ops/factory.hpp"
+
+namespace sinew {
+
+template <class T>
+template <class U>
+Tensor<U> Tensor<T>::to() const {
+  if constexpr (std::is_same_v<T, U>) {
+    return *this;
+  } else {
+    Tensor<U> y = empty<U>(shape(), device());
+    SINEW_DISPATCH(device(), copy, y, *this);
+    if constexpr (is_floating_dtype_v<T> && is_floating_dtype_v<U>) {
+      autograd::record(y, "to", {*this}, [](const Tensor<U>& g) { return g.template to<T>(); });
+    }
+    return y;
+  }
+}
+
+template <class T>
+Tensor<T> Tensor<T>::to(Device target) const {
+  if (target == device()) return *this;
+  if (!target.is_cpu()) no_cuda("Tensor::to", target);
+  no_cuda("Tensor::to", device());
+}
+
+// A copy in new contiguous memory;  the gradient passes through unchanged.
+template <class T>
+Tensor<T> Tensor<T>::clone() const {
+  Tensor<T> y = empty<T>(shape(), device());
+  SINEW_DISPATCH(device(), copy, y, *this);
+  if constexpr (is_floating_dtype_v<T>) {
+    autograd::record(y, "clone", {*this}, [](const Tensor<T>& g) { return g; });
+  }
+  return y;
+}
+
+template <class T>
+Tensor<T> Tensor<T>::contiguous() const {
+  return is_contiguous() ? *this : clone();
+}
+
+// Copies src (broadcast to self's shape) into self;  d/dsrc = the gradient summed to src's shape.
+template <class T>
+Tensor<T>& Tensor<T>::copy_(const Tensor<T>& src) {
+  detail::check_same_device("copy_", *this, src);
+  SINEW_CHECK(detail::broadcast_shapes(shape(), src.shape(), "copy_") == shape(), "copy_",
+              "cannot broadcast ", src.shape(), " into ", shape());
+  return detail::inplace(*this, "copy_", src.requires_grad(),
+      [&] { SINEW_DISPATCH(device(), copy, *this, src); },
+      [&] {
+        Tensor<T> r = empty_like(*this);
+        SINEW_DISPATCH(device(), copy, r, src);
+        if constexpr (is_floating_dtype_v<T>) {
+          autograd::record(r, "copy_", {*this, src}, [ss = src.shape()](const Tensor<T>& g) {
+            return std::vector<Tensor<T>>{zeros_like(g), detail::reduce_grad(g, ss)};
+          });
+        }
+        return r;
+      });
+}
+
+}  // namespace sinew

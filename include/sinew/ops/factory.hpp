@@ -1,0 +1,196 @@
+// Tensor factories: zeros, ones, full, empty, arange, linspace, eye, rand, randn, randint,
+// from_vector, *_like, and the Tensor members that read or write single elements.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "sinew/backend/cpu/elementwise.hpp"
+#include "sinew/backend/dispatch.hpp"
+#include "sinew/core/random.hpp"
+#include "sinew/core/tensor.hpp"
+
+namespace sinew {
+
+template <class T = float>
+Tensor<T> full(const Shape& shape, double value, Device device = Device::cpu()) {
+  Tensor<T> t = empty<T>(shape, device);
+  SINEW_DISPATCH(device, fill, t, value);
+  return t;
+}
+template <class T = float>
+Tensor<T> zeros(const Shape& shape, Device device = Device::cpu()) {
+  return full<T>(shape, 0, device);
+}
+template <class T = float>
+Tensor<T> ones(const Shape& shape, Device device = Device::cpu()) {
+  return full<T>(shape, 1, device);
+}
+// A 0-d tensor holding one value.
+template <class T = float>
+Tensor<T> scalar_tensor(double value, Device device = Device::cpu()) {
+  return full<T>(Shape{}, value, device);
+}
+
+template <class T>
+Tensor<T> empty_like(const Tensor<T>& t) { return empty<T>(t.shape(), t.device()); }
+template <class T>
+Tensor<T> zeros_like(const Tensor<T>& t) { return zeros<T>(t.shape(), t.device()); }
+template <class T>
+Tensor<T> ones_like(const Tensor<T>& t) { return ones<T>(t.shape(), t.device()); }
+template <class T>
+Tensor<T> full_like(const Tensor<T>& t, double value) { return full<T>(t.shape(), value, t.device()); }
+
+namespace detail {
+// Fills a CPU tensor from a host generator function, then moves it to the device.
+template <class T, class F>
+Tensor<T> generate(const Shape& shape, Device device, F&& f) {
+  Tensor<T> t = empty<T>(shape);
+  T* p = t.data_ptr();
+  for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = static_cast<T>(f(i));
+  return device.is_cpu() ? t : t.to(device);
+}
+}  // namespace detail
+
+// Copies `data` (row-major) into a new tensor of `shape`.
+template <class T>
+Tensor<T> from_vector(const std::vector<T>& data, const Shape& shape, Device device = Device::cpu()) {
+  detail::check_sizes(shape, "from_vector");
+  SINEW_CHECK(static_cast<int64_t>(data.size()) == shape.numel(), "from_vector", "got ",
+              data.size(), " values for shape ", shape, " (", shape.numel(), " elements)");
+  return detail::generate<T>(shape, device, [&](int64_t i) { return data[static_cast<size_t>(i)]; });
+}
+// A 1-d tensor of the values (CTAD-friendly: from_vector(std::vector{1.f, 2.f})).
+template <class T>
+Tensor<T> from_vector(const std::vector<T>& data, Device device = Device::cpu()) {
+  return from_vector<T>(data, Shape{static_cast<int64_t>(data.size())}, device);
+}
+
+// Values start, start + step, ... below end (above end for a negative step).
+template <class T = float>
+Tensor<T> arange(double start, double end, double step = 1, Device device = Device::cpu()) {
+  SINEW_CHECK(step != 0, "arange", "step must be non-zero");
+  SINEW_CHECK((end - start) / step >= 0, "arange", "range [", start, ", ", end,
+              ") is empty or has the wrong sign for step ", step);
+  int64_t n = static_cast<int64_t>(std::ceil((end - start) / step));
+  return detail::generate<T>({n}, device, [&](int64_t i) { return start + static_cast<double>(i) * step; });
+}
+template <class T = float>
+Tensor<T> arange(double end, Device device = Device::cpu()) {
+  return arange<T>(0, end, 1, device);
+}
+
+template <class T = float>
+Tensor<T> linspace(double start, double end, int64_t steps, Device device = Device::cpu()) {
+  SINEW_CHECK(steps >= 0, "linspace", "steps must be >= 0, got ", steps);
+  double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0;
+  // Like PyTorch, the second half is computed from the end so both endpoints are exact.
+  return detail::generate<T>({steps}, device, [&](int64_t i) {
+    return i < steps / 2 ? start + step * static_cast<double>(i)
+                         : end - step * static_cast<double>(steps - 1 - i);
+  });
+}
+
+template <class T = float>
+Tensor<T> eye(int64_t n, int64_t m = -1, Device device = Device::cpu()) {
+  if (m < 0) m = n;
+  SINEW_CHECK(n >= 0, "eye", "size must be >= 0, got ", n);
+  return detail::generate<T>({n, m}, device, [m](int64_t i) { return i / m == i % m ? 1 : 0; });
+}
+
+// Uniform in [0, 1).
+template <class T = float>
+Tensor<T> rand(const Shape& shape, Generator& gen, Device device = Device::cpu()) {
+  static_assert(is_floating_dtype_v<T>, "rand makes float or double tensors");
+  detail::check_sizes(shape, "rand");
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return detail::generate<T>(shape, device, [&](int64_t) { return gen.uniform(); });
+}
+template <class T = float>
+Tensor<T> rand(const Shape& shape, Device device = Device::cpu()) {
+  return rand<T>(shape, default_generator(), device);
+}
+
+// Standard normal.
+template <class T = float>
+Tensor<T> randn(const Shape& shape, Generator& gen, Device device = Device::cpu()) {
+  static_assert(is_floating_dtype_v<T>, "randn makes float or double tensors");
+  detail::check_sizes(shape, "randn");
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return detail::generate<T>(shape, device, [&](int64_t) { return gen.normal(); });
+}
+template <class T = float>
+Tensor<T> randn(const Shape& shape, Device device = Device::cpu()) {
+  return randn<T>(shape, default_generator(), device);
+}
+
+// Uniform integers in [low, high).
+template <class T = int64_t>
+Tensor<T> randint(int64_t low, int64_t high, const Shape& shape, Generator& gen,
+                  Device device = Device::cpu()) {
+  SINEW_CHECK(low < high, "randint", "empty range [", low, ", ", high, ")");
+  detail::check_sizes(shape, "randint");
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return detail::generate<T>(shape, device, [&](int64_t) { return gen.randint(low, high); });
+}
+template <class T = int64_t>
+Tensor<T> randint(int64_t low, int64_t high, const Shape& shape, Device device = Device::cpu()) {
+  return randint<T>(low, high, shape, default_generator(), device);
+}
+
+template <class T>
+Tensor<T> rand_like(const Tensor<T>& t) { return rand<T>(t.shape(), t.device()); }
+template <class T>
+Tensor<T> randn_like(const Tensor<T>& t) { return randn<T>(t.shape(), t.device()); }
+
+// ---- element access ----------------------------------------------------------------------------
+
+namespace detail {
+inline int64_t element_offset(const TensorImpl& t, std::initializer_list<int64_t> index,
+                              const char* where) {
+  SINEW_CHECK(static_cast<int64_t>(index.size()) == t.shape.size(), where, "got ", index.size(),
+              " indices for a tensor of shape ", t.shape);
+  int64_t off = t.offset, d = 0;
+  for (int64_t i : index) {
+    int64_t n = t.shape[d];
+    SINEW_CHECK(i >= -n && i < n, where, "index ", i, " out of range for dimension ", d,
+                " of size ", n, " (shape ", t.shape, ")");
+    off += (i < 0 ? i + n : i) * t.strides[d];
+    ++d;
+  }
+  return off;
+}
+}  // namespace detail
+
+template <class T>
+T Tensor<T>::item() const {
+  SINEW_CHECK(numel() == 1, "item", "a tensor with ", numel(), " elements (shape ", shape(),
+              ") cannot be converted to a scalar");
+  SINEW_CHECK(is_cpu(), "item", "tensor is on ", device(), "; copy it to the CPU first");
+  return *data_ptr();
+}
+
+template <class T>
+T Tensor<T>::at(std::initializer_list<int64_t> index) const {
+  SINEW_CHECK(is_cpu(), "at", "tensor is on ", device(), "; copy it to the CPU first");
+  int64_t off = detail::element_offset(impl(), index, "at");
+  return static_cast<const T*>(impl().storage->data())[off];
+}
+
+template <class T>
+void Tensor<T>::set(std::initializer_list<int64_t> index, T value) {
+  SINEW_CHECK(is_cpu(), "set", "tensor is on ", device(), "; copy it to the CPU first");
+  int64_t off = detail::element_offset(impl(), index, "set");
+  static_cast<T*>(impl().storage->data())[off] = value;
+  impl().storage->bump_version();
+}
+
+template <class T>
+std::vector<T> Tensor<T>::to_vector() const {
+  Tensor<T> c = (is_cpu() ? *this : to(Device::cpu())).contiguous();
+  return std::vector<T>(c.data_ptr(), c.data_ptr() + c.numel());
+}
+
+}  // namespace sinew

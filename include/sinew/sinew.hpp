@@ -1,0 +1,20 @@
+// Sinew: header-only tensors, autograd and neural networks. Include this one header.
+#pragma once
+
+#include "sinew/core/device.hpp"
+#include "sinew/core/dtype.hpp"
+#include "sinew/core/error.hpp"
+#include "sinew/core/random.hpp"
+#include "sinew/core/shape.hpp"
+#include "sinew/core/tensor.hpp"
+#include "sinew/core/print.hpp"
+#include "sinew/backend/cpu/parallel.hpp"
+#include "sinew/autograd/grad_mode.hpp"
+#include "sinew/autograd/node.hpp"
+#include "sinew/ops/factory.hpp"
+#include "sinew/ops/cast.hpp"
+#include "sinew/ops/elementwise.hpp"
+#include "sinew/ops/view.hpp"
+#include "sinew/ops/reduce.hpp"
+#include "sinew/autograd/engine.hpp"
+#include "sinew/autograd/gradcheck.hpp"
