@@ -30,7 +30,8 @@ auto visit_floating(const ImplPtr& impl, F&& f) {
   return f(Tensor<float>(impl));
 }
 
-inline ImplPtr add_grads(const ImplPtr& a, const ImplPtr& b) {
+// By value, so a gradient moved in can end up the only handle (see owned()).
+inline ImplPtr add_grads(ImplPtr a, ImplPtr b) {
   if (!a) return b;
   if (!b) return a;
   return visit_floating(a, [&](auto ta) {
@@ -47,26 +48,36 @@ inline ImplPtr run_hooks(const std::vector<sinew::detail::ImplHook>& hooks, Impl
   return grad;
 }
 
-// Adds a gradient into a leaf's .grad: steals the buffer when nothing else refers to it, adds in
-// place when no graph is being built, out of place (differentiably) under create_graph.
-inline void accumulate_into_leaf(sinew::detail::TensorImpl& leaf, const ImplPtr& g, bool create_graph) {
-  if (!leaf.grad) {
-    if (create_graph) {
-      leaf.grad = g;
-    } else if (g->storage.use_count() == 1 && g->is_contiguous() && g->grad_fn == nullptr) {
-      leaf.grad = g;
-    } else {
-      leaf.grad = visit_floating(g, [](auto t) { return t.detach().clone().impl_ptr(); });
-    }
+// A gradient that backward may keep as .grad without copying: nothing else refers to it (the
+// caller holds the only handle and no other tensor shares its memory), contiguous, no history.
+// Otherwise a later in-place accumulation would write into someone else's tensor (a gradient the
+// user passed, or the one `add` hands to both of its inputs).
+inline bool owned(const ImplPtr& g) {
+  return g.use_count() == 1 && g->storage.use_count() == 1 && g->is_contiguous() &&
+         g->grad_fn == nullptr;
+}
+
+// A copy of g for .grad: differentiable under create_graph (like PyTorch), detached otherwise.
+inline ImplPtr grad_copy(const ImplPtr& g, bool create_graph) {
+  return visit_floating(g, [&](auto t) {
+    return (create_graph ? t.clone() : t.detach().clone()).impl_ptr();
+  });
+}
+
+// Adds a gradient into a tensor's .grad: takes the buffer when owned, adds in place when no graph
+// is being built, out of place (differentiably) under create_graph or onto a .grad with history.
+inline void accumulate_grad(sinew::detail::TensorImpl& t, ImplPtr g, bool create_graph) {
+  if (!t.grad) {
+    t.grad = owned(g) ? std::move(g) : grad_copy(g, create_graph);
     return;
   }
-  if (create_graph || leaf.grad->grad_fn) {
-    leaf.grad = add_grads(leaf.grad, g);
+  if (create_graph || t.grad->grad_fn) {
+    t.grad = add_grads(t.grad, g);
   } else {
-    visit_floating(leaf.grad, [&](auto t) {
-      using T = typename decltype(t)::value_type;
+    visit_floating(t.grad, [&](auto tg) {
+      using T = typename decltype(tg)::value_type;
       NoGradGuard no_grad;
-      t.add_(Tensor<T>(g));
+      tg.add_(Tensor<T>(g));
       return 0;
     });
   }
@@ -90,20 +101,26 @@ struct EngineTask {
 
 // Runs the backward pass; returns the captured gradients (one per task.capture, may be null).
 inline std::vector<ImplPtr> execute(const EngineTask& task) {
+  using sinew::detail::TensorImpl;
   GradModeGuard mode(task.create_graph);
   bool capturing = !task.capture.empty();
-  std::unordered_map<const Node*, size_t> capture_node;
-  std::unordered_map<const sinew::detail::TensorImpl*, size_t> capture_leaf;
+  // One tensor may be asked for several times (autograd::grad({y}, {x, x})).
+  std::unordered_map<const Node*, std::vector<size_t>> capture_node;
+  std::unordered_map<const TensorImpl*, std::vector<size_t>> capture_leaf;
   for (size_t i = 0; i < task.capture.size(); ++i) {
     const auto& c = task.capture[i];
-    if (c->grad_fn) capture_node[c->grad_fn.get()] = i;
-    else capture_leaf[c.get()] = i;
+    if (c->grad_fn) capture_node[c->grad_fn.get()].push_back(i);
+    else capture_leaf[c.get()].push_back(i);
   }
   std::vector<ImplPtr> captured(task.capture.size());
 
-  // Dependencies: how many edges from reachable nodes point at each node.
+  // Dependencies: how many edges from reachable nodes point at each node and at each leaf. A leaf
+  // gets its gradient (and its hooks run) once, when every edge into it has delivered, like
+  // PyTorch's AccumulateGrad node.
   std::unordered_map<Node*, int> deps;
+  std::unordered_map<const TensorImpl*, int> leaf_deps;
   std::unordered_map<Node*, ImplPtr> buffer;
+  std::unordered_map<const TensorImpl*, ImplPtr> leaf_buffer;
   std::vector<Node*> stack;
   std::unordered_set<Node*> seen;
   for (const auto& r : task.roots) {
@@ -113,24 +130,33 @@ inline std::vector<ImplPtr> execute(const EngineTask& task) {
     Node* n = stack.back();
     stack.pop_back();
     for (const auto& e : n->next_edges()) {
+      if (e.leaf) ++leaf_deps[e.leaf.get()];
       if (!e.node) continue;
       ++deps[e.node.get()];
       if (seen.insert(e.node.get()).second) stack.push_back(e.node.get());
     }
   }
 
-  auto deliver_leaf = [&](const ImplPtr& leaf, ImplPtr g) {
+  auto flush_leaf = [&](const ImplPtr& leaf) {
+    auto it = leaf_buffer.find(leaf.get());
+    if (it == leaf_buffer.end()) return;
+    ImplPtr g = std::move(it->second);
+    leaf_buffer.erase(it);
+    if (!g) return;
     g = run_hooks(leaf->leaf_hooks, std::move(g));
     if (capturing) {
-      auto it = capture_leaf.find(leaf.get());
-      if (it != capture_leaf.end()) captured[it->second] = add_grads(captured[it->second], g);
+      auto c = capture_leaf.find(leaf.get());
+      if (c != capture_leaf.end()) {
+        for (size_t i : c->second) captured[i] = g;
+      }
       return;
     }
-    accumulate_into_leaf(*leaf, g, task.create_graph);
+    accumulate_grad(*leaf, std::move(g), task.create_graph);
   };
 
   auto cmp = [](Node* a, Node* b) { return a->sequence_nr() < b->sequence_nr(); };
   std::priority_queue<Node*, std::vector<Node*>, decltype(cmp)> ready(cmp);
+  std::vector<ImplPtr> root_leaves;
   for (size_t i = 0; i < task.roots.size(); ++i) {
     const auto& r = task.roots[i];
     check_grad_shape(task.root_grads[i], r->shape, r->dtype, "root");
@@ -140,8 +166,12 @@ inline std::vector<ImplPtr> execute(const EngineTask& task) {
       buffer[n] = add_grads(buffer[n], task.root_grads[i]);
       if (fresh && deps[n] == 0) ready.push(n);
     } else {
-      deliver_leaf(r, task.root_grads[i]);
+      leaf_buffer[r.get()] = add_grads(leaf_buffer[r.get()], task.root_grads[i]);
+      root_leaves.push_back(r);
     }
+  }
+  for (const auto& r : root_leaves) {
+    if (leaf_deps[r.get()] == 0) flush_leaf(r);
   }
 
   while (!ready.empty()) {
@@ -152,35 +182,32 @@ inline std::vector<ImplPtr> execute(const EngineTask& task) {
     std::vector<ImplPtr> grads;
     if (g) {
       g = run_hooks(n->tensor_hooks, std::move(g));
-      for (const auto& w : n->retained) {
-        if (auto t = w.lock()) {
-          if (!t->grad) t->grad = task.create_graph ? g : visit_floating(g, [](auto x) { return x.detach().clone().impl_ptr(); });
-          else t->grad = add_grads(t->grad, g);
+      if (!capturing) {
+        for (const auto& w : n->retained) {
+          if (auto t = w.lock()) accumulate_grad(*t, g, task.create_graph);
+        }
+      } else {
+        auto c = capture_node.find(n);
+        if (c != capture_node.end()) {
+          for (size_t i : c->second) captured[i] = g;
         }
       }
-      if (capturing) {
-        auto it = capture_node.find(n);
-        if (it != capture_node.end()) captured[it->second] = g;
-      }
       grads = n->run(g);
+      g.reset();  // so a gradient passed through unchanged can become a leaf's .grad uncopied
       SINEW_CHECK(grads.size() == n->next_edges().size(), "backward", "node ", n->name(),
                   " returned ", grads.size(), " gradients for ", n->next_edges().size(), " inputs");
     }
     const auto& edges = n->next_edges();
     for (size_t i = 0; i < edges.size(); ++i) {
       const Edge& e = edges[i];
-      ImplPtr gi = i < grads.size() ? grads[i] : nullptr;
+      ImplPtr gi = i < grads.size() ? std::move(grads[i]) : nullptr;
+      if (gi && e.valid()) check_grad_shape(gi, e.shape, e.dtype, n->name());
       if (e.leaf) {
-        if (gi) {
-          check_grad_shape(gi, e.shape, e.dtype, n->name());
-          deliver_leaf(e.leaf, gi);
-        }
+        if (gi) leaf_buffer[e.leaf.get()] = add_grads(leaf_buffer[e.leaf.get()], std::move(gi));
+        if (--leaf_deps[e.leaf.get()] == 0) flush_leaf(e.leaf);
       } else if (e.node) {
         Node* next = e.node.get();
-        if (gi) {
-          check_grad_shape(gi, e.shape, e.dtype, n->name());
-          buffer[next] = add_grads(buffer[next], gi);
-        }
+        if (gi) buffer[next] = add_grads(buffer[next], std::move(gi));
         if (--deps[next] == 0) ready.push(next);
       }
     }
@@ -197,7 +224,7 @@ inline void check_root(const sinew::detail::TensorImpl& r, size_t i) {
 }  // namespace detail
 
 struct GradOptions {
-  std::optional<bool> retain_graph;  // defaults to create_graph
+  std::optional<bool> retain_graph = std::nullopt;  // defaults to create_graph
   bool create_graph = false;
   bool allow_unused = false;
 };

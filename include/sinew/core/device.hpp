@@ -26,7 +26,8 @@ class Device {
     if (s.rfind("cuda:", 0) == 0 && s.size() > 5) {
       int index = 0;
       for (char c : s.substr(5)) {
-        SINEW_CHECK(c >= '0' && c <= '9', "Device::parse", "bad device string '", s, "'");
+        SINEW_CHECK(c >= '0' && c <= '9' && index < 100000, "Device::parse", "bad device string '",
+                    s, "'");
         index = index * 10 + (c - '0');
       }
       return cuda(index);

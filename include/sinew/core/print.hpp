@@ -1,6 +1,6 @@
-// operator<< for tensors, formatted like PyTorch: tensor([[1.0000, 2.5000], ...]) with aligned
-// columns, integer-valued floats as "1.", scientific notation for wide ranges, and "..." for large
-// tensors (first and last 3 entries of each dimension past 1000 elements).
+// operator<< for tensors, formatted like PyTorch's repr: tensor([[1.0000, 2.5000], ...]) with aligned
+// columns, integer-valued floats as "1.", scientific notation for wide ranges, lines wrapped at 80
+// columns, and "..." for large tensors (first and last 3 entries of each dimension past 1000 elements).
 #pragma once
 
 #include <algorithm>
@@ -17,15 +17,21 @@ namespace sinew {
 
 namespace detail {
 
+// PyTorch's default print options.
+inline constexpr int64_t kPrintThreshold = 1000;
+inline constexpr int64_t kPrintEdgeItems = 3;
+inline constexpr int64_t kPrintLineWidth = 80;
+
 struct PrintFormat {
-  bool integer_mode = false;  // floats that are all whole numbers print as "3."
+  bool int_mode = false;  // floats that are all whole numbers print as "3."
   bool sci = false;
   int precision = 4;
   size_t width = 1;
 };
 
+// One value without padding.
 template <class T>
-std::string format_value(T v, const PrintFormat& f) {
+std::string format_raw(T v, const PrintFormat& f) {
   std::ostringstream os;
   if constexpr (std::is_same_v<T, bool>) {
     os << (v ? "True" : "False");
@@ -34,42 +40,80 @@ std::string format_value(T v, const PrintFormat& f) {
   } else {
     if (std::isnan(v)) return "nan";
     if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-    if (f.sci) os << std::scientific << std::setprecision(f.precision) << v;
-    else if (f.integer_mode) os << std::fixed << std::setprecision(0) << v << '.';
-    else os << std::fixed << std::setprecision(f.precision) << v;
+    if (f.sci) os << std::scientific << std::setprecision(f.precision) << double(v);
+    else if (f.int_mode) os << std::fixed << std::setprecision(0) << double(v) << '.';
+    else os << std::fixed << std::setprecision(f.precision) << double(v);
   }
   return os.str();
 }
 
+// One value right-aligned to the common width.
 template <class T>
-void print_rec(std::ostream& os, const T* base, const Shape& shape, const Shape& strides, int64_t d,
-               const PrintFormat& f, bool summarize, int indent) {
-  if (d == shape.size()) {
-    std::string s = format_value(*base, f);
-    os << std::string(f.width > s.size() ? f.width - s.size() : 0, ' ') << s;
-    return;
+std::string format_value(T v, const PrintFormat& f) {
+  std::string s = format_raw(v, f);
+  return std::string(f.width > s.size() ? f.width - s.size() : 0, ' ') + s;
+}
+
+// PyTorch's _Formatter: the mode and width are chosen from the values that will be shown; for
+// floats only the non-zero finite ones count.
+template <class T>
+PrintFormat choose_format(const std::vector<T>& values) {
+  PrintFormat f;
+  if constexpr (is_floating_dtype_v<T>) {
+    f.int_mode = true;
+    std::vector<double> nz;
+    for (T v : values) {
+      if (std::isfinite(v) && v != 0) nz.push_back(double(v));
+    }
+    if (nz.empty()) return f;
+    double lo = INFINITY, hi = 0;
+    for (double v : nz) {
+      lo = std::min(lo, std::abs(v));
+      hi = std::max(hi, std::abs(v));
+      if (v != std::ceil(v)) f.int_mode = false;
+    }
+    f.sci = hi / lo > 1000.0 || hi > 1.0e8 || (!f.int_mode && lo < 1.0e-4);
+    if (f.sci) f.int_mode = false;
+    for (double v : nz) f.width = std::max(f.width, format_raw(v, f).size());
+  } else {
+    for (T v : values) f.width = std::max(f.width, format_raw(v, f).size());
   }
+  return f;
+}
+
+template <class T>
+std::string tensor_str(const T* base, const Shape& shape, const Shape& strides, int64_t d,
+                       const PrintFormat& f, bool summarize, int64_t indent) {
   int64_t n = shape[d];
-  os << '[';
+  bool last = d + 1 == shape.size();
+  bool cut = summarize && n > 2 * kPrintEdgeItems;
+  std::vector<std::string> items;
   for (int64_t i = 0; i < n; ++i) {
-    if (summarize && n > 6 && i == 3) {
-      os << "...";
-      i = n - 4;
-      if (d + 1 < shape.size()) os << ",\n" << std::string(static_cast<size_t>(indent + 1), ' ');
-      else os << ", ";
+    if (cut && i == kPrintEdgeItems) {
+      items.emplace_back(last ? " ..." : "...");
+      i = n - kPrintEdgeItems - 1;
       continue;
     }
-    print_rec(os, base + i * strides[d], shape, strides, d + 1, f, summarize, indent + 1);
-    if (i + 1 < n) {
-      if (d + 1 < shape.size()) {
-        os << ',' << std::string(static_cast<size_t>(shape.size() - d - 1), '\n')
-           << std::string(static_cast<size_t>(indent + 1), ' ');
-      } else {
-        os << ", ";
-      }
-    }
+    const T* p = base + i * strides[d];
+    items.push_back(last ? format_value(*p, f)
+                         : tensor_str(p, shape, strides, d + 1, f, summarize, indent + 1));
   }
-  os << ']';
+  std::string out = "[";
+  if (last) {
+    // Wrapped to the line width like PyTorch's _vector_str.
+    int64_t per_line =
+        std::max<int64_t>(1, (kPrintLineWidth - indent) / static_cast<int64_t>(f.width + 2));
+    std::string line_sep = ",\n" + std::string(static_cast<size_t>(indent + 1), ' ');
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (i > 0) out += i % static_cast<size_t>(per_line) == 0 ? line_sep : ", ";
+      out += items[i];
+    }
+  } else {
+    std::string sep = "," + std::string(static_cast<size_t>(shape.size() - d - 1), '\n') +
+                      std::string(static_cast<size_t>(indent + 1), ' ');
+    for (size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
+  }
+  return out + "]";
 }
 
 }  // namespace detail
@@ -79,17 +123,30 @@ std::ostream& operator<<(std::ostream& os, const Tensor<T>& t) {
   if (!t.defined()) return os << "tensor(undefined)";
   Tensor<T> c = t.is_cpu() ? t : t.to(Device::cpu());
   const T* base = c.data_ptr();
-  bool summarize = c.numel() > 1000;
-  detail::PrintFormat f;
-  std::vector<T> values;  // the values that will be shown, to pick the format
-  {
+  const std::string prefix = "tensor(";
+  const int64_t indent = static_cast<int64_t>(prefix.size());
+  bool summarize = c.numel() > detail::kPrintThreshold;
+  std::vector<std::string> suffixes;
+  if (!t.device().is_cpu()) suffixes.push_back(detail::str("device='", t.device(), "'"));
+  std::string body;
+  if (c.numel() == 0) {
+    // As PyTorch: the size unless it is (0,), and the dtype unless it is the default float.
+    body = "[]";
+    if (c.dim() != 1) suffixes.push_back(detail::str("size=", c.shape()));
+    if (!std::is_same_v<T, float>) suffixes.push_back(detail::str("dtype=", dtype_of<T>()));
+  } else {
+    std::vector<T> values;  // the values that will be shown, to pick the format
     std::vector<int64_t> idx(static_cast<size_t>(c.dim()), 0);
     for (int64_t k = 0; k < c.numel(); ++k) {
       int64_t off = 0;
       bool shown = true;
       for (int64_t d = 0; d < c.dim(); ++d) {
         off += idx[d] * c.stride(d);
-        if (summarize && c.size(d) > 6 && idx[d] >= 3 && idx[d] < c.size(d) - 3) shown = false;
+        int64_t n = c.size(d);
+        if (summarize && n > 2 * detail::kPrintEdgeItems && idx[d] >= detail::kPrintEdgeItems &&
+            idx[d] < n - detail::kPrintEdgeItems) {
+          shown = false;
+        }
       }
       if (shown) values.push_back(base[off]);
       for (int64_t d = c.dim() - 1; d >= 0; --d) {
@@ -97,32 +154,34 @@ std::ostream& operator<<(std::ostream& os, const Tensor<T>& t) {
         idx[d] = 0;
       }
     }
-  }
-  if constexpr (is_floating_dtype_v<T>) {
-    bool all_int = true;
-    double max_abs = 0, min_abs = INFINITY;
-    for (T v : values) {
-      if (!std::isfinite(v)) continue;
-      all_int = all_int && std::floor(v) == v;
-      max_abs = std::max(max_abs, double(std::abs(v)));
-      if (v != 0) min_abs = std::min(min_abs, double(std::abs(v)));
+    detail::PrintFormat f = detail::choose_format(values);
+    body = c.dim() == 0 ? detail::format_raw(*base, f)
+                        : detail::tensor_str(base, c.shape(), c.strides(), 0, f, summarize, indent);
+    // PyTorch names the dtype except for its defaults (float32, int64, bool).
+    if (std::is_same_v<T, double> || std::is_same_v<T, uint8_t>) {
+      suffixes.push_back(detail::str("dtype=", dtype_of<T>()));
     }
-    f.integer_mode = all_int;
-    f.sci = all_int ? max_abs >= 1e8 : (max_abs >= 1e8 || (min_abs < 1e-4) || max_abs / min_abs > 1000);
-    if (all_int && f.sci) f.integer_mode = false;
   }
-  for (T v : values) f.width = std::max(f.width, detail::format_value(v, f).size());
-  os << "tensor(";
-  if (c.dim() == 0) os << detail::format_value(*base, f);
-  else detail::print_rec(os, base, c.shape(), c.strides(), 0, f, summarize, 7);
-  if (summarize || c.numel() == 0) os << ", size=" << c.shape();
-  if constexpr (!std::is_same_v<T, float>) os << ", dtype=" << dtype_of<T>();
-  if (!t.device().is_cpu()) os << ", device='" << t.device() << "'";
   if (t.requires_grad()) {
-    if (t.grad_fn()) os << ", grad_fn=<" << t.grad_fn()->name() << ">";
-    else os << ", requires_grad=True";
+    if (t.grad_fn()) suffixes.push_back("grad_fn=<" + t.grad_fn()->name() + ">");
+    else suffixes.push_back("requires_grad=True");
   }
-  return os << ')';
+  // Suffixes go on a new line when they would pass the line width (PyTorch's _add_suffixes).
+  std::string out = prefix + body;
+  size_t nl = out.rfind('\n');
+  int64_t last_line = static_cast<int64_t>(out.size()) -
+                      (nl == std::string::npos ? -1 : static_cast<int64_t>(nl)) + 1;
+  for (const auto& s : suffixes) {
+    int64_t len = static_cast<int64_t>(s.size());
+    if (last_line + len + 2 > detail::kPrintLineWidth) {
+      out += ",\n" + std::string(static_cast<size_t>(indent), ' ') + s;
+      last_line = indent + len;
+    } else {
+      out += ", " + s;
+      last_line += len + 2;
+    }
+  }
+  return os << out << ')';
 }
 
 }  // namespace sinew

@@ -21,6 +21,8 @@ namespace sinew {
 
 template <class T>
 class Tensor;
+template <class T>
+struct ValuesIndices;  // ops/reduce.hpp: what max(dim) / min(dim) return
 
 // One entry of Tensor::index({...}): an integer, a Slice, Ellipsis or None (a new axis).
 struct Slice {
@@ -70,9 +72,15 @@ class Tensor {
   bool defined() const { return impl_ != nullptr; }
   const Shape& shape() const { return impl().shape; }
   const Shape& sizes() const { return impl().shape; }
-  int64_t size(int64_t d) const { return shape()[detail::wrap_dim(d, dim(), "Tensor::size")]; }
+  int64_t size(int64_t d) const {
+    SINEW_CHECK(dim() > 0, "Tensor::size", "dimension ", d, " requested of a 0-d tensor");
+    return shape()[detail::wrap_dim(d, dim(), "Tensor::size")];
+  }
   const Shape& strides() const { return impl().strides; }
-  int64_t stride(int64_t d) const { return strides()[detail::wrap_dim(d, dim(), "Tensor::stride")]; }
+  int64_t stride(int64_t d) const {
+    SINEW_CHECK(dim() > 0, "Tensor::stride", "dimension ", d, " requested of a 0-d tensor");
+    return strides()[detail::wrap_dim(d, dim(), "Tensor::stride")];
+  }
   int64_t storage_offset() const { return impl().offset; }
   int64_t dim() const { return shape().size(); }
   int64_t numel() const { return shape().numel(); }
@@ -140,6 +148,9 @@ class Tensor {
   Tensor expand_as(const Tensor& other) const { return expand(other.shape()); }
   Tensor view_as(const Tensor& other) const { return view(other.shape()); }
   Tensor index(std::initializer_list<TensorIndex> indices) const;
+  Tensor index_select(int64_t dim, const Tensor<int64_t>& index) const;  // ops/index.hpp
+  Tensor gather(int64_t dim, const Tensor<int64_t>& index) const;
+  Tensor masked_fill(const Tensor<bool>& mask, double value) const;
   Tensor flip(const Shape& dims) const;
   Tensor repeat(const Shape& repeats) const;
 
@@ -177,10 +188,23 @@ class Tensor {
   Tensor sum(const Shape& dims, bool keepdim = false) const;
   Tensor mean() const;
   Tensor mean(const Shape& dims, bool keepdim = false) const;
+  Tensor prod(const Shape& dims = {}, bool keepdim = false) const;
   Tensor max() const;
   Tensor min() const;
+  ValuesIndices<T> max(int64_t dim, bool keepdim = false) const;
+  ValuesIndices<T> min(int64_t dim, bool keepdim = false) const;
+  Tensor amax(const Shape& dims = {}, bool keepdim = false) const;
+  Tensor amin(const Shape& dims = {}, bool keepdim = false) const;
   Tensor<int64_t> argmax() const;
   Tensor<int64_t> argmax(int64_t dim, bool keepdim = false) const;
+  Tensor<int64_t> argmin() const;
+  Tensor<int64_t> argmin(int64_t dim, bool keepdim = false) const;
+  Tensor var(const Shape& dims = {}, bool unbiased = true, bool keepdim = false) const;
+  Tensor std(const Shape& dims = {}, bool unbiased = true, bool keepdim = false) const;
+  Tensor norm(double p = 2, const Shape& dims = {}, bool keepdim = false) const;
+  Tensor logsumexp(const Shape& dims = {}, bool keepdim = false) const;
+  Tensor softmax(int64_t dim) const;
+  Tensor log_softmax(int64_t dim) const;
 
   // ---- linear algebra (ops/linalg.hpp) -------------------------------------------------------
   Tensor matmul(const Tensor& other) const;

@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "sinew/autograd/node.hpp"
+#include "sinew/backend/cpu/elementwise.hpp"
 #include "sinew/backend/dispatch.hpp"
 #include "sinew/core/tensor.hpp"
 

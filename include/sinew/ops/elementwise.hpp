@@ -363,6 +363,16 @@ Tensor<T> Tensor<T>::clamp(std::optional<double> min, std::optional<double> max)
   return sinew::clamp(*this, min, max);
 }
 
+namespace detail {
+// A tracked in-place op computes out of place and then overwrites self, so a backward that reads
+// self (or an operand sharing its memory) must read a copy taken before the write, as PyTorch's
+// original_self; otherwise the version check rejects the graph.
+template <class T>
+Tensor<T> before_write(const Tensor<T>& t, const Tensor<T>& self) {
+  return t.shares_storage(self) ? t.clone() : t;
+}
+}  // namespace detail
+
 template <class T>
 Tensor<T>& Tensor<T>::add_(const Tensor<T>& other, double alpha) {
   detail::check_same_device("add_", *this, other);
@@ -381,7 +391,7 @@ Tensor<T>& Tensor<T>::mul_(const Tensor<T>& other) {
               "cannot broadcast ", other.shape(), " into the in-place target ", shape());
   return detail::inplace(*this, "mul_", other.requires_grad(),
       [&] { SINEW_DISPATCH(device(), binary, backend::Binary::Mul, *this, other, *this, 1.0); },
-      [&] { return sinew::mul(*this, other); });
+      [&] { return sinew::mul(clone(), detail::before_write(other, *this)); });
 }
 template <class T>
 Tensor<T>& Tensor<T>::div_(const Tensor<T>& other) {
@@ -390,7 +400,7 @@ Tensor<T>& Tensor<T>::div_(const Tensor<T>& other) {
               "cannot broadcast ", other.shape(), " into the in-place target ", shape());
   return detail::inplace(*this, "div_", other.requires_grad(),
       [&] { SINEW_DISPATCH(device(), binary, backend::Binary::Div, *this, other, *this, 1.0); },
-      [&] { return sinew::div(*this, other); });
+      [&] { return sinew::div(clone(), detail::before_write(other, *this)); });
 }
 
 namespace detail {
@@ -417,14 +427,14 @@ template <class T>
 Tensor<T>& Tensor<T>::div_(double v) { return mul_(1.0 / v); }
 template <class T>
 Tensor<T>& Tensor<T>::relu_() {
-  return detail::unary_inplace(*this, "relu_", backend::Unary::Relu, 0, 0, [&] { return sinew::relu(*this); });
+  return detail::unary_inplace(*this, "relu_", backend::Unary::Relu, 0, 0, [&] { return sinew::relu(clone()); });
 }
 template <class T>
 Tensor<T>& Tensor<T>::clamp_(std::optional<double> min, std::optional<double> max) {
   SINEW_CHECK(min || max, "clamp_", "at least one of min and max must be given");
   backend::Unary op = min && max ? backend::Unary::Clamp : min ? backend::Unary::ClampMin : backend::Unary::ClampMax;
   double a = min ? *min : *max, b = max ? *max : 0;
-  return detail::unary_inplace(*this, "clamp_", op, a, b, [&] { return sinew::clamp(*this, min, max); });
+  return detail::unary_inplace(*this, "clamp_", op, a, b, [&] { return sinew::clamp(clone(), min, max); });
 }
 template <class T>
 Tensor<T>& Tensor<T>::fill_(double value) {

@@ -72,6 +72,8 @@ Tensor<T> from_vector(const std::vector<T>& data, Device device = Device::cpu())
 template <class T = float>
 Tensor<T> arange(double start, double end, double step = 1, Device device = Device::cpu()) {
   SINEW_CHECK(step != 0, "arange", "step must be non-zero");
+  SINEW_CHECK(std::isfinite(start) && std::isfinite(end) && std::isfinite(step), "arange",
+              "start, end and step must be finite, got ", start, ", ", end, ", ", step);
   SINEW_CHECK((end - start) / step >= 0, "arange", "range [", start, ", ", end,
               ") is empty or has the wrong sign for step ", step);
   int64_t n = static_cast<int64_t>(std::ceil((end - start) / step));
@@ -86,9 +88,10 @@ template <class T = float>
 Tensor<T> linspace(double start, double end, int64_t steps, Device device = Device::cpu()) {
   SINEW_CHECK(steps >= 0, "linspace", "steps must be >= 0, got ", steps);
   double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0;
-  // Like PyTorch, the second half is computed from the end so both endpoints are exact.
+  // Like PyTorch, the second half is computed from the end so both endpoints are exact; a single
+  // step gives start.
   return detail::generate<T>({steps}, device, [&](int64_t i) {
-    return i < steps / 2 ? start + step * static_cast<double>(i)
+    return steps == 1 || i < steps / 2 ? start + step * static_cast<double>(i)
                          : end - step * static_cast<double>(steps - 1 - i);
   });
 }

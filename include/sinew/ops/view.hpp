@@ -62,7 +62,8 @@ Tensor<T> Tensor<T>::view(const Shape& requested) const {
 
 template <class T>
 Tensor<T> Tensor<T>::reshape(const Shape& requested) const {
-  return is_contiguous() ? view(requested) : clone().view(requested);
+  Shape s = detail::infer_shape(requested, numel(), shape(), "reshape");
+  return is_contiguous() ? view(s) : clone().view(s);
 }
 
 template <class T>
@@ -134,9 +135,9 @@ Tensor<T> Tensor<T>::permute(const Shape& dims) const {
 
 template <class T>
 Tensor<T> Tensor<T>::transpose(int64_t d0, int64_t d1) const {
-  if (dim() == 0) return *this;
   d0 = detail::wrap_dim(d0, dim(), "transpose");
   d1 = detail::wrap_dim(d1, dim(), "transpose");
+  if (dim() == 0) return *this;
   Shape p;
   for (int64_t i = 0; i < dim(); ++i) p.push_back(i);
   std::swap(p[d0], p[d1]);
@@ -166,6 +167,7 @@ Tensor<T> Tensor<T>::expand(const Shape& target) const {
       continue;
     }
     int64_t have = size(i - lead);
+    SINEW_CHECK(want >= -1, "expand", "invalid size ", want, " in ", target);
     if (want == -1) want = have;
     SINEW_CHECK(have == want || have == 1, "expand", "cannot expand shape ", shape(), " to ", target,
                 " (dimension ", i, ": ", have, " vs ", want, ")");
@@ -215,6 +217,7 @@ Tensor<T> Tensor<T>::slice(int64_t d, std::optional<int64_t> start, std::optiona
 template <class T>
 Tensor<T> Tensor<T>::narrow(int64_t d, int64_t start, int64_t length) const {
   d = detail::wrap_dim(d, dim(), "narrow");
+  SINEW_CHECK(dim() > 0, "narrow", "cannot narrow a 0-d tensor");
   int64_t n = size(d);
   if (start < 0) start += n;
   SINEW_CHECK(start >= 0 && length >= 0 && start + length <= n, "narrow", "range [", start, ", ",
@@ -225,6 +228,7 @@ Tensor<T> Tensor<T>::narrow(int64_t d, int64_t start, int64_t length) const {
 template <class T>
 Tensor<T> Tensor<T>::select(int64_t d, int64_t index) const {
   d = detail::wrap_dim(d, dim(), "select");
+  SINEW_CHECK(dim() > 0, "select", "cannot select from a 0-d tensor");
   int64_t n = size(d);
   SINEW_CHECK(index >= -n && index < n, "select", "index ", index, " out of range for dimension ", d,
               " of size ", n, " (shape ", shape(), ")");

@@ -1,12 +1,17 @@
 // CPU reductions. A reduction splits the input's dimensions into kept and reduced ones; each
 // output element walks its reduced region as coalesced rows (contiguous where memory allows).
+// Also the fused softmax / log_softmax kernel (a reduction and a map over the same rows).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
+#include "sinew/backend/cpu/eigen.hpp"
+#include "sinew/backend/cpu/elementwise.hpp"
 #include "sinew/backend/cpu/loops.hpp"
 
 namespace sinew::backend::cpu {
@@ -20,7 +25,6 @@ struct ReducePlan {
 
 inline ReducePlan make_reduce_plan(const detail::TensorImpl& x, const std::vector<bool>& reduced) {
   ReducePlan p;
-  Shape rshape;
   detail::TensorImpl view;  // the reduced dimensions only, as a strided tensor
   for (int64_t d = 0; d < x.shape.size(); ++d) {
     if (reduced[static_cast<size_t>(d)]) {
@@ -49,6 +53,10 @@ inline void walk_region(const ReducePlan& plan, const T* base, int64_t m, Row&& 
   const auto& L = plan.region;
   int64_t nd = static_cast<int64_t>(L.shape.size());
   int64_t inner = L.shape[nd - 1], stride = L.strides[0][nd - 1];
+  if (nd == 1) {  // the common case (one reduced dimension, or a contiguous region): no index state
+    if (inner > 0) row(base + off, stride, inner, int64_t{0});
+    return;
+  }
   int64_t rows = plan.region_size / std::max<int64_t>(inner, 1);
   std::vector<int64_t> idx(static_cast<size_t>(nd), 0);
   for (int64_t r = 0; r < rows; ++r) {
@@ -62,31 +70,305 @@ inline void walk_region(const ReducePlan& plan, const T* base, int64_t m, Row&& 
   }
 }
 
+// Accumulator type: double for float and double (sums of many floats stay exact enough), else T.
+template <class T>
+using AccOf = std::conditional_t<std::is_floating_point_v<T>, double, T>;
+
+// Runs f(m) for every output m, outputs split across threads.
+template <class F>
+void for_each_output(const ReducePlan& plan, int64_t cost, F&& f) {
+  parallel_for(plan.outputs, std::max<int64_t>(plan.region_size, 1) * cost, [&](int64_t b, int64_t e) {
+    for (int64_t m = b; m < e; ++m) f(m);
+  });
+}
+
+// Sum of f(v) over the region of output m, in A; vectorized over contiguous rows.
+template <class A, class T, class F>
+A accumulate_region(const ReducePlan& plan, const T* base, int64_t m, F f) {
+  A acc = 0;
+  walk_region(plan, base, m, [&](const T* p, int64_t s, int64_t n, int64_t) {
+    A a = 0;
+    if (s == 1) {
+#pragma omp simd reduction(+ : a)
+      for (int64_t k = 0; k < n; ++k) a += f(p[k]);
+    } else {
+      for (int64_t k = 0; k < n; ++k) a += f(p[k * s]);
+    }
+    acc += a;
+  });
+  return acc;
+}
+
+// The largest (Max) or smallest f(v) over the region of output m; NaN when any f(v) is NaN (as
+// PyTorch). An empty region gives -inf / +inf (the lowest / highest value for integers).
+template <bool Max, class T, class F>
+T extreme(const ReducePlan& plan, const T* base, int64_t m, F f) {
+  using L = std::numeric_limits<T>;
+  const T init = L::has_infinity ? (Max ? -L::infinity() : L::infinity()) : (Max ? L::lowest() : L::max());
+  T best = init;
+  int nan = 0;
+  walk_region(plan, base, m, [&](const T* p, int64_t s, int64_t n, int64_t) {
+    T b = best;
+    int has_nan = 0;
+    if (s == 1) {
+      if constexpr (Max) {
+#pragma omp simd reduction(max : b) reduction(| : has_nan)
+        for (int64_t k = 0; k < n; ++k) {
+          T v = f(p[k]);
+          b = v > b ? v : b;
+          has_nan |= (v != v);
+        }
+      } else {
+#pragma omp simd reduction(min : b) reduction(| : has_nan)
+        for (int64_t k = 0; k < n; ++k) {
+          T v = f(p[k]);
+          b = v < b ? v : b;
+          has_nan |= (v != v);
+        }
+      }
+    } else {
+      for (int64_t k = 0; k < n; ++k) {
+        T v = f(p[k * s]);
+        b = (Max ? v > b : v < b) ? v : b;
+        has_nan |= (v != v);
+      }
+    }
+    best = b;
+    nan |= has_nan;
+  });
+  if constexpr (L::has_quiet_NaN) {
+    if (nan) return L::quiet_NaN();
+  }
+  return best;
+}
+
 // out (contiguous, one value per output) = sum over the reduced dimensions; accumulates in double.
 template <class T>
 void sum(const Tensor<T>& x, const std::vector<bool>& reduced, const Tensor<T>& out) {
   ReducePlan plan = make_reduce_plan(x.impl(), reduced);
   const T* base = x.data_ptr();
   T* o = out.data_ptr();
-  if (plan.region_size == 0) {
-    for (int64_t m = 0; m < plan.outputs; ++m) o[m] = T(0);
+  using A = AccOf<T>;
+  for_each_output(plan, 1, [&](int64_t m) {
+    o[m] = static_cast<T>(accumulate_region<A>(plan, base, m, [](T v) { return A(v); }));
+  });
+}
+
+// out = product over the reduced dimensions (1 for an empty region).
+template <class T>
+void prod(const Tensor<T>& x, const std::vector<bool>& reduced, const Tensor<T>& out) {
+  ReducePlan plan = make_reduce_plan(x.impl(), reduced);
+  const T* base = x.data_ptr();
+  T* o = out.data_ptr();
+  using A = AccOf<T>;
+  for_each_output(plan, 1, [&](int64_t m) {
+    A acc = 1;
+    walk_region(plan, base, m, [&](const T* p, int64_t s, int64_t n, int64_t) {
+      A a = 1;
+      if (s == 1) {
+#pragma omp simd reduction(* : a)
+        for (int64_t k = 0; k < n; ++k) a *= A(p[k]);
+      } else {
+        for (int64_t k = 0; k < n; ++k) a *= A(p[k * s]);
+      }
+      acc *= a;
+    });
+    o[m] = static_cast<T>(acc);
+  });
+}
+
+// out = max (is_max) or min over the reduced dimensions; NaN propagates. The op rejects empty regions.
+template <class T>
+void extremum(const Tensor<T>& x, const std::vector<bool>& reduced, bool is_max, const Tensor<T>& out) {
+  ReducePlan plan = make_reduce_plan(x.impl(), reduced);
+  const T* base = x.data_ptr();
+  T* o = out.data_ptr();
+  auto id = [](T v) { return v; };
+  for_each_output(plan, 1, [&](int64_t m) {
+    o[m] = is_max ? extreme<true>(plan, base, m, id) : extreme<false>(plan, base, m, id);
+  });
+}
+
+// values = max (is_max) or min over the reduced dimensions and indices = the row-major position of
+// its first occurrence within the region (the first NaN, when there is one, as PyTorch).
+template <class T>
+void arg_extremum(const Tensor<T>& x, const std::vector<bool>& reduced, bool is_max,
+                  const Tensor<T>& values, const Tensor<int64_t>& indices) {
+  ReducePlan plan = make_reduce_plan(x.impl(), reduced);
+  const T* base = x.data_ptr();
+  T* vo = values.data_ptr();
+  int64_t* io = indices.data_ptr();
+  auto id = [](T v) { return v; };
+  for_each_output(plan, 2, [&](int64_t m) {
+    // A vectorized pass finds the value, a second pass (stopping early) its first position.
+    T best = is_max ? extreme<true>(plan, base, m, id) : extreme<false>(plan, base, m, id);
+    bool nan = best != best;
+    int64_t at = -1;
+    walk_region(plan, base, m, [&](const T* p, int64_t s, int64_t n, int64_t first) {
+      for (int64_t k = 0; k < n && at < 0; ++k) {
+        T v = p[k * s];
+        if (nan ? v != v : v == best) at = first + k;
+      }
+    });
+    vo[m] = best;
+    io[m] = std::max<int64_t>(at, 0);
+  });
+}
+
+// out = sum (x - mean)^2 / max(0, N - correction) over the reduced dimensions (two passes in double).
+template <class T>
+void var(const Tensor<T>& x, const std::vector<bool>& reduced, double correction, const Tensor<T>& out) {
+  ReducePlan plan = make_reduce_plan(x.impl(), reduced);
+  const T* base = x.data_ptr();
+  T* o = out.data_ptr();
+  const double count = static_cast<double>(plan.region_size);
+  const double denom = std::max(0.0, count - correction);
+  for_each_output(plan, 2, [&](int64_t m) {
+    double mu = accumulate_region<double>(plan, base, m, [](T v) { return double(v); }) / count;
+    double ss = accumulate_region<double>(plan, base, m, [mu](T v) {
+      double d = double(v) - mu;
+      return d * d;
+    });
+    o[m] = static_cast<T>(ss / denom);
+  });
+}
+
+// out = the p-norm over the reduced dimensions (torch.linalg.vector_norm): (sum |x|^p)^(1/p);
+// p = inf: max |x|, -inf: min |x|, 0: the count of non-zeros.
+template <class T>
+void norm(const Tensor<T>& x, const std::vector<bool>& reduced, double p, const Tensor<T>& out) {
+  ReducePlan plan = make_reduce_plan(x.impl(), reduced);
+  const T* base = x.data_ptr();
+  T* o = out.data_ptr();
+  auto absf = [](T v) { return std::abs(v); };
+  for_each_output(plan, 2, [&](int64_t m) {
+    double r;
+    if (p == 2) {
+      r = std::sqrt(accumulate_region<double>(plan, base, m, [](T v) { return double(v) * double(v); }));
+    } else if (p == 1) {
+      r = accumulate_region<double>(plan, base, m, [](T v) { return std::abs(double(v)); });
+    } else if (std::isinf(p)) {
+      r = p > 0 ? extreme<true>(plan, base, m, absf) : extreme<false>(plan, base, m, absf);
+    } else if (p == 0) {
+      r = accumulate_region<double>(plan, base, m, [](T v) { return v != T(0) ? 1.0 : 0.0; });
+    } else {
+      r = std::pow(accumulate_region<double>(plan, base, m, [p](T v) { return std::pow(std::abs(double(v)), p); }),
+                   1.0 / p);
+    }
+    o[m] = static_cast<T>(r);
+  });
+}
+
+// out = log sum exp(x) over the reduced dimensions, as m + log sum exp(x - m) with m the max (no
+// overflow); m is taken as 0 when infinite, so all -inf gives -inf and any +inf gives +inf.
+template <class T>
+void logsumexp(const Tensor<T>& x, const std::vector<bool>& reduced, const Tensor<T>& out) {
+  ReducePlan plan = make_reduce_plan(x.impl(), reduced);
+  const T* base = x.data_ptr();
+  T* o = out.data_ptr();
+  for_each_output(plan, 10, [&](int64_t m) {
+    T mx = extreme<true>(plan, base, m, [](T v) { return v; });
+    if (mx != mx) {
+      o[m] = mx;
+      return;
+    }
+    double shift = std::isinf(mx) ? 0.0 : double(mx);
+    double s = accumulate_region<double>(plan, base, m, [shift](T v) { return std::exp(double(v) - shift); });
+    o[m] = static_cast<T>(shift + std::log(s));
+  });
+}
+
+namespace detail_softmax {
+
+template <class T>
+using Vec = Eigen::Array<T, Eigen::Dynamic, 1>;
+
+// One contiguous row (Eigen's vectorized exp). src may equal dst.
+template <class T>
+void row(const T* src, T* dst, int64_t n, bool log) {
+  T mx = -std::numeric_limits<T>::infinity();
+  int nan = 0;
+#pragma omp simd reduction(max : mx) reduction(| : nan)
+  for (int64_t k = 0; k < n; ++k) {
+    mx = src[k] > mx ? src[k] : mx;
+    nan |= (src[k] != src[k]);
+  }
+  if (nan) mx = std::numeric_limits<T>::quiet_NaN();
+  Eigen::Map<const Vec<T>> in(src, n);
+  Eigen::Map<Vec<T>> out(dst, n);
+  if (log) {
+    T lse = mx + std::log((in - mx).exp().sum());
+    out = in - lse;
+  } else {
+    out = (in - mx).exp();
+    out *= T(1) / out.sum();
+  }
+}
+
+// `w` interleaved columns: element k of column j at src[k * ld + j]. src may equal dst.
+template <class T>
+void columns(const T* src, T* dst, int64_t n, int64_t ld, int64_t w, bool log, T* mx, T* sm) {
+  Eigen::Map<Vec<T>> vmx(mx, w), vsm(sm, w);
+  vmx.setConstant(-std::numeric_limits<T>::infinity());
+  vsm.setZero();
+  for (int64_t k = 0; k < n; ++k) {
+    const T* r = src + k * ld;
+#pragma omp simd
+    for (int64_t j = 0; j < w; ++j) mx[j] = (r[j] > mx[j] || r[j] != r[j]) ? r[j] : mx[j];
+  }
+  for (int64_t k = 0; k < n; ++k) {
+    Eigen::Map<const Vec<T>> in(src + k * ld, w);
+    if (log) {
+      vsm += (in - vmx).exp();
+    } else {
+      Eigen::Map<Vec<T>> out(dst + k * ld, w);
+      out = (in - vmx).exp();
+      vsm += out;
+    }
+  }
+  if (log) vmx += vsm.log();
+  else vsm = vsm.inverse();
+  for (int64_t k = 0; k < n; ++k) {
+    Eigen::Map<Vec<T>> out(dst + k * ld, w);
+    if (log) out = Eigen::Map<const Vec<T>>(src + k * ld, w) - vmx;
+    else out *= vsm;
+  }
+}
+
+}  // namespace detail_softmax
+
+// out (contiguous, x's shape) = softmax or log_softmax of x along dim. Fused: one read for the max,
+// one for the sum of exponentials, one write; rows along the last dimension take the fast path,
+// other dimensions are done for blocks of adjacent columns so that the inner loops stay contiguous.
+template <class T>
+void softmax(const Tensor<T>& x, int64_t dim, bool log, const Tensor<T>& out) {
+  const T* src = x.data_ptr();
+  if (!x.is_contiguous()) {
+    copy(out, x);  // then in place in out: each row is read before it is written
+    src = out.data_ptr();
+  }
+  T* dst = out.data_ptr();
+  int64_t outer = 1, n = 1, inner = 1;
+  for (int64_t d = 0; d < x.dim(); ++d) {
+    if (d < dim) outer *= x.size(d);
+    else if (d == dim) n = x.size(d);
+    else inner *= x.size(d);
+  }
+  if (outer * n * inner == 0) return;
+  if (inner == 1) {
+    parallel_for(outer, n * 8, [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) detail_softmax::row(src + r * n, dst + r * n, n, log);
+    });
     return;
   }
-  using Acc = std::conditional_t<std::is_floating_point_v<T>, double, T>;
-  parallel_for(plan.outputs, plan.region_size, [&](int64_t b, int64_t e) {
-    for (int64_t m = b; m < e; ++m) {
-      Acc acc = 0;
-      walk_region(plan, base, m, [&](const T* p, int64_t s, int64_t n, int64_t) {
-        Acc a = 0;
-        if (s == 1) {
-#pragma omp simd reduction(+ : a)
-          for (int64_t k = 0; k < n; ++k) a += Acc(p[k]);
-        } else {
-          for (int64_t k = 0; k < n; ++k) a += Acc(p[k * s]);
-        }
-        acc += a;
-      });
-      o[m] = static_cast<T>(acc);
+  constexpr int64_t kBlock = 64;
+  int64_t blocks = (inner + kBlock - 1) / kBlock;
+  parallel_for(outer * blocks, n * std::min(inner, kBlock) * 8, [&](int64_t b, int64_t e) {
+    T mx[kBlock], sm[kBlock];
+    for (int64_t t = b; t < e; ++t) {
+      int64_t o = t / blocks, j0 = (t % blocks) * kBlock, w = std::min(kBlock, inner - j0);
+      int64_t off = o * n * inner + j0;
+      detail_softmax::columns(src + off, dst + off, n, inner, w, log, mx, sm);
     }
   });
 }
