@@ -21,21 +21,25 @@ using namespace sinew;
 
 namespace {
 
-// ---- SGEMM: C[M, N] = A[M, K] B[K, N] --------------------------------------------------------------
-// args: M, K, N, trans_b (B stored as [N, K] and used transposed: the Linear weight layout).
+// ---- SGEMM: C[M, N] = A[M, K] B[K, N] ----------------------------------------------------------
+// TransB: B is stored as [N, K] and used transposed (the Linear weight layout, y = x W^T).
 
 void set_gemm_counters(benchmark::State& state, int64_t m, int64_t k, int64_t n) {
   state.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(m) * double(n) * double(k) * 1e-9,
                                                  benchmark::Counter::kIsIterationInvariantRate);
 }
 
+Tensor<float> gemm_rhs(Generator& g, int64_t k, int64_t n, bool trans_b) {
+  return trans_b ? randn<float>({n, k}, g).t() : randn<float>({k, n}, g);
+}
+
+// The backend kernel into a preallocated C: the same work as cblas_sgemm.
+template <bool TransB>
 void BM_Sgemm_Sinew(benchmark::State& state) {
   const int64_t m = state.range(0), k = state.range(1), n = state.range(2);
-  const bool trans_b = state.range(3) != 0;
   Generator g(1);
-  Tensor<float> a = randn<float>({m, k}, g);
-  Tensor<float> b = trans_b ? randn<float>({n, k}, g).t() : randn<float>({k, n}, g);
-  Tensor<float> c = zeros<float>({m, n});
+  Tensor<float> a = randn<float>({m, k}, g), b = gemm_rhs(g, k, n, TransB),
+                c = zeros<float>({m, n});
   for (auto _ : state) {
     backend::cpu::gemm(a, b, c, 1.0, 0.0);
     benchmark::DoNotOptimize(c.data_ptr());
@@ -44,13 +48,12 @@ void BM_Sgemm_Sinew(benchmark::State& state) {
   set_gemm_counters(state, m, k, n);
 }
 
-// The same product through the public op (output allocation + autograd bookkeeping included).
+// The same product through the public op (output allocation and op overhead included).
+template <bool TransB>
 void BM_Mm_SinewOp(benchmark::State& state) {
   const int64_t m = state.range(0), k = state.range(1), n = state.range(2);
-  const bool trans_b = state.range(3) != 0;
   Generator g(1);
-  Tensor<float> a = randn<float>({m, k}, g);
-  Tensor<float> b = trans_b ? randn<float>({n, k}, g).t() : randn<float>({k, n}, g);
+  Tensor<float> a = randn<float>({m, k}, g), b = gemm_rhs(g, k, n, TransB);
   for (auto _ : state) {
     Tensor<float> c = mm(a, b);
     benchmark::DoNotOptimize(c.data_ptr());
@@ -59,17 +62,16 @@ void BM_Mm_SinewOp(benchmark::State& state) {
 }
 
 #ifdef SINEW_BENCH_OPENBLAS
+template <bool TransB>
 void BM_Sgemm_OpenBLAS(benchmark::State& state) {
   const int64_t m = state.range(0), k = state.range(1), n = state.range(2);
-  const bool trans_b = state.range(3) != 0;
   Generator g(1);
-  Tensor<float> a = randn<float>({m, k}, g);
-  Tensor<float> b = trans_b ? randn<float>({n, k}, g) : randn<float>({k, n}, g);
-  Tensor<float> c = zeros<float>({m, n});
-  const int ldb = static_cast<int>(trans_b ? k : n);
+  Tensor<float> a = randn<float>({m, k}, g), c = zeros<float>({m, n});
+  Tensor<float> b = TransB ? randn<float>({n, k}, g) : randn<float>({k, n}, g);
   for (auto _ : state) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, int(m), int(n), int(k), 1.0f,
-                a.data_ptr(), int(k), b.data_ptr(), ldb, 0.0f, c.data_ptr(), int(n));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, TransB ? CblasTrans : CblasNoTrans, int(m), int(n),
+                int(k), 1.0f, a.data_ptr(), int(k), b.data_ptr(), int(TransB ? k : n), 0.0f,
+                c.data_ptr(), int(n));
     benchmark::DoNotOptimize(c.data_ptr());
     benchmark::ClobberMemory();
   }
@@ -78,16 +80,23 @@ void BM_Sgemm_OpenBLAS(benchmark::State& state) {
 #endif
 
 void gemm_sizes(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"M", "K", "N", "transB"});
-  b->Args({64, 784, 128, 0})->Args({64, 784, 128, 1});
-  b->Args({256, 256, 256, 0})->Args({1024, 1024, 1024, 0});
+  b->ArgNames({"M", "K", "N"})
+      ->Args({64, 784, 128})
+      ->Args({256, 256, 256})
+      ->Args({1024, 1024, 1024});
   b->UseRealTime()->Unit(benchmark::kMicrosecond);
 }
+void mlp_size(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"M", "K", "N"})->Args({64, 784, 128})->UseRealTime()->Unit(benchmark::kMicrosecond);
+}
 
-BENCHMARK(BM_Sgemm_Sinew)->Apply(gemm_sizes);
-BENCHMARK(BM_Mm_SinewOp)->Apply(gemm_sizes);
+BENCHMARK_TEMPLATE(BM_Sgemm_Sinew, false)->Apply(gemm_sizes);
+BENCHMARK_TEMPLATE(BM_Sgemm_Sinew, true)->Apply(mlp_size);
+BENCHMARK_TEMPLATE(BM_Mm_SinewOp, false)->Apply(gemm_sizes);
+BENCHMARK_TEMPLATE(BM_Mm_SinewOp, true)->Apply(mlp_size);
 #ifdef SINEW_BENCH_OPENBLAS
-BENCHMARK(BM_Sgemm_OpenBLAS)->Apply(gemm_sizes);
+BENCHMARK_TEMPLATE(BM_Sgemm_OpenBLAS, false)->Apply(gemm_sizes);
+BENCHMARK_TEMPLATE(BM_Sgemm_OpenBLAS, true)->Apply(mlp_size);
 #endif
 
 // ---- elementwise and softmax (bandwidth: bytes read + written per call) ------------------------
@@ -125,9 +134,10 @@ void BM_Softmax(benchmark::State& state) {
 }
 BENCHMARK(BM_Softmax)->Args({64, 1000})->UseRealTime()->Unit(benchmark::kMicrosecond);
 
-// ---- one MLP training step -------------------------------------------------------------------------
-// 784-128-10, batch 64: linear, relu, linear, cross-entropy (log_softmax and a one-hot mask),
-// backward, plain SGD update under NoGradGuard. items/s = training samples per second.
+// ---- one MLP training step
+// ------------------------------------------------------------------------- 784-128-10, batch 64:
+// linear, relu, linear, cross-entropy (log_softmax and a one-hot mask), backward, plain SGD update
+// under NoGradGuard. items/s = training samples per second.
 
 void BM_MlpStep(benchmark::State& state) {
   const int64_t batch = state.range(0);

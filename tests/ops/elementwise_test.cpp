@@ -108,7 +108,7 @@ std::vector<UnaryCase> unary_cases() {
       UNARY("pow_scalar_exponent", pow(x, 2.5), std::pow(v, 2.5), 0.5, 2),
       UNARY("pow_integer_exponent", pow(x, 3.0), v * v * v, -2, 2),
       UNARY("pow_negative_exponent", pow(x, -1.5), std::pow(v, -1.5), 0.5, 2),
-      UNARY("pow_zero_exponent", pow(x, 0.0), 1.0, -2, 2),
+      UNARY("pow_zero_exponent", pow(x, 0.0), v * 0 + 1.0, -2, 2),
       UNARY("pow_scalar_base", pow(2.0, x), std::pow(2.0, v), -2, 2),
       UNARY("pow_fractional_base", pow(0.5, x), std::pow(0.5, v), -2, 2),
       UNARY("add_scalar", x + 2.5, v + 2.5, -2, 2),
@@ -474,8 +474,12 @@ TEST(Elementwise, ComparisonsWithTensorsAndScalars) {
   EXPECT_EQ(bools(a <= 2), (std::vector<bool>{true, true, false}));
   EXPECT_EQ(bools(a > 1.5f), (std::vector<bool>{false, true, true}));
   EXPECT_EQ(bools(a >= 3), (std::vector<bool>{false, false, true}));
-  // A float compared with a double scalar uses the exact double value, as PyTorch does.
-  EXPECT_EQ(bools(from_vector<float>({0.1f}) == 0.1), (std::vector<bool>{false}));
+  // As in PyTorch, a float tensor is compared with the scalar rounded to float...
+  EXPECT_EQ(bools(from_vector<float>({0.1f}) == 0.1), (std::vector<bool>{true}));
+  EXPECT_EQ(bools(from_vector<float>({0.1f}) > 0.1), (std::vector<bool>{false}));
+  // ...and an integer tensor with the exact scalar.
+  EXPECT_EQ(bools(from_vector<int64_t>({2, 3}) < 2.5), (std::vector<bool>{true, false}));
+  EXPECT_EQ(bools(from_vector<int64_t>({2}) == 2.5), (std::vector<bool>{false}));
 }
 
 TEST(Elementwise, ComparisonsBroadcastAndWorkOnIntegers) {
@@ -484,7 +488,8 @@ TEST(Elementwise, ComparisonsBroadcastAndWorkOnIntegers) {
   Tensor<bool> lt = col < row;
   EXPECT_EQ(lt.shape(), Shape({2, 3}));
   EXPECT_EQ(bools(lt), (std::vector<bool>{false, false, true, false, false, false}));
-  EXPECT_EQ(bools(col.t() >= row.slice(0, 0, 3, 2)), (std::vector<bool>{true, false, true, true}));
+  // Against a strided operand: [[1], [2]] >= [0, 2].
+  EXPECT_EQ(bools(col >= row.slice(0, 0, 3, 2)), (std::vector<bool>{true, false, true, true}));
   Tensor<int64_t> i = from_vector<int64_t>({-1, 5, 7});
   EXPECT_EQ(bools(i > from_vector<int64_t>({0, 5, 6})), (std::vector<bool>{false, false, true}));
   EXPECT_EQ(bools(i == 5), (std::vector<bool>{false, true, false}));

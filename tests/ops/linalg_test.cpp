@@ -32,7 +32,8 @@ std::vector<double> naive_mm(const Tensor<T>& a, const Tensor<T>& b) {
   return out;
 }
 
-autograd::GradcheckResult check(const autograd::SingleFn& f, const std::vector<Tensor<double>>& in) {
+autograd::GradcheckResult check(const autograd::SingleFn& f,
+                                const std::vector<Tensor<double>>& in) {
   return autograd::gradcheck(f, in);
 }
 
@@ -51,7 +52,7 @@ TEST(Mm, MatchesHandComputedProduct) {
 }
 
 TEST(Mm, TransposedOperandsAreReadThroughTheirStrides) {
-  auto at = mat({1, 4, 2, 5, 3, 6}, {3, 2});    // a^T stored
+  auto at = mat({1, 4, 2, 5, 3, 6}, {3, 2});     // a^T stored
   auto bt = mat({7, 9, 11, 8, 10, 12}, {2, 3});  // b^T stored
   EXPECT_TRUE(values_are(mm(at.t(), bt.t()), {58, 64, 139, 154}));
   EXPECT_TRUE(values_are(mm(at.t(), mat({7, 8, 9, 10, 11, 12}, {3, 2})), {58, 64, 139, 154}));
@@ -117,8 +118,10 @@ TEST(Bmm, MultipliesEachBatchEntry) {
 }
 
 TEST(Bmm, ManySmallMatricesSplitAcrossThreads) {
+  // 40 products of 16x12 @ 12x16: enough total work for the batch-parallel path.
   Generator g(5);
-  auto a = randn<double>({40, 9, 7}, g), b = randn<double>({40, 7, 5}, g).transpose(1, 2).contiguous().transpose(1, 2);
+  auto a = randn<double>({40, 16, 12}, g);
+  auto b = randn<double>({40, 16, 12}, g).transpose(1, 2);  // column-major matrices
   auto c = bmm(a, b);
   for (int64_t i : {0, 17, 39}) {
     auto ref = naive_mm(a.select(0, i), b.select(0, i));
@@ -147,7 +150,8 @@ TEST(Matmul, BroadcastsBatchDims) {
   auto b = mat({1, 2, 3, 4, 0, 1, 1, 0, 5, 5, 5, 5}, {3, 2, 2});
   auto c = matmul(a, b);
   EXPECT_EQ(c.shape(), Shape({2, 3, 2, 2}));
-  EXPECT_TRUE(values_are(c, {1, 2, 3, 4, 0, 1, 1, 0, 5, 5, 5, 5, 2, 4, 6, 8, 0, 2, 2, 0, 10, 10, 10, 10}));
+  EXPECT_TRUE(
+      values_are(c, {1, 2, 3, 4, 0, 1, 1, 0, 5, 5, 5, 5, 2, 4, 6, 8, 0, 2, 2, 0, 10, 10, 10, 10}));
   // Matrix on the left broadcast over a batch on the right.
   auto left = matmul(mat({0, 1, 1, 0}, {2, 2}), b);  // swaps rows
   EXPECT_TRUE(values_are(left, {3, 4, 1, 2, 1, 0, 0, 1, 5, 5, 5, 5}));
@@ -228,7 +232,8 @@ TEST(LinalgGrad, MmAndBmm) {
 }
 
 TEST(LinalgGrad, MatmulAllRules) {
-  auto v = rand_input({3}, 1), w = rand_input({3}, 2), m = rand_input({2, 3}, 3), n = rand_input({3, 2}, 4);
+  auto v = rand_input({3}, 1), w = rand_input({3}, 2), m = rand_input({2, 3}, 3),
+       n = rand_input({3, 2}, 4);
   auto b3 = rand_input({2, 2, 3}, 5), bb = rand_input({3, 1, 3, 2}, 6);
   auto f = [](auto& in) { return matmul(in[0], in[1]); };
   for (auto [p, q] : std::vector<std::pair<Tensor<double>, Tensor<double>>>{
@@ -279,18 +284,22 @@ TEST(LinalgErrors, ShapeMismatchesNameOpAndShapes) {
                      "matmul: [64, 780] @ [784, 128]: inner dimensions 780 and 784 differ");
   SINEW_EXPECT_ERROR(matmul(zeros({3}), zeros({4})), "matmul", "inner dimensions 3 and 4 differ");
   SINEW_EXPECT_ERROR(matmul(zeros({}), zeros({4})), "matmul", "at least 1 dimension");
-  SINEW_EXPECT_ERROR(matmul(zeros({2, 2, 3}), zeros({3, 3, 2})), "matmul", "batch dimensions [2] and [3]",
-                     "do not broadcast");
+  SINEW_EXPECT_ERROR(matmul(zeros({2, 2, 3}), zeros({3, 3, 2})), "matmul",
+                     "batch dimensions [2] and [3]", "do not broadcast");
   SINEW_EXPECT_ERROR(mm(zeros({2, 3}), zeros({3})), "mm", "2-d", "[3]");
-  SINEW_EXPECT_ERROR(mm(zeros({2, 3}), zeros({2, 3})), "mm: [2, 3] @ [2, 3]: inner dimensions 3 and 2 differ");
+  SINEW_EXPECT_ERROR(mm(zeros({2, 3}), zeros({2, 3})),
+                     "mm: [2, 3] @ [2, 3]: inner dimensions 3 and 2 differ");
   SINEW_EXPECT_ERROR(bmm(zeros({2, 2, 3}), zeros({3, 3, 2})), "bmm", "batch sizes 2 and 3 differ");
   SINEW_EXPECT_ERROR(bmm(zeros({2, 3}), zeros({3, 2})), "bmm", "3-d");
   SINEW_EXPECT_ERROR(dot(zeros({3}), zeros({4})), "dot", "sizes 3 and 4 differ");
   SINEW_EXPECT_ERROR(dot(zeros({3, 1}), zeros({3})), "dot", "1-d");
   SINEW_EXPECT_ERROR(outer(zeros({3, 1}), zeros({3})), "outer", "1-d");
   SINEW_EXPECT_ERROR(addmm(zeros({3}), zeros({2, 2}), zeros({2, 2})), "addmm", "[3]");
-  SINEW_EXPECT_ERROR(addmm(zeros({2}), zeros({2, 3}), zeros({2, 2})), "addmm", "inner dimensions 3 and 2");
-  SINEW_EXPECT_ERROR(linear(zeros({4, 5}), zeros({3, 6})), "linear", "[4, 5]", "5 features", "[3, 6]", "expects 6");
-  SINEW_EXPECT_ERROR(linear(zeros({4, 6}), zeros({3, 6}), zeros({4})), "linear", "bias", "[3]", "[4]");
+  SINEW_EXPECT_ERROR(addmm(zeros({2}), zeros({2, 3}), zeros({2, 2})), "addmm",
+                     "inner dimensions 3 and 2");
+  SINEW_EXPECT_ERROR(linear(zeros({4, 5}), zeros({3, 6})), "linear", "[4, 5]", "5 features",
+                     "[3, 6]", "expects 6");
+  SINEW_EXPECT_ERROR(linear(zeros({4, 6}), zeros({3, 6}), zeros({4})), "linear", "bias", "[3]",
+                     "[4]");
   SINEW_EXPECT_ERROR(linear(zeros({4, 6}), zeros({6})), "linear", "weight must be 2-d");
 }

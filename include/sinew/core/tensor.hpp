@@ -25,9 +25,9 @@ template <class T>
 struct ValuesIndices;  // ops/reduce.hpp: what max(dim) / min(dim) return
 
 // One entry of Tensor::index({...}): an integer, a Slice, Ellipsis or None (a new axis).
-struct Slice {
-  std::optional<int64_t> start;
-  std::optional<int64_t> stop;
+struct Slice {  // defaults on every field, so Slice{.stop = 3} builds without -Wextra warnings
+  std::optional<int64_t> start = std::nullopt;
+  std::optional<int64_t> stop = std::nullopt;
   int64_t step = 1;
 };
 struct EllipsisIndex {};

@@ -21,7 +21,7 @@ inline void check_inner(const char* where, const Shape& a, const Shape& b, int64
 }
 
 // All dimensions but the last two.
-inline Shape batch_dims(const Shape& s) {
+inline Shape matmul_batch_dims(const Shape& s) {
   return s.size() <= 2 ? Shape{} : Shape(s.begin(), s.end() - 2);
 }
 
@@ -51,8 +51,10 @@ Tensor<T> kernel_matrix(const Tensor<T>& x) {
   bool merges = true;
   for (int64_t d = nd - 2; d >= 0 && merges; --d) {
     if (x.size(d) == 1) continue;
-    if (expect < 0) rs = x.stride(d);
-    else merges = x.stride(d) == expect;
+    if (expect < 0)
+      rs = x.stride(d);
+    else
+      merges = x.stride(d) == expect;
     expect = x.stride(d) * x.size(d);
   }
   if (merges) return make_view(x, {rows, cols}, {rs, cs}, x.storage_offset());
@@ -69,10 +71,14 @@ Tensor<T> batched_mm(const Tensor<T>& a, const Tensor<T>& b, const char* name) {
   s[s.size() - 1] = b.size(-1);
   Tensor<T> c = empty<T>(s, a.device());
   SINEW_DISPATCH(a.device(), gemm, a, b, c, 1.0, 0.0);
-  return autograd::record(c, name, {a, b}, [a, b, name](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
-    return std::vector<Tensor<T>>{ctx.needs(0) ? batched_mm(g, b.transpose(-1, -2), name) : Tensor<T>(),
-                                  ctx.needs(1) ? batched_mm(a.transpose(-1, -2), g, name) : Tensor<T>()};
-  }, {.saved = {a, b}});
+  return autograd::record(
+      c, name, {a, b},
+      [a, b, name](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
+        return std::vector<Tensor<T>>{
+            ctx.needs(0) ? batched_mm(g, b.transpose(-1, -2), name) : Tensor<T>(),
+            ctx.needs(1) ? batched_mm(a.transpose(-1, -2), g, name) : Tensor<T>()};
+      },
+      {.saved = {a, b}});
 }
 
 }  // namespace detail
@@ -81,7 +87,8 @@ Tensor<T> batched_mm(const Tensor<T>& a, const Tensor<T>& b, const char* name) {
 template <class T>
 Tensor<T> mm(const Tensor<T>& a, const Tensor<T>& b) {
   detail::check_floating<T>("mm");
-  SINEW_CHECK(a.dim() == 2 && b.dim() == 2, "mm", "expects two 2-d tensors, got ", a.shape(), " and ", b.shape());
+  SINEW_CHECK(a.dim() == 2 && b.dim() == 2, "mm", "expects two 2-d tensors, got ", a.shape(),
+              " and ", b.shape());
   detail::check_inner("mm", a.shape(), b.shape(), a.size(1), b.size(0));
   detail::check_same_device("mm", a, b);
   return detail::batched_mm(a, b, "mm");
@@ -91,9 +98,10 @@ Tensor<T> mm(const Tensor<T>& a, const Tensor<T>& b) {
 template <class T>
 Tensor<T> bmm(const Tensor<T>& a, const Tensor<T>& b) {
   detail::check_floating<T>("bmm");
-  SINEW_CHECK(a.dim() == 3 && b.dim() == 3, "bmm", "expects two 3-d tensors, got ", a.shape(), " and ", b.shape());
-  SINEW_CHECK(a.size(0) == b.size(0), "bmm", a.shape(), " @ ", b.shape(), ": batch sizes ", a.size(0), " and ",
-              b.size(0), " differ");
+  SINEW_CHECK(a.dim() == 3 && b.dim() == 3, "bmm", "expects two 3-d tensors, got ", a.shape(),
+              " and ", b.shape());
+  SINEW_CHECK(a.size(0) == b.size(0), "bmm", a.shape(), " @ ", b.shape(), ": batch sizes ",
+              a.size(0), " and ", b.size(0), " differ");
   detail::check_inner("bmm", a.shape(), b.shape(), a.size(2), b.size(1));
   detail::check_same_device("bmm", a, b);
   return detail::batched_mm(a, b, "bmm");
@@ -103,26 +111,31 @@ Tensor<T> bmm(const Tensor<T>& a, const Tensor<T>& b) {
 template <class T>
 Tensor<T> dot(const Tensor<T>& a, const Tensor<T>& b) {
   detail::check_floating<T>("dot");
-  SINEW_CHECK(a.dim() == 1 && b.dim() == 1, "dot", "expects two 1-d tensors, got ", a.shape(), " and ", b.shape());
-  SINEW_CHECK(a.size(0) == b.size(0), "dot", a.shape(), " . ", b.shape(), ": sizes ", a.size(0), " and ",
-              b.size(0), " differ");
+  SINEW_CHECK(a.dim() == 1 && b.dim() == 1, "dot", "expects two 1-d tensors, got ", a.shape(),
+              " and ", b.shape());
+  SINEW_CHECK(a.size(0) == b.size(0), "dot", a.shape(), " . ", b.shape(), ": sizes ", a.size(0),
+              " and ", b.size(0), " differ");
   detail::check_same_device("dot", a, b);
   int64_t n = a.size(0);
   Tensor<T> y = empty<T>({}, a.device());
-  SINEW_DISPATCH(a.device(), gemm, detail::make_view(a, {1, n}, {n * a.stride(0), a.stride(0)}, a.storage_offset()),
+  SINEW_DISPATCH(a.device(), gemm,
+                 detail::make_view(a, {1, n}, {n * a.stride(0), a.stride(0)}, a.storage_offset()),
                  detail::make_view(b, {n, 1}, {b.stride(0), 1}, b.storage_offset()),
                  detail::make_view(y, {1, 1}, {1, 1}, 0), 1.0, 0.0);
-  return autograd::record(y, "dot", {a, b}, [a, b](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
-    return std::vector<Tensor<T>>{ctx.needs(0) ? g * b : Tensor<T>(), ctx.needs(1) ? g * a : Tensor<T>()};
-  }, {.saved = {a, b}});
+  return autograd::record(y, "dot", {a, b},
+                          [a, b](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
+                            return std::vector<Tensor<T>>{ctx.needs(0) ? g * b : Tensor<T>(),
+                                                          ctx.needs(1) ? g * a : Tensor<T>()};
+                          },
+                          {.saved = {a, b}});
 }
 
 // a b^T for 1-d a [n], b [m]: [n, m]. A broadcast product (no GEMM), differentiable through mul.
 template <class T>
 Tensor<T> outer(const Tensor<T>& a, const Tensor<T>& b) {
   detail::check_floating<T>("outer");
-  SINEW_CHECK(a.dim() == 1 && b.dim() == 1, "outer", "expects two 1-d tensors, got ", a.shape(), " and ",
-              b.shape());
+  SINEW_CHECK(a.dim() == 1 && b.dim() == 1, "outer", "expects two 1-d tensors, got ", a.shape(),
+              " and ", b.shape());
   detail::check_same_device("outer", a, b);
   return a.unsqueeze(1) * b.unsqueeze(0);
 }
@@ -134,8 +147,8 @@ Tensor<T> outer(const Tensor<T>& a, const Tensor<T>& b) {
 template <class T>
 Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
   detail::check_floating<T>("matmul");
-  SINEW_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul", "both arguments need at least 1 dimension, got ", a.shape(),
-              " and ", b.shape());
+  SINEW_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul",
+              "both arguments need at least 1 dimension, got ", a.shape(), " and ", b.shape());
   detail::check_same_device("matmul", a, b);
   int64_t ka = a.size(-1), kb = b.dim() == 1 ? b.size(0) : b.size(-2);
   detail::check_inner("matmul", a.shape(), b.shape(), ka, kb);
@@ -150,17 +163,18 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
     Shape out(a.shape().begin(), a.shape().end() - 1);
     if (b.dim() == 2) out.push_back(b.size(1));
     Tensor<T> b2 = b.dim() == 1 ? b.unsqueeze(1) : b;
-    return detail::batched_mm(a.reshape({detail::leading_numel(a.shape()), ka}), b2, "matmul").reshape(out);
+    return detail::batched_mm(a.reshape({detail::leading_numel(a.shape()), ka}), b2, "matmul")
+        .reshape(out);
   }
   Tensor<T> a2 = a.dim() == 1 ? a.unsqueeze(0) : a, b2 = b.dim() == 1 ? b.unsqueeze(1) : b;
-  Shape ba = detail::batch_dims(a2.shape()), bb = detail::batch_dims(b2.shape());
+  Shape ba = detail::matmul_batch_dims(a2.shape()), bb = detail::matmul_batch_dims(b2.shape());
   int64_t n = std::max(ba.size(), bb.size());
   Shape batch;
   for (int64_t i = 0; i < n; ++i) {
     int64_t da = i < n - ba.size() ? 1 : ba[i - (n - ba.size())];
     int64_t db = i < n - bb.size() ? 1 : bb[i - (n - bb.size())];
-    SINEW_CHECK(da == db || da == 1 || db == 1, "matmul", a.shape(), " @ ", b.shape(), ": batch dimensions ", ba,
-                " and ", bb, " do not broadcast");
+    SINEW_CHECK(da == db || da == 1 || db == 1, "matmul", a.shape(), " @ ", b.shape(),
+                ": batch dimensions ", ba, " and ", bb, " do not broadcast");
     batch.push_back(da == 1 ? db : da);
   }
   auto expand_to = [&batch](const Tensor<T>& x) {
@@ -179,26 +193,32 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
 // GEMM accumulates into the broadcast input (beta == 0 ignores input, NaNs included, as PyTorch).
 //   d input = beta g (summed to its shape), da = alpha g b^T, db = alpha a^T g.
 template <class T>
-Tensor<T> addmm(const Tensor<T>& input, const Tensor<T>& a, const Tensor<T>& b, double beta = 1, double alpha = 1) {
+Tensor<T> addmm(const Tensor<T>& input, const Tensor<T>& a, const Tensor<T>& b, double beta = 1,
+                double alpha = 1) {
   detail::check_floating<T>("addmm");
-  SINEW_CHECK(a.dim() == 2 && b.dim() == 2, "addmm", "expects 2-d matrices, got ", a.shape(), " and ", b.shape());
+  SINEW_CHECK(a.dim() == 2 && b.dim() == 2, "addmm", "expects 2-d matrices, got ", a.shape(),
+              " and ", b.shape());
   detail::check_inner("addmm", a.shape(), b.shape(), a.size(1), b.size(0));
   detail::check_same_device("addmm", input, a);
   detail::check_same_device("addmm", a, b);
   Shape s{a.size(0), b.size(1)};
-  SINEW_CHECK(input.dim() <= 2 && detail::broadcast_shapes(input.shape(), s, "addmm") == s, "addmm", "input of shape ",
-              input.shape(), " does not broadcast to the product's shape ", s);
+  SINEW_CHECK(input.dim() <= 2 && detail::broadcast_shapes(input.shape(), s, "addmm") == s, "addmm",
+              "input of shape ", input.shape(), " does not broadcast to the product's shape ", s);
   Tensor<T> y = empty<T>(s, a.device());
   if (beta != 0) SINEW_DISPATCH(a.device(), copy, y, input);
   SINEW_DISPATCH(a.device(), gemm, a, b, y, alpha, beta == 0 ? 0.0 : beta);
   auto scaled = [](Tensor<T> t, double f) { return f == 1 ? t : t * f; };
-  return autograd::record(y, "addmm", {input, a, b},
-      [a, b, si = input.shape(), beta, alpha, scaled](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
+  return autograd::record(
+      y, "addmm", {input, a, b},
+      [a, b, si = input.shape(), beta, alpha, scaled](const Tensor<T>& g,
+                                                      const autograd::BackwardContext<T>& ctx) {
         Tensor<T> gi;
-        if (ctx.needs(0)) gi = beta == 0 ? zeros<T>(si, g.device()) : detail::reduce_grad(scaled(g, beta), si);
+        if (ctx.needs(0))
+          gi = beta == 0 ? zeros<T>(si, g.device()) : detail::reduce_grad(scaled(g, beta), si);
         return std::vector<Tensor<T>>{gi, ctx.needs(1) ? scaled(mm(g, b.t()), alpha) : Tensor<T>(),
                                       ctx.needs(2) ? scaled(mm(a.t(), g), alpha) : Tensor<T>()};
-      }, {.saved = {a, b}});
+      },
+      {.saved = {a, b}});
 }
 
 // y = x w^T + b, PyTorch's Linear layout: x [..., in], w [out, in], optional bias [out] (an
@@ -208,10 +228,12 @@ Tensor<T> addmm(const Tensor<T>& input, const Tensor<T>& a, const Tensor<T>& b, 
 template <class T>
 Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias = Tensor<T>()) {
   detail::check_floating<T>("linear");
-  SINEW_CHECK(w.dim() == 2, "linear", "weight must be 2-d [out_features, in_features], got ", w.shape());
+  SINEW_CHECK(w.dim() == 2, "linear", "weight must be 2-d [out_features, in_features], got ",
+              w.shape());
   SINEW_CHECK(x.dim() >= 1, "linear", "input must have at least 1 dimension, got ", x.shape());
   SINEW_CHECK(x.size(-1) == w.size(1), "linear", "input ", x.shape(), " has ", x.size(-1),
-              " features but weight ", w.shape(), " expects ", w.size(1), " (weight is [out_features, in_features])");
+              " features but weight ", w.shape(), " expects ", w.size(1),
+              " (weight is [out_features, in_features])");
   detail::check_same_device("linear", x, w);
   const bool has_bias = bias.defined();
   const int64_t out_f = w.size(0), in_f = w.size(1);
@@ -226,19 +248,27 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias =
   Tensor<T> y = empty<T>(ys, x.device());
   Tensor<T> y2 = detail::make_view(y, {rows, out_f}, {out_f, 1}, 0);
   if (has_bias) SINEW_DISPATCH(x.device(), copy, y2, bias);
-  SINEW_DISPATCH(x.device(), gemm, detail::kernel_matrix(x), detail::kernel_mT(w), y2, 1.0, has_bias ? 1.0 : 0.0);
+  SINEW_DISPATCH(x.device(), gemm, detail::kernel_matrix(x), detail::kernel_mT(w), y2, 1.0,
+                 has_bias ? 1.0 : 0.0);
   return autograd::record(y, "linear", {x, w, bias},
-      [x, w, has_bias, rows, out_f, in_f](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
-        Tensor<T> g2 = g.reshape({rows, out_f});
-        return std::vector<Tensor<T>>{ctx.needs(0) ? mm(g2, w).reshape(x.shape()) : Tensor<T>(),
-                                      ctx.needs(1) ? mm(g2.t(), x.reshape({rows, in_f})) : Tensor<T>(),
-                                      has_bias && ctx.needs(2) ? g2.sum({0}) : Tensor<T>()};
-      }, {.saved = {x, w}});
+                          [x, w, has_bias, rows, out_f, in_f](
+                              const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
+                            Tensor<T> g2 = g.reshape({rows, out_f});
+                            return std::vector<Tensor<T>>{
+                                ctx.needs(0) ? mm(g2, w).reshape(x.shape()) : Tensor<T>(),
+                                ctx.needs(1) ? mm(g2.t(), x.reshape({rows, in_f})) : Tensor<T>(),
+                                has_bias && ctx.needs(2) ? g2.sum({0}) : Tensor<T>()};
+                          },
+                          {.saved = {x, w}});
 }
 
 template <class T>
-Tensor<T> Tensor<T>::matmul(const Tensor<T>& other) const { return sinew::matmul(*this, other); }
+Tensor<T> Tensor<T>::matmul(const Tensor<T>& other) const {
+  return sinew::matmul(*this, other);
+}
 template <class T>
-Tensor<T> Tensor<T>::mm(const Tensor<T>& other) const { return sinew::mm(*this, other); }
+Tensor<T> Tensor<T>::mm(const Tensor<T>& other) const {
+  return sinew::mm(*this, other);
+}
 
 }  // namespace sinew

@@ -240,7 +240,7 @@ Tensor<T> repeat(const Tensor<T>& x, const Shape& repeats) {
     tiled.push_back(v.size(2 * i + 1));
     flat.push_back(repeats[i] * v.size(2 * i + 1));
   }
-  return v.expand(tiled).contiguous().view(flat);
+  return v.expand(tiled).clone().view(flat);
 }
 
 template <class T>

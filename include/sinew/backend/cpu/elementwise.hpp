@@ -139,15 +139,19 @@ void compare(Compare op, const Tensor<T>& x, const Tensor<T>& y, const Tensor<bo
   }
 }
 
+// A floating tensor is compared with the scalar rounded to its own type, as PyTorch does (so a
+// float tensor holding 0.1f equals 0.1); an integer tensor is compared in double (2 < 2.5).
 template <class T>
 void compare_scalar(Compare op, const Tensor<T>& x, double s, const Tensor<bool>& out) {
+  using C = std::conditional_t<std::is_floating_point_v<T>, T, double>;
+  const C v = static_cast<C>(s);
   switch (op) {
-    case Compare::Eq: return map(out, [s](T u) { return double(u) == s; }, 1, x);
-    case Compare::Ne: return map(out, [s](T u) { return double(u) != s; }, 1, x);
-    case Compare::Lt: return map(out, [s](T u) { return double(u) < s; }, 1, x);
-    case Compare::Le: return map(out, [s](T u) { return double(u) <= s; }, 1, x);
-    case Compare::Gt: return map(out, [s](T u) { return double(u) > s; }, 1, x);
-    case Compare::Ge: return map(out, [s](T u) { return double(u) >= s; }, 1, x);
+    case Compare::Eq: return map(out, [v](T u) { return C(u) == v; }, 1, x);
+    case Compare::Ne: return map(out, [v](T u) { return C(u) != v; }, 1, x);
+    case Compare::Lt: return map(out, [v](T u) { return C(u) < v; }, 1, x);
+    case Compare::Le: return map(out, [v](T u) { return C(u) <= v; }, 1, x);
+    case Compare::Gt: return map(out, [v](T u) { return C(u) > v; }, 1, x);
+    case Compare::Ge: return map(out, [v](T u) { return C(u) >= v; }, 1, x);
   }
 }
 
