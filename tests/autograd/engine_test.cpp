@@ -118,7 +118,8 @@ TEST(Backward, DiamondGraph) {
   Tensor<double> b = a * 3.0;
   Tensor<double> c = sin(a);
   (b + c).sum().backward();
-  EXPECT_TRUE(values_are(x.grad(), {2.0 * (3.0 + std::cos(0.6)), 2.0 * (3.0 + std::cos(-1.4))}, 1e-12));
+  EXPECT_TRUE(
+      values_are(x.grad(), {2.0 * (3.0 + std::cos(0.6)), 2.0 * (3.0 + std::cos(-1.4))}, 1e-12));
 }
 
 TEST(Backward, SeveralRootsAtOnce) {
@@ -153,9 +154,9 @@ TEST(Backward, RetainGradOnNonLeaf) {
   y.retain_grad();
   EXPECT_TRUE(y.retains_grad());
   z.sum().backward();
-  EXPECT_TRUE(values_are(y.grad(), {6.0, 12.0}));    // 2 y
-  EXPECT_TRUE(values_are(x.grad(), {18.0, 36.0}));   // 2 y * 3
-  EXPECT_FALSE(z.grad().defined());                  // not retained
+  EXPECT_TRUE(values_are(y.grad(), {6.0, 12.0}));   // 2 y
+  EXPECT_TRUE(values_are(x.grad(), {18.0, 36.0}));  // 2 y * 3
+  EXPECT_FALSE(z.grad().defined());                 // not retained
   SINEW_EXPECT_ERROR(ones<double>({1}).retain_grad(), "retain_grad", "does not require grad");
 }
 
@@ -255,8 +256,8 @@ TEST(Hooks, NonLeafHookChangesWhatFlowsUpstream) {
   y.register_hook([](const Tensor<double>& g) { return g * 2.0; });
   y.retain_grad();
   (y * 1.0).sum().backward();
-  EXPECT_TRUE(values_are(y.grad(), {2.0, 2.0}));     // retain_grad sees the hooked gradient
-  EXPECT_TRUE(values_are(x.grad(), {4.0, 8.0}));     // 2 * 2x
+  EXPECT_TRUE(values_are(y.grad(), {2.0, 2.0}));  // retain_grad sees the hooked gradient
+  EXPECT_TRUE(values_are(x.grad(), {4.0, 8.0}));  // 2 * 2x
 }
 
 TEST(Hooks, RegisterOnTensorNotRequiringGradIsAnError) {
@@ -317,7 +318,8 @@ TEST(Backward, DeepChainDoesNotOverflowTheStack) {
   run_on_small_stack([&] {
     Tensor<double> x = from_vector<double>({2.0}).requires_grad_();
     Tensor<double> y = x;
-    for (int i = 0; i < 2000; ++i) y = sqrt(y * y) * 1.0001;  // mul saves y, which holds its grad_fn
+    for (int i = 0; i < 2000; ++i)
+      y = sqrt(y * y) * 1.0001;  // mul saves y, which holds its grad_fn
     y.backward();
     grad = x.grad().item();
     y = Tensor<double>();  // frees the chain after backward

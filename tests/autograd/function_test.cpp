@@ -32,8 +32,8 @@ struct MulAdd : autograd::Function<MulAdd> {
   static constexpr const char* name = "MulAddBackward";
   static inline std::vector<bool> seen_in_forward;
   static inline std::vector<bool> seen_in_backward;
-  static Tensor<double> forward(FunctionContext& ctx, const Tensor<double>& a, const Tensor<double>& b,
-                                double s) {
+  static Tensor<double> forward(FunctionContext& ctx, const Tensor<double>& a,
+                                const Tensor<double>& b, double s) {
     seen_in_forward = {ctx.needs_input_grad(0), ctx.needs_input_grad(1)};
     ctx.save_for_backward({a, b});
     ctx.saved_data["s"] = s;
@@ -66,9 +66,13 @@ struct StraightThroughClip : autograd::Function<StraightThroughClip> {
 // Returns its input unchanged (the output aliases the input).
 struct Identity : autograd::Function<Identity> {
   template <class T>
-  static Tensor<T> forward(FunctionContext&, const Tensor<T>& x) { return x; }
+  static Tensor<T> forward(FunctionContext&, const Tensor<T>& x) {
+    return x;
+  }
   template <class T>
-  static Tensor<T> backward(FunctionContext&, const Tensor<T>& g) { return g; }
+  static Tensor<T> backward(FunctionContext&, const Tensor<T>& g) {
+    return g;
+  }
 };
 
 TEST(Function, CustomExpForwardAndBackward) {
@@ -135,7 +139,8 @@ TEST(Function, NonTensorArgumentsAndNeedsInputGrad) {
 TEST(Function, TwoInputsPassGradcheck) {
   Tensor<double> a = rand_input({2, 2}, 3), b = rand_input({2, 2}, 4);
   auto result = autograd::gradcheck(
-      [](const std::vector<Tensor<double>>& in) { return MulAdd::apply(in[0], in[1], 0.5); }, {a, b});
+      [](const std::vector<Tensor<double>>& in) { return MulAdd::apply(in[0], in[1], 0.5); },
+      {a, b});
   EXPECT_TRUE(result) << result.message;
 }
 
@@ -209,7 +214,9 @@ TEST(Function, InPlaceChangeOfSavedOutputIsAnError) {
 
 TEST(Function, WrongNumberOfGradientsIsAnError) {
   struct TooMany : autograd::Function<TooMany> {
-    static Tensor<double> forward(FunctionContext&, const Tensor<double>& x, double) { return x * 1.0; }
+    static Tensor<double> forward(FunctionContext&, const Tensor<double>& x, double) {
+      return x * 1.0;
+    }
     static std::vector<Tensor<double>> backward(FunctionContext&, const Tensor<double>& g) {
       return {g, Tensor<double>()};  // one per argument, as PyTorch, but the number is no tensor
     }

@@ -29,7 +29,8 @@ TEST(Grad, GradOutputsWeightEachOutput) {
   Tensor<double> x = from_vector<double>({1.0, 2.0, 3.0}).requires_grad_();
   Tensor<double> y1 = x * x;
   Tensor<double> y2 = x.sum();
-  auto g = grad<double>({y1, y2}, {x}, {from_vector<double>({1.0, 0.0, -1.0}), full<double>({}, 2.0)});
+  auto g =
+      grad<double>({y1, y2}, {x}, {from_vector<double>({1.0, 0.0, -1.0}), full<double>({}, 2.0)});
   EXPECT_TRUE(values_are(g[0], {2.0 + 2.0, 0.0 + 2.0, -6.0 + 2.0}));  // 2 x v + 2
 }
 
@@ -83,8 +84,8 @@ TEST(Grad, OutputErrors) {
                      "[2, 2]");
   SINEW_EXPECT_ERROR(grad<double>({x * 2.0}, {x}, {ones<double>({4})}), "grad_outputs[0]", "[4]",
                      "[2, 2]");
-  SINEW_EXPECT_ERROR(grad<double>({x.sum(), x.sum()}, {x}, {ones<double>({})}), "got 1 grad_outputs",
-                     "2 outputs");
+  SINEW_EXPECT_ERROR(grad<double>({x.sum(), x.sum()}, {x}, {ones<double>({})}),
+                     "got 1 grad_outputs", "2 outputs");
   SINEW_EXPECT_ERROR(grad<double>({ones<double>({})}, {x}), "does not require grad");
   SINEW_EXPECT_ERROR(grad<double>({}, {x}), "no outputs");
   SINEW_EXPECT_ERROR(grad<double>({x.sum()}, {}), "no inputs");
@@ -195,7 +196,8 @@ TEST(HigherOrder, Matmul) {
   Tensor<double> x = from_vector<double>({1.0, -1.0, 2.0}, {3, 1}).requires_grad_();
   Tensor<double> f = matmul(matmul(x.t(), M), x).sum();
   auto g = grad<double>({f}, {x}, {}, {.create_graph = true});
-  std::vector<double> v = {0.5, 1.0, -1.0}, xs = {1.0, -1.0, 2.0}, expect_g(3, 0.0), expect_hv(3, 0.0);
+  std::vector<double> v = {0.5, 1.0, -1.0}, xs = {1.0, -1.0, 2.0}, expect_g(3, 0.0),
+                      expect_hv(3, 0.0);
   for (int i = 0; i < 3; ++i) {
     for (int j = 0; j < 3; ++j) {
       double s = m[static_cast<size_t>(i * 3 + j)] + m[static_cast<size_t>(j * 3 + i)];

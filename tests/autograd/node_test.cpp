@@ -12,7 +12,7 @@ using testing::values_are;
 
 // y = 2 x through record directly, with a closure that counts its calls.
 Tensor<double> twice(const Tensor<double>& x, int* calls) {
-  Tensor<double> y = x * 2.0;
+  Tensor<double> y;
   {
     NoGradGuard no_grad;
     y = x * 2.0;

@@ -20,7 +20,8 @@ double reference_loss(const std::vector<double>& x, const std::vector<double>& w
 
 bool close(const char* what, double got, double expected) {
   bool ok = std::abs(got - expected) <= 1e-6 + 1e-6 * std::abs(expected);
-  std::printf("%-10s sinew %.9f  reference %.9f  %s\n", what, got, expected, ok ? "ok" : "MISMATCH");
+  std::printf("%-10s sinew %.9f  reference %.9f  %s\n", what, got, expected,
+              ok ? "ok" : "MISMATCH");
   return ok;
 }
 
@@ -29,8 +30,8 @@ bool close(const char* what, double got, double expected) {
 int main() {
   const std::vector<double> xv{0.5, -1.0, 2.0};
   const std::vector<double> wv{1.5, -0.5};
-  sinew::Tensor<double> x = sinew::from_vector(xv);             // [3]
-  sinew::Tensor<double> w = sinew::from_vector(wv, {2, 1});     // [2, 1], broadcasts against x
+  sinew::Tensor<double> x = sinew::from_vector(xv);          // [3]
+  sinew::Tensor<double> w = sinew::from_vector(wv, {2, 1});  // [2, 1], broadcasts against x
   x.requires_grad_();
   w.requires_grad_();
 

@@ -2,6 +2,7 @@
 // gradcheck (double; broadcast and non-contiguous inputs), gradgradcheck, in-place rules, errors.
 #include <cmath>
 #include <functional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,8 @@ using sinew::testing::values_are;
 using TD = Tensor<double>;
 using TF = Tensor<float>;
 
-::testing::AssertionResult passes_gradcheck(const autograd::SingleFn& fn, const std::vector<TD>& in) {
+::testing::AssertionResult passes_gradcheck(const autograd::SingleFn& fn,
+                                            const std::vector<TD>& in) {
   auto r = autograd::gradcheck(fn, in);
   if (r) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << r.message;
@@ -53,7 +55,8 @@ bool near(double got, double want, double atol, double rtol) {
   return std::abs(got - want) <= atol + rtol * std::abs(want);
 }
 
-// ---- unary ops (and ops with one tensor operand) -------------------------------------------------
+// ---- unary ops (and ops with one tensor operand)
+// -------------------------------------------------
 
 struct UnaryCase {
   std::string name;
@@ -63,10 +66,10 @@ struct UnaryCase {
   double lo, hi;  // input range
 };
 
-#define UNARY(NAME, EXPR, REF, LO, HI)                                                         \
-  UnaryCase {                                                                                  \
-    NAME, [](const TD& x) { return EXPR; }, [](const TF& x) { return EXPR; },                  \
-        [](double v) { return REF; }, LO, HI                                                   \
+#define UNARY(NAME, EXPR, REF, LO, HI)                                        \
+  UnaryCase {                                                                 \
+    NAME, [](const TD& x) { return EXPR; }, [](const TF& x) { return EXPR; }, \
+        [](double v) { return REF; }, LO, HI                                  \
   }
 
 double sigmoid_ref(double v) { return 1 / (1 + std::exp(-v)); }
@@ -124,6 +127,8 @@ std::vector<UnaryCase> unary_cases() {
   };
 }
 
+void PrintTo(const UnaryCase& c, std::ostream* os) { *os << c.name; }
+
 class UnaryOp : public ::testing::TestWithParam<UnaryCase> {};
 
 TEST_P(UnaryOp, ForwardMatchesReferenceInDouble) {
@@ -167,8 +172,9 @@ TEST_P(UnaryOp, GradcheckContiguousTransposedAndStrided) {
                                {rand_input({2, 3}, 5, c.lo, c.hi)}));
   EXPECT_TRUE(passes_gradcheck([op](const std::vector<TD>& x) { return op(x[0].t()); },
                                {rand_input({3, 2}, 6, c.lo, c.hi)}));
-  EXPECT_TRUE(passes_gradcheck([op](const std::vector<TD>& x) { return op(x[0].slice(1, 0, 6, 2)); },
-                               {rand_input({2, 6}, 7, c.lo, c.hi)}));
+  EXPECT_TRUE(
+      passes_gradcheck([op](const std::vector<TD>& x) { return op(x[0].slice(1, 0, 6, 2)); },
+                       {rand_input({2, 6}, 7, c.lo, c.hi)}));
   EXPECT_TRUE(passes_gradcheck([op](const std::vector<TD>& x) { return op(x[0]); },
                                {rand_input({}, 8, c.lo, c.hi)}));
 }
@@ -195,7 +201,7 @@ struct BinaryCase {
 
 #define BINARY(NAME, EXPR, REF, ALO, AHI, BLO, BHI)                                            \
   BinaryCase {                                                                                 \
-    NAME, [](const TD& a, const TD& b) { return EXPR; },                                      \
+    NAME, [](const TD& a, const TD& b) { return EXPR; },                                       \
         [](const TF& a, const TF& b) { return EXPR; }, [](double u, double v) { return REF; }, \
         ALO, AHI, BLO, BHI                                                                     \
   }
@@ -215,6 +221,8 @@ std::vector<BinaryCase> binary_cases() {
       BINARY("where", where(a > 0.0, a, b), u > 0 ? u : v, -2, 2, -2, 2),
   };
 }
+
+void PrintTo(const BinaryCase& c, std::ostream* os) { *os << c.name; }
 
 class BinaryOp : public ::testing::TestWithParam<BinaryCase> {};
 
@@ -250,10 +258,11 @@ TEST_P(BinaryOp, ForwardInFloat) {
 
 TEST_P(BinaryOp, NonContiguousOperandsGiveTheSameValues) {
   const auto& c = GetParam();
-  TD a = rand_input({4, 3}, 22, c.alo, c.ahi).detach().t();            // [3, 4], transposed
+  TD a = rand_input({4, 3}, 22, c.alo, c.ahi).detach().t();                // [3, 4], transposed
   TD b = rand_input({3, 8}, 23, c.blo, c.bhi).detach().slice(1, 0, 8, 2);  // [3, 4], step 2
   EXPECT_TRUE(all_close(c.op(a, b), c.op(a.contiguous(), b.contiguous()), 0, 0));
-  EXPECT_TRUE(all_close(c.op(b.t().contiguous().t(), a), c.op(b.contiguous(), a.contiguous()), 0, 0));
+  EXPECT_TRUE(
+      all_close(c.op(b.t().contiguous().t(), a), c.op(b.contiguous(), a.contiguous()), 0, 0));
 }
 
 TEST_P(BinaryOp, GradcheckWithBroadcastAndNonContiguousInputs) {
@@ -264,8 +273,8 @@ TEST_P(BinaryOp, GradcheckWithBroadcastAndNonContiguousInputs) {
       {{2, 3}, {2, 3}}, {{3, 1}, {1, 4}}, {{2, 3, 4}, {4}}, {{4}, {2, 3, 4}}, {{2, 3}, {}}};
   uint64_t seed = 30;
   for (const auto& [sa, sb] : shapes) {
-    EXPECT_TRUE(passes_gradcheck(both, {rand_input(sa, seed, c.alo, c.ahi),
-                                        rand_input(sb, seed + 1, c.blo, c.bhi)}))
+    EXPECT_TRUE(passes_gradcheck(
+        both, {rand_input(sa, seed, c.alo, c.ahi), rand_input(sb, seed + 1, c.blo, c.bhi)}))
         << sa << " with " << sb;
     seed += 2;
   }
@@ -281,9 +290,9 @@ TEST_P(BinaryOp, GradcheckWithBroadcastAndNonContiguousInputs) {
 TEST_P(BinaryOp, GradGradcheck) {
   const auto& c = GetParam();
   auto op = c.op;
-  EXPECT_TRUE(passes_gradgradcheck([op](const std::vector<TD>& x) { return op(x[0], x[1]); },
-                                   {rand_input({3, 1}, 50, c.alo, c.ahi),
-                                    rand_input({1, 4}, 51, c.blo, c.bhi)}));
+  EXPECT_TRUE(passes_gradgradcheck(
+      [op](const std::vector<TD>& x) { return op(x[0], x[1]); },
+      {rand_input({3, 1}, 50, c.alo, c.ahi), rand_input({1, 4}, 51, c.blo, c.bhi)}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Elementwise, BinaryOp, ::testing::ValuesIn(binary_cases()),
@@ -323,7 +332,7 @@ TEST(Elementwise, PowGradientOnHandValues) {
   TD a = from_vector<double>({2, 3}).requires_grad_();
   TD b = from_vector<double>({3, 2}).requires_grad_();
   pow(a, b).sum().backward();
-  EXPECT_TRUE(values_are(a.grad(), {12, 6}));  // b a^(b-1)
+  EXPECT_TRUE(values_are(a.grad(), {12, 6}));                                        // b a^(b-1)
   EXPECT_TRUE(values_are(b.grad(), {8 * std::log(2.0), 9 * std::log(3.0)}, 1e-12));  // a^b ln a
   TD x = from_vector<double>({1.5}).requires_grad_();
   pow(x, 0.0).sum().backward();
@@ -366,8 +375,8 @@ TEST(Elementwise, SoftplusIsLinearAboveThreshold) {
 TEST(Elementwise, GeluApproximationsAreCloseButDistinct) {
   TD x = from_vector<double>({-1, 0.5, 2});
   TD exact = gelu(x), approx = gelu(x, "tanh");
-  EXPECT_TRUE(values_are(exact, {-0.15865525393145707, 0.34573123063700656, 1.9544997361036416},
-                         1e-12));
+  EXPECT_TRUE(
+      values_are(exact, {-0.15865525393145707, 0.34573123063700656, 1.9544997361036416}, 1e-12));
   EXPECT_TRUE(all_close(exact, approx, 1e-3, 0));
   EXPECT_FALSE(all_close(exact, approx, 1e-6, 0));
   SINEW_EXPECT_ERROR(gelu(x, "fast"), "gelu", "'none' or 'tanh'", "'fast'");
@@ -381,6 +390,18 @@ TEST(Elementwise, ActivationsOnHandValues) {
   EXPECT_TRUE(values_are(clamp(x, -1, 1), {-1, -0.5, 0, 1}));
   EXPECT_TRUE(values_are(abs(x), {2, 0.5, 0, 1.5}));
   EXPECT_TRUE(values_are(sign(x), {-1, -1, 0, 1}));
+}
+
+TEST(Elementwise, NaNPropagatesThroughActivations) {
+  TD x = from_vector<double>({NAN});
+  for (const auto& y : {relu(x), sign(x), abs(x), clamp(x, -1, 1), clamp_min(x, 0), leaky_relu(x),
+                        elu(x), sigmoid(x), tanh(x), gelu(x), silu(x), softplus(x)}) {
+    EXPECT_TRUE(std::isnan(y.item()));
+  }
+  TD r = from_vector<double>({-1, NAN, 2});
+  r.relu_();
+  EXPECT_TRUE(std::isnan(r.at({1})));
+  EXPECT_EQ(r.at({0}), 0);
 }
 
 TEST(Elementwise, GradientsAtKinksFollowPyTorch) {
@@ -435,9 +456,8 @@ TEST(Elementwise, WhereSelectsAndRoutesGradients) {
   EXPECT_EQ(r.shape(), Shape({2, 3}));
   EXPECT_TRUE(values_are(r, {1, 2, 3, 0, 0, 0}));
   EXPECT_TRUE(values_are(where(rows, -1.0, from_vector<double>({1, 2, 3})), {-1, -1, -1, 1, 2, 3}));
-  EXPECT_TRUE(passes_gradcheck(
-      [rows](const std::vector<TD>& x) { return where(rows, x[0], x[1]); },
-      {rand_input({3}, 60), rand_input({2, 1}, 61)}));
+  EXPECT_TRUE(passes_gradcheck([rows](const std::vector<TD>& x) { return where(rows, x[0], x[1]); },
+                               {rand_input({3}, 60), rand_input({2, 1}, 61)}));
 }
 
 TEST(Elementwise, MemberFunctionsMatchFreeFunctions) {
@@ -672,50 +692,66 @@ TEST(InPlace, GradcheckThroughInPlaceOps) {
   auto in = [](uint64_t seed, Shape s, double lo = -1, double hi = 1) {
     return rand_input(std::move(s), seed, lo, hi);
   };
-  EXPECT_TRUE(passes_gradcheck([](const std::vector<TD>& x) {
-    TD y = x[0] * 1.0;
-    y.add_(x[1], 2.0);
-    return y;
-  }, {in(80, {2, 3}), in(81, {3})}));
-  EXPECT_TRUE(passes_gradcheck([](const std::vector<TD>& x) {
-    TD y = x[0] * 1.0;
-    y.sub_(x[1], 0.5);
-    y.sub_(2.0);
-    return y;
-  }, {in(82, {2, 3}), in(83, {2, 1})}));
-  EXPECT_TRUE(passes_gradcheck([](const std::vector<TD>& x) {
-    TD y = x[0] * 1.0;
-    y.mul_(x[1]);
-    y.mul_(-1.5);
-    return y;
-  }, {in(84, {2, 3}), in(85, {3})}));
-  EXPECT_TRUE(passes_gradcheck([](const std::vector<TD>& x) {
-    TD y = x[0] + 0.0;
-    y.div_(x[1]);
-    y.div_(4.0);
-    return y;
-  }, {in(86, {2, 3}), in(87, {2, 3}, 0.5, 2)}));
-  EXPECT_TRUE(passes_gradcheck([](const std::vector<TD>& x) {
-    TD y = x[0] * 2.0;
-    y.clamp_(-1, 1);
-    y.relu_();
-    return y;
-  }, {in(88, {2, 3})}));
-  EXPECT_TRUE(passes_gradcheck([](const std::vector<TD>& x) {
-    TD y = x[0] * 2.0;
-    y.copy_(x[1]);  // y's old value no longer matters: its gradient is zero
-    return y * x[0];
-  }, {in(89, {2, 3}), in(90, {3})}));
-  EXPECT_TRUE(passes_gradcheck([](const std::vector<TD>& x) {
-    TD y = x[0] * 2.0;
-    y.fill_(3);
-    return y + x[0];
-  }, {in(91, {2, 3})}));
-  EXPECT_TRUE(passes_gradcheck([](const std::vector<TD>& x) {
-    TD y = x[0] * 1.0;
-    y.mul_(y);
-    return y;
-  }, {in(92, {2, 3})}));
+  EXPECT_TRUE(passes_gradcheck(
+      [](const std::vector<TD>& x) {
+        TD y = x[0] * 1.0;
+        y.add_(x[1], 2.0);
+        return y;
+      },
+      {in(80, {2, 3}), in(81, {3})}));
+  EXPECT_TRUE(passes_gradcheck(
+      [](const std::vector<TD>& x) {
+        TD y = x[0] * 1.0;
+        y.sub_(x[1], 0.5);
+        y.sub_(2.0);
+        return y;
+      },
+      {in(82, {2, 3}), in(83, {2, 1})}));
+  EXPECT_TRUE(passes_gradcheck(
+      [](const std::vector<TD>& x) {
+        TD y = x[0] * 1.0;
+        y.mul_(x[1]);
+        y.mul_(-1.5);
+        return y;
+      },
+      {in(84, {2, 3}), in(85, {3})}));
+  EXPECT_TRUE(passes_gradcheck(
+      [](const std::vector<TD>& x) {
+        TD y = x[0] + 0.0;
+        y.div_(x[1]);
+        y.div_(4.0);
+        return y;
+      },
+      {in(86, {2, 3}), in(87, {2, 3}, 0.5, 2)}));
+  EXPECT_TRUE(passes_gradcheck(
+      [](const std::vector<TD>& x) {
+        TD y = x[0] * 2.0;
+        y.clamp_(-1, 1);
+        y.relu_();
+        return y;
+      },
+      {in(88, {2, 3})}));
+  EXPECT_TRUE(passes_gradcheck(
+      [](const std::vector<TD>& x) {
+        TD y = x[0] * 2.0;
+        y.copy_(x[1]);  // y's old value no longer matters: its gradient is zero
+        return y * x[0];
+      },
+      {in(89, {2, 3}), in(90, {3})}));
+  EXPECT_TRUE(passes_gradcheck(
+      [](const std::vector<TD>& x) {
+        TD y = x[0] * 2.0;
+        y.fill_(3);
+        return y + x[0];
+      },
+      {in(91, {2, 3})}));
+  EXPECT_TRUE(passes_gradcheck(
+      [](const std::vector<TD>& x) {
+        TD y = x[0] * 1.0;
+        y.mul_(y);
+        return y;
+      },
+      {in(92, {2, 3})}));
 }
 
 TEST(InPlace, ModifyingASavedTensorFailsAtBackward) {

@@ -37,7 +37,8 @@ class FunctionContext {
   // backward written with ops is differentiable again). An in-place change to a saved tensor
   // after forward makes backward fail with an error. Call once, from forward.
   void save_for_backward(std::vector<Input> tensors) {
-    SINEW_CHECK(in_forward_, "FunctionContext::save_for_backward", "can only be called from forward");
+    SINEW_CHECK(in_forward_, "FunctionContext::save_for_backward",
+                "can only be called from forward");
     saved_ = std::move(tensors);
     is_output_.assign(saved_.size(), false);
   }
@@ -45,12 +46,12 @@ class FunctionContext {
   // The i-th saved tensor, as Tensor<U> (U must be its element type).
   template <class U = float>
   Tensor<U> saved(size_t i) const {
-    SINEW_CHECK(i < saved_.size(), "FunctionContext::saved", "index ", i, " out of range: ",
-                saved_.size(), " tensors were saved");
+    SINEW_CHECK(i < saved_.size(), "FunctionContext::saved", "index ", i,
+                " out of range: ", saved_.size(), " tensors were saved");
     sinew::detail::ImplPtr impl = saved_[i].impl;
     if (is_output_[i]) {
-      SINEW_CHECK(output_ != nullptr, "FunctionContext::saved",
-                  "saved tensor ", i, " is forward's output, available only inside backward");
+      SINEW_CHECK(output_ != nullptr, "FunctionContext::saved", "saved tensor ", i,
+                  " is forward's output, available only inside backward");
       impl = output_();
     }
     if (!impl) return Tensor<U>();
@@ -172,7 +173,8 @@ struct Function {
     std::vector<Input> inputs;
     (detail::collect_tensor(inputs, args), ...);
     bool grad_on = is_grad_enabled();
-    for (const auto& in : inputs) ctx.needs_.push_back(grad_on && in.impl && in.impl->requires_grad());
+    for (const auto& in : inputs)
+      ctx.needs_.push_back(grad_on && in.impl && in.impl->requires_grad());
 
     using Out = decltype(Derived::forward(ctx, std::forward<Args>(args)...));
     static_assert(detail::is_tensor_v<Out>, "Function: forward must return a Tensor<T>");
@@ -214,19 +216,20 @@ struct Function {
       }
       result = Tensor<T>();
       size_t n_inputs = inputs.size();
-      record(y, name, inputs,
-             [ctx = std::move(ctx), n_inputs, name](const Tensor<T>& g,
-                                                    const BackwardContext<T>& bctx) mutable {
-               detail::OutputBinding binding{ctx.output_};
-               ctx.output_ = [&bctx] { return bctx.output().impl_ptr(); };
-               auto grads = Derived::backward(ctx, g);
-               size_t count = 1;
-               if constexpr (!detail::is_tensor_v<decltype(grads)>) count = grads.size();
-               SINEW_CHECK(count == n_inputs, name, "backward returned ", count,
-                           " gradients, expected ", n_inputs, " (one per tensor argument of forward)");
-               return grads;
-             },
-             std::move(options));
+      record(
+          y, name, inputs,
+          [ctx = std::move(ctx), n_inputs, name](const Tensor<T>& g,
+                                                 const BackwardContext<T>& bctx) mutable {
+            detail::OutputBinding binding{ctx.output_};
+            ctx.output_ = [&bctx] { return bctx.output().impl_ptr(); };
+            auto grads = Derived::backward(ctx, g);
+            size_t count = 1;
+            if constexpr (!detail::is_tensor_v<decltype(grads)>) count = grads.size();
+            SINEW_CHECK(count == n_inputs, name, "backward returned ", count,
+                        " gradients, expected ", n_inputs, " (one per tensor argument of forward)");
+            return grads;
+          },
+          std::move(options));
       return y;
     }
   }

@@ -1,6 +1,7 @@
-// operator<< for tensors, formatted like PyTorch's repr: tensor([[1.0000, 2.5000], ...]) with aligned
-// columns, integer-valued floats as "1.", scientific notation for wide ranges, lines wrapped at 80
-// columns, and "..." for large tensors (first and last 3 entries of each dimension past 1000 elements).
+// operator<< for tensors, formatted like PyTorch's repr: tensor([[1.0000, 2.5000], ...]) with
+// aligned columns, integer-valued floats as "1.", scientific notation for wide ranges, lines
+// wrapped at 80 columns, and "..." for large tensors (first and last 3 entries of each dimension
+// past 1000 elements).
 #pragma once
 
 #include <algorithm>
@@ -40,9 +41,12 @@ std::string format_raw(T v, const PrintFormat& f) {
   } else {
     if (std::isnan(v)) return "nan";
     if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-    if (f.sci) os << std::scientific << std::setprecision(f.precision) << double(v);
-    else if (f.int_mode) os << std::fixed << std::setprecision(0) << double(v) << '.';
-    else os << std::fixed << std::setprecision(f.precision) << double(v);
+    if (f.sci)
+      os << std::scientific << std::setprecision(f.precision) << double(v);
+    else if (f.int_mode)
+      os << std::fixed << std::setprecision(0) << double(v) << '.';
+    else
+      os << std::fixed << std::setprecision(f.precision) << double(v);
   }
   return os.str();
 }
@@ -163,8 +167,10 @@ std::ostream& operator<<(std::ostream& os, const Tensor<T>& t) {
     }
   }
   if (t.requires_grad()) {
-    if (t.grad_fn()) suffixes.push_back("grad_fn=<" + t.grad_fn()->name() + ">");
-    else suffixes.push_back("requires_grad=True");
+    if (t.grad_fn())
+      suffixes.push_back("grad_fn=<" + t.grad_fn()->name() + ">");
+    else
+      suffixes.push_back("requires_grad=True");
   }
   // Suffixes go on a new line when they would pass the line width (PyTorch's _add_suffixes).
   std::string out = prefix + body;

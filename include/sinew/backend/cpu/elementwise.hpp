@@ -42,13 +42,13 @@ inline T unary_value(Unary op, T x, T a, T b) {
     case Unary::Sqrt: return std::sqrt(x);
     case Unary::Rsqrt: return T(1) / std::sqrt(x);
     case Unary::Abs: return std::abs(x);
-    case Unary::Sign: return T((x > T(0)) - (x < T(0)));
+    case Unary::Sign: return x != x ? x : T((x > T(0)) - (x < T(0)));  // NaN stays NaN
     case Unary::Sin: return std::sin(x);
     case Unary::Cos: return std::cos(x);
     case Unary::Tanh: return std::tanh(x);
     case Unary::Sigmoid: return sigmoid(x);
     case Unary::Erf: return std::erf(x);
-    case Unary::Relu: return x > T(0) ? x : T(0);
+    case Unary::Relu: return x < T(0) ? T(0) : x;  // NaN propagates, as torch.relu
     case Unary::LeakyRelu: return x > T(0) ? x : a * x;
     case Unary::Elu: return x > T(0) ? x : a * (std::exp(x) - T(1));
     case Unary::Gelu: return T(0.5) * x * (T(1) + std::erf(x * T(0.70710678118654752440)));

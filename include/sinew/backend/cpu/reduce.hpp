@@ -142,6 +142,17 @@ T extreme(const ReducePlan& plan, const T* base, int64_t m, F f) {
   return best;
 }
 
+// When x's last dimension is kept and contiguous while the region is strided (a sum over the
+// batch dimension, a bias gradient), adjacent outputs read adjacent memory: the extent of that
+// dimension, else 0. Reducing a block of such outputs together keeps the inner loop contiguous.
+inline int64_t vertical_extent(const detail::TensorImpl& x, const std::vector<bool>& reduced,
+                               const ReducePlan& plan) {
+  int64_t nd = x.shape.size();
+  if (nd == 0 || reduced[static_cast<size_t>(nd - 1)] || x.strides[nd - 1] != 1) return 0;
+  if (x.shape[nd - 1] < 4 || plan.region_size < 2) return 0;
+  return x.shape[nd - 1];
+}
+
 // out (contiguous, one value per output) = sum over the reduced dimensions; accumulates in double.
 template <class T>
 void sum(const Tensor<T>& x, const std::vector<bool>& reduced, const Tensor<T>& out) {
@@ -149,6 +160,26 @@ void sum(const Tensor<T>& x, const std::vector<bool>& reduced, const Tensor<T>& 
   const T* base = x.data_ptr();
   T* o = out.data_ptr();
   using A = AccOf<T>;
+  if (int64_t c = vertical_extent(x.impl(), reduced, plan); c > 0) {
+    constexpr int64_t kW = 64;
+    int64_t per = (c + kW - 1) / kW;
+    parallel_for(plan.outputs / c * per, plan.region_size * kW, [&](int64_t b, int64_t e) {
+      A acc[kW];
+      for (int64_t t = b; t < e; ++t) {
+        int64_t j0 = (t % per) * kW, w = std::min(kW, c - j0), m0 = t / per * c + j0;
+        std::fill(acc, acc + w, A(0));
+        walk_region(plan, base, m0, [&](const T* p, int64_t s, int64_t n, int64_t) {
+          for (int64_t k = 0; k < n; ++k) {
+            const T* r = p + k * s;
+#pragma omp simd
+            for (int64_t j = 0; j < w; ++j) acc[j] += A(r[j]);
+          }
+        });
+        for (int64_t j = 0; j < w; ++j) o[m0 + j] = static_cast<T>(acc[j]);
+      }
+    });
+    return;
+  }
   for_each_output(plan, 1, [&](int64_t m) {
     o[m] = static_cast<T>(accumulate_region<A>(plan, base, m, [](T v) { return A(v); }));
   });
@@ -205,9 +236,30 @@ void arg_extremum(const Tensor<T>& x, const std::vector<bool>& reduced, bool is_
     bool nan = best != best;
     int64_t at = -1;
     walk_region(plan, base, m, [&](const T* p, int64_t s, int64_t n, int64_t first) {
-      for (int64_t k = 0; k < n && at < 0; ++k) {
+      if (at >= 0) return;
+      if (s == 1 && !nan) {  // test blocks with a vectorized any(), then search the hit block
+        constexpr int64_t kB = 32;
+        for (int64_t k0 = 0; k0 < n; k0 += kB) {
+          int64_t k1 = std::min(n, k0 + kB);
+          int hit = 0;
+#pragma omp simd reduction(| : hit)
+          for (int64_t k = k0; k < k1; ++k) hit |= (p[k] == best);
+          if (!hit) continue;
+          for (int64_t k = k0;; ++k) {
+            if (p[k] == best) {
+              at = first + k;
+              return;
+            }
+          }
+        }
+        return;
+      }
+      for (int64_t k = 0; k < n; ++k) {
         T v = p[k * s];
-        if (nan ? v != v : v == best) at = first + k;
+        if (nan ? v != v : v == best) {
+          at = first + k;
+          return;
+        }
       }
     });
     vo[m] = best;
@@ -272,9 +324,16 @@ void logsumexp(const Tensor<T>& x, const std::vector<bool>& reduced, const Tenso
       o[m] = mx;
       return;
     }
-    double shift = std::isinf(mx) ? 0.0 : double(mx);
-    double s = accumulate_region<double>(plan, base, m, [shift](T v) { return std::exp(double(v) - shift); });
-    o[m] = static_cast<T>(shift + std::log(s));
+    T shift = std::isinf(mx) ? T(0) : mx;
+    double s = 0;
+    walk_region(plan, base, m, [&](const T* p, int64_t st, int64_t n, int64_t) {
+      if (st == 1) {  // Eigen's vectorized exp; each term is in [0, 1]
+        s += double((Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(p, n) - shift).exp().sum());
+      } else {
+        for (int64_t k = 0; k < n; ++k) s += std::exp(double(p[k * st]) - double(shift));
+      }
+    });
+    o[m] = static_cast<T>(double(shift) + std::log(s));
   });
 }
 
