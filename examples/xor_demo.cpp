@@ -38,10 +38,9 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-// y = x W + b for x [n, in], W [in, out], b [out], written with broadcasting alone:
-// x[n, in, 1] * W[1, in, out] summed over `in`.
+// y = x W + b for x [n, in], W [in, out], b [out] (b broadcasts over the rows).
 Tensor<float> dense(const Tensor<float>& x, const Tensor<float>& w, const Tensor<float>& b) {
-  return (x.unsqueeze(2) * w.unsqueeze(0)).sum({1}) + b;
+  return sinew::matmul(x, w) + b;
 }
 
 }  // namespace

@@ -45,6 +45,7 @@ TEST(GradMode, NestedGuardsRestoreTheEnclosingMode) {
 }
 
 TEST(GradMode, SetGradEnabled) {
+  autograd::GradModeGuard restore(true);  // leaves the mode on for later tests even on failure
   autograd::set_grad_enabled(false);
   EXPECT_FALSE(autograd::is_grad_enabled());
   {

@@ -607,7 +607,9 @@ TEST(InPlace, RejectsLeafThatRequiresGradUnlessGradIsOff) {
   SINEW_EXPECT_ERROR(w.add_(1.0), "add_", "leaf tensor that requires grad", "NoGradGuard");
   SINEW_EXPECT_ERROR(w.mul_(from_vector<double>({1, 1})), "mul_", "leaf");
   SINEW_EXPECT_ERROR(w.relu_(), "relu_", "leaf");
-  SINEW_EXPECT_ERROR(w.zero_(), "fill_", "leaf");
+  SINEW_EXPECT_ERROR(w.zero_(), "zero_", "leaf");
+  SINEW_EXPECT_ERROR(w.sub_(1.0), "sub_", "leaf");
+  SINEW_EXPECT_ERROR(w.div_(2.0), "div_", "leaf");
   SINEW_EXPECT_ERROR(w.copy_(zeros<double>({2})), "copy_", "leaf");
   EXPECT_TRUE(values_are(w, {1, 2}));  // nothing was written
   {
@@ -636,6 +638,7 @@ TEST(InPlace, RejectsWritesToExpandedTensors) {
 TEST(InPlace, RejectsShapesThatDoNotBroadcastIntoTheTarget) {
   TD x = zeros<double>({3});
   SINEW_EXPECT_ERROR(x.add_(zeros<double>({2, 3})), "add_", "[2, 3]", "[3]");
+  SINEW_EXPECT_ERROR(x.sub_(zeros<double>({2, 3})), "sub_", "[2, 3]", "[3]");
   SINEW_EXPECT_ERROR(x.mul_(zeros<double>({2})), "mul_", "[3]", "[2]");
   SINEW_EXPECT_ERROR(x.div_(zeros<double>({2, 1})), "div_", "[2, 1]", "[3]");
 }

@@ -74,19 +74,32 @@ TEST(IndexSelect, RepeatedIndicesAccumulateGradients) {
   index_select(x, 0, ids({0, 0, 3, 0})).sum().backward();
   EXPECT_TRUE(values_are(x.grad(), {3, 0, 0, 1}));
   auto m = rand_input({3, 4});
-  EXPECT_TRUE(grad_ok([](auto& in) { return index_select(in[0], 1, ids({1, 1, 3, 0, 1})) * iota({3, 5}); }, {m}));
+  EXPECT_TRUE(grad_ok(
+      [](auto& in) {
+        return index_select(in[0], 1, ids({1, 1, 3, 0, 1})) * iota({3, 5});
+      },
+      {m}));
   EXPECT_TRUE(grad_ok([](auto& in) { return index_select(in[0].t(), 0, ids({2, 2})); }, {m}));
-  EXPECT_TRUE(gradgrad_ok([](auto& in) { return index_select(in[0], 0, ids({2, 0, 2})).pow(2.0); }, {m}));
+  EXPECT_TRUE(gradgrad_ok(
+      [](auto& in) {
+        return index_select(in[0], 0, ids({2, 0, 2})).pow(2.0);
+      },
+      {m}));
 }
 
 TEST(IndexSelect, RejectsOutOfRangeIndicesBeforeReading) {
   auto x = iota({3, 2});
-  SINEW_EXPECT_ERROR(index_select(x, 0, ids({0, 3})), "index_select", "index 3", "dimension 0", "size 3");
-  SINEW_EXPECT_ERROR(index_select(x, 1, ids({-1})), "index_select", "index -1", "dimension 1", "size 2");
-  SINEW_EXPECT_ERROR(index_select(x, 0, ids({1000000000000})), "index_select", "index 1000000000000");
-  SINEW_EXPECT_ERROR(index_select(x, 0, ids({0, 1}, {1, 2})), "index_select", "0-d or 1-d", "[1, 2]");
+  SINEW_EXPECT_ERROR(index_select(x, 0, ids({0, 3})), "index_select", "index 3", "dimension 0",
+                     "size 3");
+  SINEW_EXPECT_ERROR(index_select(x, 1, ids({-1})), "index_select", "index -1", "dimension 1",
+                     "size 2");
+  SINEW_EXPECT_ERROR(index_select(x, 0, ids({1000000000000})), "index_select",
+                     "index 1000000000000");
+  SINEW_EXPECT_ERROR(index_select(x, 0, ids({0, 1}, {1, 2})), "index_select", "0-d or 1-d",
+                     "[1, 2]");
   SINEW_EXPECT_ERROR(index_select(x, 2, ids({0})), "index_select", "dimension 2");
-  SINEW_EXPECT_ERROR(index_select(zeros<double>({0, 2}), 0, ids({0})), "index_select", "index 0", "size 0");
+  SINEW_EXPECT_ERROR(index_select(zeros<double>({0, 2}), 0, ids({0})), "index_select", "index 0",
+                     "size 0");
   SINEW_EXPECT_ERROR(index_select(scalar_tensor<double>(1), 0, ids({0, 0})), "index_select", "0-d");
 }
 
@@ -96,11 +109,19 @@ TEST(IndexAdd, AddsSlicesAtIndices) {
   auto y = index_add(x, 0, ids({2, 0, 2, 1}), src);
   EXPECT_TRUE(values_are(y, {3, 4, 7, 8, 6, 8}));
   EXPECT_TRUE(values_are(x, {0, 0, 0, 0, 0, 0}));  // out of place
-  EXPECT_TRUE(values_are(index_add(ones<double>({2, 3}), -1, ids({0, 0}), iota({2, 2})), {2, 1, 1, 6, 1, 1}));
+  EXPECT_TRUE(values_are(index_add(ones<double>({2, 3}), -1, ids({0, 0}), iota({2, 2})),
+                         {2, 1, 1, 6, 1, 1}));
   auto a = rand_input({3, 2}, 1), b = rand_input({4, 2}, 2);
-  EXPECT_TRUE(grad_ok([](auto& in) { return index_add(in[0], 0, ids({2, 0, 2, 1}), in[1]); }, {a, b}));
-  EXPECT_TRUE(gradgrad_ok([](auto& in) { return index_add(in[0], 0, ids({1, 1, 0, 1}), in[1]).pow(2.0); },
-                          {a, b}));
+  EXPECT_TRUE(grad_ok(
+      [](auto& in) {
+        return index_add(in[0], 0, ids({2, 0, 2, 1}), in[1]);
+      },
+      {a, b}));
+  EXPECT_TRUE(gradgrad_ok(
+      [](auto& in) {
+        return index_add(in[0], 0, ids({1, 1, 0, 1}), in[1]).pow(2.0);
+      },
+      {a, b}));
   SINEW_EXPECT_ERROR(index_add(x, 0, ids({0, 3}), iota({2, 2})), "index_add", "index 3", "size 3");
   SINEW_EXPECT_ERROR(index_add(x, 0, ids({0}), iota({2, 2})), "index_add", "[2, 2]", "[3, 2]");
 }
@@ -122,7 +143,7 @@ TEST(Gather, ReadsAlongADimensionByIndex) {
 }
 
 TEST(Gather, NonContiguousOperands) {
-  auto x = iota({3, 2}).t();  // [[0, 2, 4], [1, 3, 5]]
+  auto x = iota({3, 2}).t();                 // [[0, 2, 4], [1, 3, 5]]
   auto idx = ids({2, 0, 1, 1}, {2, 2}).t();  // [[2, 1], [0, 1]]
   EXPECT_TRUE(values_are(gather(x, 1, idx), {4, 2, 1, 3}));
   auto bidx = ids({1, 0}, {1, 2}).expand({2, 2});
@@ -142,8 +163,10 @@ TEST(Gather, RepeatedIndicesAccumulateGradients) {
 
 TEST(Gather, RejectsBadIndices) {
   auto x = iota({2, 3});
-  SINEW_EXPECT_ERROR(gather(x, 1, ids({0, 3}, {2, 1})), "gather", "index 3", "dimension 1", "size 3");
-  SINEW_EXPECT_ERROR(gather(x, 0, ids({-1, 0}, {1, 2})), "gather", "index -1", "dimension 0", "size 2");
+  SINEW_EXPECT_ERROR(gather(x, 1, ids({0, 3}, {2, 1})), "gather", "index 3", "dimension 1",
+                     "size 3");
+  SINEW_EXPECT_ERROR(gather(x, 0, ids({-1, 0}, {1, 2})), "gather", "index -1", "dimension 0",
+                     "size 2");
   SINEW_EXPECT_ERROR(gather(x, 1, ids({0, 1})), "gather", "as many dimensions", "[2]", "[2, 3]");
   SINEW_EXPECT_ERROR(gather(x, 1, ids({0, 0, 0}, {3, 1})), "gather", "[3, 1]", "dimension 0");
   SINEW_EXPECT_ERROR(gather(x, 2, ids({0}, {1, 1})), "gather", "dimension 2");
@@ -154,7 +177,8 @@ TEST(ScatterAdd, AccumulatesSourceAtIndices) {
   auto src = iota({2, 3}, 1);  // [[1, 2, 3], [4, 5, 6]]
   auto idx = ids({0, 0, 2, 1, 1, 1}, {2, 3});
   EXPECT_TRUE(values_are(scatter_add(x, 1, idx, src), {3, 0, 3, 0, 15, 0}));
-  EXPECT_TRUE(values_are(scatter_add(ones<double>({2, 2}), 0, ids({1, 1}, {1, 2}), src), {1, 1, 2, 3}));
+  EXPECT_TRUE(
+      values_are(scatter_add(ones<double>({2, 2}), 0, ids({1, 1}, {1, 2}), src), {1, 1, 2, 3}));
   // src larger than index: only index's block of src is used.
   EXPECT_TRUE(values_are(scatter_add(zeros<double>({3}), 0, ids({2, 2}), iota({4}, 1)), {0, 0, 3}));
   EXPECT_TRUE(values_are(x, {0, 0, 0, 0, 0, 0}));
@@ -165,8 +189,13 @@ TEST(ScatterAdd, AccumulatesSourceAtIndices) {
 TEST(ScatterAdd, Gradients) {
   auto x = rand_input({2, 3}, 1), src = rand_input({2, 4}, 2);
   auto idx = ids({0, 0, 2, 1, 1, 1}, {2, 3});
-  EXPECT_TRUE(grad_ok([idx](auto& in) { return scatter_add(in[0], 1, idx, in[1]) * iota({2, 3}); }, {x, src}));
-  EXPECT_TRUE(gradgrad_ok([idx](auto& in) { return scatter_add(in[0], 1, idx, in[1]).pow(2.0); }, {x, src}));
+  EXPECT_TRUE(grad_ok(
+      [idx](auto& in) {
+        return scatter_add(in[0], 1, idx, in[1]) * iota({2, 3});
+      },
+      {x, src}));
+  EXPECT_TRUE(gradgrad_ok([idx](auto& in) { return scatter_add(in[0], 1, idx, in[1]).pow(2.0); },
+                          {x, src}));
   // The part of src that index does not cover gets a zero gradient.
   auto s = rand_input({2, 4}, 3);
   scatter_add(zeros<double>({2, 3}), 1, idx, s).sum().backward();
@@ -175,10 +204,14 @@ TEST(ScatterAdd, Gradients) {
 
 TEST(ScatterAdd, RejectsBadIndices) {
   auto x = zeros<double>({2, 3});
-  SINEW_EXPECT_ERROR(scatter_add(x, 1, ids({0, 5}, {1, 2}), iota({1, 2})), "scatter_add", "index 5", "size 3");
-  SINEW_EXPECT_ERROR(scatter_add(x, 0, ids({-2}, {1, 1}), iota({1, 1})), "scatter_add", "index -2", "size 2");
-  SINEW_EXPECT_ERROR(scatter_add(x, 1, ids({0, 1}, {1, 2}), iota({1, 1})), "scatter_add", "[1, 2]", "[1, 1]");
-  SINEW_EXPECT_ERROR(scatter_add(x, 1, ids({0, 0, 0}, {3, 1}), iota({3, 1})), "scatter_add", "[3, 1]");
+  SINEW_EXPECT_ERROR(scatter_add(x, 1, ids({0, 5}, {1, 2}), iota({1, 2})), "scatter_add", "index 5",
+                     "size 3");
+  SINEW_EXPECT_ERROR(scatter_add(x, 0, ids({-2}, {1, 1}), iota({1, 1})), "scatter_add", "index -2",
+                     "size 2");
+  SINEW_EXPECT_ERROR(scatter_add(x, 1, ids({0, 1}, {1, 2}), iota({1, 1})), "scatter_add", "[1, 2]",
+                     "[1, 1]");
+  SINEW_EXPECT_ERROR(scatter_add(x, 1, ids({0, 0, 0}, {3, 1}), iota({3, 1})), "scatter_add",
+                     "[3, 1]");
 }
 
 TEST(IndexKernels, LargeInputsMatchALoop) {
@@ -218,7 +251,8 @@ TEST(IndexKernels, LargeInputsMatchALoop) {
   auto big = table > 0.5;
   auto picked = masked_select(table, big).to_vector();
   std::vector<double> ref3;
-  for (double v : tv) if (v > 0.5) ref3.push_back(v);
+  for (double v : tv)
+    if (v > 0.5) ref3.push_back(v);
   EXPECT_EQ(picked, ref3);
 }
 
@@ -260,11 +294,13 @@ TEST(MaskedFill, InPlace) {
   auto view = x.t();
   view.masked_fill_(mask({true, false, false, false}, {2, 2}), 8);
   EXPECT_TRUE(values_are(x, {8, -3, 2, -3}));
-  SINEW_EXPECT_ERROR(x.masked_fill_(mask({true, false, true}, {3}), 0), "masked_fill_", "[3]", "[2, 2]");
-  SINEW_EXPECT_ERROR(x.masked_fill_(mask({true, false, true, false, true, false, true, false}, {2, 2, 2}), 0),
-                     "masked_fill_", "[2, 2, 2]");
-  SINEW_EXPECT_ERROR(from_vector<double>({1}).expand({3}).masked_fill_(mask({true}, {1}), 0), "masked_fill_",
-                     "expanded");
+  SINEW_EXPECT_ERROR(x.masked_fill_(mask({true, false, true}, {3}), 0), "masked_fill_", "[3]",
+                     "[2, 2]");
+  SINEW_EXPECT_ERROR(
+      x.masked_fill_(mask({true, false, true, false, true, false, true, false}, {2, 2, 2}), 0),
+      "masked_fill_", "[2, 2, 2]");
+  SINEW_EXPECT_ERROR(from_vector<double>({1}).expand({3}).masked_fill_(mask({true}, {1}), 0),
+                     "masked_fill_", "expanded");
   auto leaf = rand_input({2});
   SINEW_EXPECT_ERROR(leaf.masked_fill_(mask({true, false}, {2}), 0), "masked_fill_", "leaf");
   // Tracked on a non-leaf: the gradient stops at the filled positions.
@@ -283,10 +319,12 @@ TEST(MaskedSelect, ReturnsMaskedElementsInOrder) {
   auto y = masked_select(x, m);
   EXPECT_EQ(y.shape(), Shape({3}));
   EXPECT_TRUE(values_are(y, {0, 2, 5}));
-  EXPECT_TRUE(values_are(masked_select(x, mask({false, true, true}, {3})), {1, 2, 4, 5}));  // broadcast mask
+  EXPECT_TRUE(values_are(masked_select(x, mask({false, true, true}, {3})),
+                         {1, 2, 4, 5}));  // broadcast mask
   EXPECT_TRUE(values_are(masked_select(x.t(), mask({true, false}, {2})), {0, 1, 2}));
-  EXPECT_TRUE(values_are(masked_select(from_vector<double>({7, 8}, {2, 1}), mask({true, false, true}, {3})),
-                         {7, 7, 8, 8}));  // broadcast x
+  EXPECT_TRUE(
+      values_are(masked_select(from_vector<double>({7, 8}, {2, 1}), mask({true, false, true}, {3})),
+                 {7, 7, 8, 8}));  // broadcast x
   EXPECT_EQ(masked_select(x, zeros<double>({2, 3}) > 1.0).shape(), Shape({0}));
   SINEW_EXPECT_ERROR(masked_select(x, mask({true, true}, {2})), "masked_select", "[2, 3]", "[2]");
 }
@@ -306,11 +344,17 @@ TEST(MaskedScatter, WritesSourceIntoTheMask) {
   auto x = zeros<double>({2, 2});
   auto m = mask({false, true, true, false}, {2, 2});
   EXPECT_TRUE(values_are(masked_scatter(x, m, iota({5}, 1)), {0, 1, 2, 0}));
-  EXPECT_TRUE(values_are(masked_scatter(x, mask({true, false}, {2}), iota({2, 1}, 4)), {4, 0, 5, 0}));
+  EXPECT_TRUE(
+      values_are(masked_scatter(x, mask({true, false}, {2}), iota({2, 1}, 4)), {4, 0, 5, 0}));
   SINEW_EXPECT_ERROR(masked_scatter(x, m, iota({1})), "masked_scatter", "2 true elements", "[1]");
   auto a = rand_input({2, 2}, 1), s = rand_input({3}, 2);
-  EXPECT_TRUE(grad_ok([m](auto& in) { return masked_scatter(in[0], m, in[1]) * iota({2, 2}); }, {a, s}));
-  EXPECT_TRUE(gradgrad_ok([m](auto& in) { return masked_scatter(in[0], m, in[1]).pow(2.0); }, {a, s}));
+  EXPECT_TRUE(grad_ok(
+      [m](auto& in) {
+        return masked_scatter(in[0], m, in[1]) * iota({2, 2});
+      },
+      {a, s}));
+  EXPECT_TRUE(
+      gradgrad_ok([m](auto& in) { return masked_scatter(in[0], m, in[1]).pow(2.0); }, {a, s}));
 }
 
 // ---- Tensor::index ------------------------------------------------------------------------------
@@ -342,13 +386,17 @@ TEST(Index, EllipsisAndNone) {
   EXPECT_TRUE(values_are(x.index({0, None, Slice{}, None, 1}), {1, 5, 9}));
   EXPECT_EQ(x.index({None, Ellipsis, None, 0}).shape(), Shape({1, 2, 3, 1}));
   EXPECT_EQ(scalar_tensor<double>(2).index({None}).shape(), Shape({1}));
-  EXPECT_TRUE(values_are(x.transpose(0, 2).index({Slice{1, 3}, 0, 1}), {13, 14}));  // permuted strides
+  EXPECT_TRUE(
+      values_are(x.transpose(0, 2).index({Slice{1, 3}, 0, 1}), {13, 14}));  // permuted strides
 }
 
 TEST(Index, GradientsFlowThroughTheView) {
   auto x = rand_input({3, 4});
-  EXPECT_TRUE(grad_ok([](auto& in) { return in[0].index({Slice{1, std::nullopt}, None, Slice{.step = 2}}) * 2.0; },
-                      {x}));
+  EXPECT_TRUE(grad_ok(
+      [](auto& in) {
+        return in[0].index({Slice{1, std::nullopt}, None, Slice{.step = 2}}) * 2.0;
+      },
+      {x}));
   EXPECT_TRUE(grad_ok([](auto& in) { return in[0].index({Ellipsis, -1}).pow(2.0); }, {x}));
   x.index({1, 2}).backward();
   EXPECT_TRUE(values_are(x.grad(), {0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0}));
@@ -358,7 +406,8 @@ TEST(Index, RejectsBadIndices) {
   auto x = iota({2, 3});
   SINEW_EXPECT_ERROR(x.index({0, 5}), "Tensor::index", "index 5", "dimension 1", "size 3");
   SINEW_EXPECT_ERROR(x.index({-3}), "Tensor::index", "index -3", "dimension 0", "size 2");
-  SINEW_EXPECT_ERROR(x.index({None, Ellipsis, 7}), "Tensor::index", "index 7", "dimension 1", "size 3");
+  SINEW_EXPECT_ERROR(x.index({None, Ellipsis, 7}), "Tensor::index", "index 7", "dimension 1",
+                     "size 3");
   SINEW_EXPECT_ERROR(x.index({0, 0, 0}), "Tensor::index", "too many indices", "[2, 3]");
   SINEW_EXPECT_ERROR(x.index({Ellipsis, Ellipsis}), "Tensor::index", "single Ellipsis");
   SINEW_EXPECT_ERROR(x.index({Slice{0, 2, 0}}), "Tensor::index", "step must be positive, got 0");

@@ -34,9 +34,9 @@ TD iota(const Shape& s, double start = 0) {
 // ---- cat ----------------------------------------------------------------------------------------
 
 TEST(Cat, JoinsAlongTheGivenDimension) {
-  auto a = iota({2, 2});       // [[0, 1], [2, 3]]
-  auto b = iota({1, 2}, 10);   // [[10, 11]]
-  auto c = iota({2, 3}, 20);   // [[20, 21, 22], [23, 24, 25]]
+  auto a = iota({2, 2});      // [[0, 1], [2, 3]]
+  auto b = iota({1, 2}, 10);  // [[10, 11]]
+  auto c = iota({2, 3}, 20);  // [[20, 21, 22], [23, 24, 25]]
   auto y0 = cat(std::vector<TD>{a, b}, 0);
   EXPECT_EQ(y0.shape(), Shape({3, 2}));
   EXPECT_TRUE(values_are(y0, {0, 1, 2, 3, 10, 11}));
@@ -49,9 +49,10 @@ TEST(Cat, JoinsAlongTheGivenDimension) {
 }
 
 TEST(Cat, ReadsNonContiguousInputs) {
-  auto a = iota({2, 3}).t();               // [[0, 3], [1, 4], [2, 5]]
+  auto a = iota({2, 3}).t();                    // [[0, 3], [1, 4], [2, 5]]
   auto b = iota({3, 4}, 10).slice(1, 0, 4, 2);  // [[10, 12], [14, 16], [18, 20]]
-  EXPECT_TRUE(values_are(cat(std::vector<TD>{a, b}, 1), {0, 3, 10, 12, 1, 4, 14, 16, 2, 5, 18, 20}));
+  EXPECT_TRUE(
+      values_are(cat(std::vector<TD>{a, b}, 1), {0, 3, 10, 12, 1, 4, 14, 16, 2, 5, 18, 20}));
   auto e = from_vector<double>({7}, {1, 1}).expand({3, 2});
   EXPECT_TRUE(values_are(cat(std::vector<TD>{e, a}, 0), {7, 7, 7, 7, 7, 7, 0, 3, 1, 4, 2, 5}));
 }
@@ -75,10 +76,21 @@ TEST(Cat, OtherElementTypes) {
 
 TEST(Cat, GradientsGoToEachBlock) {
   auto a = rand_input({2, 3}, 1), b = rand_input({2, 1}, 2), c = rand_input({3, 2}, 3);
-  EXPECT_TRUE(grad_ok([](auto& in) { return cat(std::vector<TD>{in[0], in[1], in[2].t()}, 1) * 2.0; },
-                      {a, b, c}));
-  EXPECT_TRUE(grad_ok([](auto& in) { return cat(std::vector<TD>{in[0], in[0]}, 0); }, {a}));  // reused input
-  EXPECT_TRUE(gradgrad_ok([](auto& in) { return cat(std::vector<TD>{in[0], in[1]}, -1).pow(2.0); }, {a, b}));
+  EXPECT_TRUE(grad_ok(
+      [](auto& in) {
+        return cat(std::vector<TD>{in[0], in[1], in[2].t()}, 1) * 2.0;
+      },
+      {a, b, c}));
+  EXPECT_TRUE(grad_ok(
+      [](auto& in) {
+        return cat(std::vector<TD>{in[0], in[0]}, 0);
+      },
+      {a}));  // reused input
+  EXPECT_TRUE(gradgrad_ok(
+      [](auto& in) {
+        return cat(std::vector<TD>{in[0], in[1]}, -1).pow(2.0);
+      },
+      {a, b}));
   // Only the inputs that need a gradient get one.
   auto fixed = iota({2, 2});
   auto y = cat(std::vector<TD>{fixed, a}, 1);
@@ -90,11 +102,12 @@ TEST(Cat, GradientsGoToEachBlock) {
 TEST(Cat, RejectsBadInputs) {
   auto a = iota({2, 3}), b = iota({3, 4});
   SINEW_EXPECT_ERROR(cat(std::vector<TD>{}, 0), "cat", "non-empty");
-  SINEW_EXPECT_ERROR(cat(std::vector<TD>{a, b}, 0), "cat", "except in dimension 0", "[2, 3], [3, 4]");
+  SINEW_EXPECT_ERROR(cat(std::vector<TD>{a, b}, 0), "cat", "except in dimension 0",
+                     "[2, 3], [3, 4]");
   SINEW_EXPECT_ERROR(cat(std::vector<TD>{a, iota({2, 3, 1})}, 1), "cat", "[2, 3], [2, 3, 1]");
   SINEW_EXPECT_ERROR(cat(std::vector<TD>{a, a}, 2), "cat", "dimension 2");
-  SINEW_EXPECT_ERROR(cat(std::vector<TD>{scalar_tensor<double>(1), scalar_tensor<double>(2)}, 0), "cat",
-                     "zero-dimensional");
+  SINEW_EXPECT_ERROR(cat(std::vector<TD>{scalar_tensor<double>(1), scalar_tensor<double>(2)}, 0),
+                     "cat", "zero-dimensional");
   SINEW_EXPECT_ERROR(cat(std::vector<TD>{a, TD()}, 0), "cat", "tensor 1 is undefined");
 }
 
@@ -111,15 +124,21 @@ TEST(Stack, AddsANewDimension) {
   EXPECT_TRUE(values_are(stack(std::vector<TD>{a, b}, -1), {0, 10, 1, 11}));
   auto m = iota({2, 3});
   EXPECT_EQ(stack(std::vector<TD>{m, m, m}, 1).shape(), Shape({2, 3, 3}));
-  EXPECT_EQ(stack(std::vector<TD>{scalar_tensor<double>(1), scalar_tensor<double>(2)}).shape(), Shape({2}));
+  EXPECT_EQ(stack(std::vector<TD>{scalar_tensor<double>(1), scalar_tensor<double>(2)}).shape(),
+            Shape({2}));
   EXPECT_TRUE(values_are(stack(std::vector<TD>{m.t(), m.t()}, 2).select(2, 1), {0, 3, 1, 4, 2, 5}));
 }
 
 TEST(Stack, GradientsAndErrors) {
   auto a = rand_input({2, 3}, 1), b = rand_input({2, 3}, 2);
-  EXPECT_TRUE(grad_ok([](auto& in) { return stack(std::vector<TD>{in[0], in[1].pow(2.0)}, 1); }, {a, b}));
+  EXPECT_TRUE(grad_ok(
+      [](auto& in) {
+        return stack(std::vector<TD>{in[0], in[1].pow(2.0)}, 1);
+      },
+      {a, b}));
   SINEW_EXPECT_ERROR(stack(std::vector<TD>{}), "stack", "non-empty");
-  SINEW_EXPECT_ERROR(stack(std::vector<TD>{iota({2, 3}), iota({3, 2})}), "stack", "equal size", "[2, 3], [3, 2]");
+  SINEW_EXPECT_ERROR(stack(std::vector<TD>{iota({2, 3}), iota({3, 2})}), "stack", "equal size",
+                     "[2, 3], [3, 2]");
   SINEW_EXPECT_ERROR(stack(std::vector<TD>{iota({2}), iota({2})}, 2), "stack", "dimension 2");
 }
 
@@ -160,14 +179,18 @@ TEST(Split, BySizes) {
 
 TEST(Split, GradientsReachTheWholeInput) {
   auto x = rand_input({5, 2});
-  EXPECT_TRUE(grad_ok([](auto& in) {
-    auto p = split(in[0], 2);
-    return cat(std::vector<TD>{p[2] * 3.0, p[0], p[1].pow(2.0)}, 0);
-  }, {x}));
-  EXPECT_TRUE(grad_ok([](auto& in) {
-    auto p = split(in[0], Shape{3, 2}, 0);
-    return p[0].sum() + p[1].sum() * 2.0;
-  }, {x}));
+  EXPECT_TRUE(grad_ok(
+      [](auto& in) {
+        auto p = split(in[0], 2);
+        return cat(std::vector<TD>{p[2] * 3.0, p[0], p[1].pow(2.0)}, 0);
+      },
+      {x}));
+  EXPECT_TRUE(grad_ok(
+      [](auto& in) {
+        auto p = split(in[0], Shape{3, 2}, 0);
+        return p[0].sum() + p[1].sum() * 2.0;
+      },
+      {x}));
 }
 
 TEST(Chunk, SplitsIntoNearlyEqualViews) {
@@ -189,10 +212,12 @@ TEST(Chunk, SplitsIntoNearlyEqualViews) {
   SINEW_EXPECT_ERROR(chunk(x, 0), "chunk", "positive, got 0");
   SINEW_EXPECT_ERROR(chunk(x, 2, 1), "chunk", "dimension 1");
   auto g = rand_input({4, 3});
-  EXPECT_TRUE(grad_ok([](auto& in) {
-    auto p = chunk(in[0], 2, 1);  // sizes 2 and 1
-    return p[0].sum(Shape{1}) * p[1].squeeze(1);
-  }, {g}));
+  EXPECT_TRUE(grad_ok(
+      [](auto& in) {
+        auto p = chunk(in[0], 2, 1);  // sizes 2 and 1
+        return p[0].sum(Shape{1}) * p[1].squeeze(1);
+      },
+      {g}));
 }
 
 // ---- pad ----------------------------------------------------------------------------------------
@@ -258,7 +283,11 @@ TEST(Flip, ReversesTheGivenDimensions) {
 TEST(Flip, GradientsAndErrors) {
   auto x = rand_input({2, 3, 2});
   EXPECT_TRUE(grad_ok([](auto& in) { return in[0].flip({0, 2}) * iota({2, 3, 2}); }, {x}));
-  EXPECT_TRUE(gradgrad_ok([](auto& in) { return in[0].permute({2, 1, 0}).flip({1}).pow(2.0); }, {x}));
+  EXPECT_TRUE(gradgrad_ok(
+      [](auto& in) {
+        return in[0].permute({2, 1, 0}).flip({1}).pow(2.0);
+      },
+      {x}));
   SINEW_EXPECT_ERROR(x.flip({0, -3}), "flip", "dimension 0 appears more than once");
   SINEW_EXPECT_ERROR(x.flip({3}), "flip", "dimension 3");
 }
@@ -278,7 +307,8 @@ TEST(Repeat, TilesTheTensor) {
   EXPECT_TRUE(values_are(m.t().repeat({1, 2}), {0, 2, 0, 2, 1, 3, 1, 3}));
   EXPECT_EQ(m.repeat({0, 2}).shape(), Shape({0, 4}));
   EXPECT_FALSE(m.repeat({1, 1}).shares_storage(m));
-  EXPECT_EQ(from_vector<int64_t>({7, 8}).repeat({2}).to_vector(), (std::vector<int64_t>{7, 8, 7, 8}));
+  EXPECT_EQ(from_vector<int64_t>({7, 8}).repeat({2}).to_vector(),
+            (std::vector<int64_t>{7, 8, 7, 8}));
   EXPECT_TRUE(values_are(scalar_tensor<double>(5).repeat({2}), {5, 5}));
 }
 

@@ -13,13 +13,15 @@ namespace {
 // 0, 1, 2, ... in the given shape (double).
 Tensor<double> iota(const Shape& s) { return arange<double>(0, double(s.numel())).view(s); }
 
-::testing::AssertionResult grad_ok(const autograd::SingleFn& f, const std::vector<Tensor<double>>& in) {
+::testing::AssertionResult grad_ok(const autograd::SingleFn& f,
+                                   const std::vector<Tensor<double>>& in) {
   auto r = autograd::gradcheck(f, in);
   if (r) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << r.message;
 }
 
-::testing::AssertionResult gradgrad_ok(const autograd::SingleFn& f, const std::vector<Tensor<double>>& in) {
+::testing::AssertionResult gradgrad_ok(const autograd::SingleFn& f,
+                                       const std::vector<Tensor<double>>& in) {
   auto r = autograd::gradgradcheck(f, in);
   if (r) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << r.message;
@@ -299,5 +301,6 @@ TEST(Views, ChainedViewsReadTheRightElements) {
   EXPECT_TRUE(values_are(v.select(1, 1), {19, 21, 23}));
   EXPECT_TRUE(v.shares_storage(x));
   auto w = rand_input({4, 6});
-  EXPECT_TRUE(grad_ok([](auto& in) { return in[0].slice(0, 1, 4, 2).t().slice(0, 1, 6, 2).unsqueeze(0); }, {w}));
+  EXPECT_TRUE(grad_ok(
+      [](auto& in) { return in[0].slice(0, 1, 4, 2).t().slice(0, 1, 6, 2).unsqueeze(0); }, {w}));
 }

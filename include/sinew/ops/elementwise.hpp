@@ -371,19 +371,27 @@ template <class T>
 Tensor<T> before_write(const Tensor<T>& t, const Tensor<T>& self) {
   return t.shares_storage(self) ? t.clone() : t;
 }
+
+// self += alpha * other in place, for add_ and sub_ (`name` is the one errors report).
+template <class T>
+Tensor<T>& add_inplace(Tensor<T>& self, const Tensor<T>& other, double alpha, const char* name) {
+  check_same_device(name, self, other);
+  SINEW_CHECK(broadcast_shapes(self.shape(), other.shape(), name) == self.shape(), name,
+              "cannot broadcast ", other.shape(), " into the in-place target ", self.shape());
+  return inplace(self, name, other.requires_grad(),
+      [&] { SINEW_DISPATCH(self.device(), binary, backend::Binary::Add, self, other, self, alpha); },
+      [&] { return sinew::add(self, other, alpha); });
+}
 }  // namespace detail
 
 template <class T>
 Tensor<T>& Tensor<T>::add_(const Tensor<T>& other, double alpha) {
-  detail::check_same_device("add_", *this, other);
-  SINEW_CHECK(detail::broadcast_shapes(shape(), other.shape(), "add_") == shape(), "add_",
-              "cannot broadcast ", other.shape(), " into the in-place target ", shape());
-  return detail::inplace(*this, "add_", other.requires_grad(),
-      [&] { SINEW_DISPATCH(device(), binary, backend::Binary::Add, *this, other, *this, alpha); },
-      [&] { return sinew::add(*this, other, alpha); });
+  return detail::add_inplace(*this, other, alpha, "add_");
 }
 template <class T>
-Tensor<T>& Tensor<T>::sub_(const Tensor<T>& other, double alpha) { return add_(other, -alpha); }
+Tensor<T>& Tensor<T>::sub_(const Tensor<T>& other, double alpha) {
+  return detail::add_inplace(*this, other, -alpha, "sub_");
+}
 template <class T>
 Tensor<T>& Tensor<T>::mul_(const Tensor<T>& other) {
   detail::check_same_device("mul_", *this, other);
@@ -418,13 +426,17 @@ Tensor<T>& Tensor<T>::add_(double v) {
   return detail::unary_inplace(*this, "add_", backend::Unary::AddScalar, v, 0, [&] { return *this + v; });
 }
 template <class T>
-Tensor<T>& Tensor<T>::sub_(double v) { return add_(-v); }
+Tensor<T>& Tensor<T>::sub_(double v) {
+  return detail::unary_inplace(*this, "sub_", backend::Unary::AddScalar, -v, 0, [&] { return *this - v; });
+}
 template <class T>
 Tensor<T>& Tensor<T>::mul_(double v) {
   return detail::unary_inplace(*this, "mul_", backend::Unary::MulScalar, v, 0, [&] { return *this * v; });
 }
 template <class T>
-Tensor<T>& Tensor<T>::div_(double v) { return mul_(1.0 / v); }
+Tensor<T>& Tensor<T>::div_(double v) {
+  return detail::unary_inplace(*this, "div_", backend::Unary::MulScalar, 1.0 / v, 0, [&] { return *this / v; });
+}
 template <class T>
 Tensor<T>& Tensor<T>::relu_() {
   return detail::unary_inplace(*this, "relu_", backend::Unary::Relu, 0, 0, [&] { return sinew::relu(clone()); });
@@ -436,16 +448,22 @@ Tensor<T>& Tensor<T>::clamp_(std::optional<double> min, std::optional<double> ma
   double a = min ? *min : *max, b = max ? *max : 0;
   return detail::unary_inplace(*this, "clamp_", op, a, b, [&] { return sinew::clamp(clone(), min, max); });
 }
+
+namespace detail {
 template <class T>
-Tensor<T>& Tensor<T>::fill_(double value) {
-  return detail::inplace(*this, "fill_", false,
-      [&] { SINEW_DISPATCH(device(), fill, *this, value); },
+Tensor<T>& fill_inplace(Tensor<T>& self, double value, const char* name) {
+  return inplace(self, name, false,
+      [&] { SINEW_DISPATCH(self.device(), fill, self, value); },
       [&] {
-        Tensor<T> r = full_like(*this, value);
-        return autograd::record(r, "fill_", {*this}, [](const Tensor<T>& g) { return zeros_like(g); });
+        Tensor<T> r = full_like(self, value);
+        return autograd::record(r, "fill_", {self}, [](const Tensor<T>& g) { return zeros_like(g); });
       });
 }
+}  // namespace detail
+
 template <class T>
-Tensor<T>& Tensor<T>::zero_() { return fill_(0); }
+Tensor<T>& Tensor<T>::fill_(double value) { return detail::fill_inplace(*this, value, "fill_"); }
+template <class T>
+Tensor<T>& Tensor<T>::zero_() { return detail::fill_inplace(*this, 0, "zero_"); }
 
 }  // namespace sinew

@@ -19,11 +19,12 @@ namespace sinew {
 namespace detail {
 
 // Raises unless every value of index lies in [0, n): names the op, the bad value and the size.
-inline void check_index_range(const Tensor<int64_t>& index, int64_t n, int64_t dim, const char* where) {
+inline void check_index_range(const Tensor<int64_t>& index, int64_t n, int64_t dim,
+                              const char* where) {
   if (index.numel() == 0) return;
   auto [lo, hi] = SINEW_DISPATCH(index.device(), index_min_max, index);
-  SINEW_CHECK(lo >= 0 && hi < n, where, "index ", lo < 0 ? lo : hi, " is out of range for dimension ",
-              dim, " of size ", n);
+  SINEW_CHECK(lo >= 0 && hi < n, where, "index ", lo < 0 ? lo : hi,
+              " is out of range for dimension ", dim, " of size ", n);
 }
 
 // A 0-d or 1-d index seen with `shape`: stride 0 everywhere but along `dim` (no copy).
@@ -35,7 +36,8 @@ inline Tensor<int64_t> spread_index(const Tensor<int64_t>& index, const Shape& s
 
 // index_select / index_add argument checks; returns the wrapped dim.
 template <class T>
-int64_t check_index_args(const char* where, const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index) {
+int64_t check_index_args(const char* where, const Tensor<T>& x, int64_t dim,
+                         const Tensor<int64_t>& index) {
   check_same_device(where, x, index);
   SINEW_CHECK(index.dim() <= 1, where, "index must be 0-d or 1-d, got shape ", index.shape());
   int64_t d = wrap_dim(dim, x.dim(), where);
@@ -45,15 +47,16 @@ int64_t check_index_args(const char* where, const Tensor<T>& x, int64_t dim, con
 
 // gather / scatter_add argument checks: index has x's rank and fits inside x outside `dim`.
 template <class T>
-int64_t check_gather_args(const char* where, const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index) {
+int64_t check_gather_args(const char* where, const Tensor<T>& x, int64_t dim,
+                          const Tensor<int64_t>& index) {
   check_same_device(where, x, index);
   int64_t d = wrap_dim(dim, x.dim(), where);
-  SINEW_CHECK(index.dim() == x.dim(), where, "index ", index.shape(), " must have as many dimensions as the input ",
-              x.shape());
+  SINEW_CHECK(index.dim() == x.dim(), where, "index ", index.shape(),
+              " must have as many dimensions as the input ", x.shape());
   for (int64_t k = 0; k < x.dim(); ++k) {
     SINEW_CHECK(k == d || index.size(k) <= x.size(k), where, "index ", index.shape(),
-                " is larger than the input ", x.shape(), " in dimension ", k, " (only dimension ", d,
-                " may differ)");
+                " is larger than the input ", x.shape(), " in dimension ", k, " (only dimension ",
+                d, " may differ)");
   }
   check_index_range(index, x.size(d), d, where);
   return d;
@@ -62,7 +65,8 @@ int64_t check_gather_args(const char* where, const Tensor<T>& x, int64_t dim, co
 }  // namespace detail
 
 template <class T>
-Tensor<T> index_add(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index, const Tensor<T>& src);
+Tensor<T> index_add(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index,
+                    const Tensor<T>& src);
 
 // y[.., j, ..] = x[.., index[j], ..] along dim (index 0-d or 1-d int64, values in [0, size));
 // dL/dx = index_add(zeros, dim, index, dL/dy): repeated indices accumulate.
@@ -70,7 +74,8 @@ template <class T>
 Tensor<T> index_select(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index) {
   if (x.dim() == 0) {
     detail::wrap_dim(dim, 0, "index_select");
-    SINEW_CHECK(index.numel() == 1, "index_select", "a 0-d input takes one index, got shape ", index.shape());
+    SINEW_CHECK(index.numel() == 1, "index_select", "a 0-d input takes one index, got shape ",
+                index.shape());
     return index_select(x.reshape({1}), 0, index).reshape({});
   }
   int64_t d = detail::check_index_args("index_select", x, dim, index);
@@ -79,9 +84,11 @@ Tensor<T> index_select(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& i
   Tensor<T> y = empty<T>(s, x.device());
   if (y.numel() > 0) SINEW_DISPATCH(x.device(), gather, x, d, detail::spread_index(index, s, d), y);
   if constexpr (is_floating_dtype_v<T>) {
-    autograd::record(y, "index_select", {x}, [from = x.shape(), d, index](const Tensor<T>& g) {
-      return index_add(zeros<T>(from, g.device()), d, index, g);
-    }, {.saved = {index}});
+    autograd::record(y, "index_select", {x},
+                     [from = x.shape(), d, index](const Tensor<T>& g) {
+                       return index_add(zeros<T>(from, g.device()), d, index, g);
+                     },
+                     {.saved = {index}});
   }
   return y;
 }
@@ -89,32 +96,39 @@ Tensor<T> index_select(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& i
 // y = x, then y[.., index[j], ..] += src[.., j, ..] along dim;  dL/dx = dL/dy,
 // dL/dsrc = index_select(dL/dy, dim, index).
 template <class T>
-Tensor<T> index_add(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index, const Tensor<T>& src) {
+Tensor<T> index_add(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index,
+                    const Tensor<T>& src) {
   detail::check_same_device("index_add", x, src);
   if (x.dim() == 0) {
     detail::wrap_dim(dim, 0, "index_add");
-    SINEW_CHECK(index.numel() == 1 && src.numel() == 1, "index_add", "a 0-d input takes one index and one ",
-                "source value, got index ", index.shape(), " and source ", src.shape());
+    SINEW_CHECK(index.numel() == 1 && src.numel() == 1, "index_add",
+                "a 0-d input takes one index and one ", "source value, got index ", index.shape(),
+                " and source ", src.shape());
     return index_add(x.reshape({1}), 0, index.reshape({1}), src.reshape({1})).reshape({});
   }
   int64_t d = detail::check_index_args("index_add", x, dim, index);
   bool ok = src.dim() == x.dim() && src.size(d) == index.numel();
   for (int64_t k = 0; ok && k < x.dim(); ++k) ok = k == d || src.size(k) == x.size(k);
   SINEW_CHECK(ok, "index_add", "source ", src.shape(), " must match the input ", x.shape(),
-              " except in dimension ", d, ", where it must have the index's ", index.numel(), " entries");
+              " except in dimension ", d, ", where it must have the index's ", index.numel(),
+              " entries");
   Tensor<T> y = empty<T>(x.shape(), x.device());
   SINEW_DISPATCH(x.device(), copy, y, x);
   SINEW_DISPATCH(x.device(), scatter_add, y, d, detail::spread_index(index, src.shape(), d), src);
   if constexpr (is_floating_dtype_v<T>) {
-    autograd::record(y, "index_add", {x, src}, [d, index](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
-      return std::vector<Tensor<T>>{g, ctx.needs(1) ? index_select(g, d, index) : Tensor<T>()};
-    }, {.saved = {index}});
+    autograd::record(
+        y, "index_add", {x, src},
+        [d, index](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
+          return std::vector<Tensor<T>>{g, ctx.needs(1) ? index_select(g, d, index) : Tensor<T>()};
+        },
+        {.saved = {index}});
   }
   return y;
 }
 
 template <class T>
-Tensor<T> scatter_add(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index, const Tensor<T>& src);
+Tensor<T> scatter_add(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index,
+                      const Tensor<T>& src);
 
 // y[p] = x[p with coordinate dim replaced by index[p]] over index's shape (as torch.gather);
 // dL/dx = scatter_add(zeros, dim, index, dL/dy): repeated indices accumulate.
@@ -128,9 +142,11 @@ Tensor<T> gather(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index) 
   Tensor<T> y = empty<T>(index.shape(), x.device());
   if (y.numel() > 0) SINEW_DISPATCH(x.device(), gather, x, d, index, y);
   if constexpr (is_floating_dtype_v<T>) {
-    autograd::record(y, "gather", {x}, [from = x.shape(), d, index](const Tensor<T>& g) {
-      return scatter_add(zeros<T>(from, g.device()), d, index, g);
-    }, {.saved = {index}});
+    autograd::record(y, "gather", {x},
+                     [from = x.shape(), d, index](const Tensor<T>& g) {
+                       return scatter_add(zeros<T>(from, g.device()), d, index, g);
+                     },
+                     {.saved = {index}});
   }
   return y;
 }
@@ -139,7 +155,8 @@ Tensor<T> gather(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index) 
 // torch.scatter_add; src may be larger than index);  dL/dx = dL/dy, dL/dsrc = gather(dL/dy) on
 // index's block of src, zero elsewhere.
 template <class T>
-Tensor<T> scatter_add(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index, const Tensor<T>& src) {
+Tensor<T> scatter_add(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index,
+                      const Tensor<T>& src) {
   detail::check_same_device("scatter_add", x, src);
   if (x.dim() == 0 && index.dim() == 0 && src.dim() == 0) {
     detail::wrap_dim(dim, 0, "scatter_add");
@@ -148,28 +165,30 @@ Tensor<T> scatter_add(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& in
   int64_t d = detail::check_gather_args("scatter_add", x, dim, index);
   bool ok = src.dim() == index.dim();
   for (int64_t k = 0; ok && k < index.dim(); ++k) ok = index.size(k) <= src.size(k);
-  SINEW_CHECK(ok, "scatter_add", "index ", index.shape(), " must not be larger than the source ", src.shape(),
-              " in any dimension");
+  SINEW_CHECK(ok, "scatter_add", "index ", index.shape(), " must not be larger than the source ",
+              src.shape(), " in any dimension");
   Tensor<T> y = empty<T>(x.shape(), x.device());
   SINEW_DISPATCH(x.device(), copy, y, x);
   SINEW_DISPATCH(x.device(), scatter_add, y, d, index, src);
   if constexpr (is_floating_dtype_v<T>) {
-    autograd::record(y, "scatter_add", {x, src},
-                     [d, index, ss = src.shape()](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
-      Tensor<T> gs;
-      if (ctx.needs(1)) {
-        gs = gather(g, d, index);
-        if (gs.shape() != ss) {
-          Shape pads;
-          for (int64_t k = ss.size() - 1; k >= 0; --k) {
-            pads.push_back(0);
-            pads.push_back(ss[k] - gs.size(k));
+    autograd::record(
+        y, "scatter_add", {x, src},
+        [d, index, ss = src.shape()](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
+          Tensor<T> gs;
+          if (ctx.needs(1)) {
+            gs = gather(g, d, index);
+            if (gs.shape() != ss) {
+              Shape pads;
+              for (int64_t k = ss.size() - 1; k >= 0; --k) {
+                pads.push_back(0);
+                pads.push_back(ss[k] - gs.size(k));
+              }
+              gs = pad(gs, pads);
+            }
           }
-          gs = pad(gs, pads);
-        }
-      }
-      return std::vector<Tensor<T>>{g, gs};
-    }, {.saved = {index}});
+          return std::vector<Tensor<T>>{g, gs};
+        },
+        {.saved = {index}});
   }
   return y;
 }
@@ -178,12 +197,15 @@ Tensor<T> scatter_add(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& in
 template <class T>
 Tensor<T> masked_fill(const Tensor<T>& x, const Tensor<bool>& mask, double value) {
   detail::check_same_device("masked_fill", x, mask);
-  Tensor<T> y = empty<T>(detail::broadcast_shapes(x.shape(), mask.shape(), "masked_fill"), x.device());
+  Tensor<T> y =
+      empty<T>(detail::broadcast_shapes(x.shape(), mask.shape(), "masked_fill"), x.device());
   SINEW_DISPATCH(x.device(), masked_fill, x, mask, value, y);
   if constexpr (is_floating_dtype_v<T>) {
-    autograd::record(y, "masked_fill", {x}, [mask, from = x.shape()](const Tensor<T>& g) {
-      return detail::reduce_grad(masked_fill(g, mask, 0.0), from);
-    }, {.saved = {mask}});
+    autograd::record(y, "masked_fill", {x},
+                     [mask, from = x.shape()](const Tensor<T>& g) {
+                       return detail::reduce_grad(masked_fill(g, mask, 0.0), from);
+                     },
+                     {.saved = {mask}});
   }
   return y;
 }
@@ -201,9 +223,12 @@ Tensor<T> masked_select(const Tensor<T>& x, const Tensor<bool>& mask) {
   Tensor<T> y = empty<T>({count}, x.device());
   if (count > 0) SINEW_DISPATCH(x.device(), masked_select, x, mask, s, y);
   if constexpr (is_floating_dtype_v<T>) {
-    autograd::record(y, "masked_select", {x}, [mask, s, from = x.shape()](const Tensor<T>& g) {
-      return detail::reduce_grad(masked_scatter(zeros<T>(s, g.device()), mask, g), from);
-    }, {.saved = {mask}});
+    autograd::record(y, "masked_select", {x},
+                     [mask, s, from = x.shape()](const Tensor<T>& g) {
+                       return detail::reduce_grad(masked_scatter(zeros<T>(s, g.device()), mask, g),
+                                                  from);
+                     },
+                     {.saved = {mask}});
   }
   return y;
 }
@@ -217,24 +242,25 @@ Tensor<T> masked_scatter(const Tensor<T>& x, const Tensor<bool>& mask, const Ten
   detail::check_same_device("masked_scatter", x, source);
   Shape s = detail::broadcast_shapes(x.shape(), mask.shape(), "masked_scatter");
   int64_t count = SINEW_DISPATCH(x.device(), count_true, mask, s);
-  SINEW_CHECK(source.numel() >= count, "masked_scatter", "mask has ", count, " true elements but source ",
-              source.shape(), " has only ", source.numel());
+  SINEW_CHECK(source.numel() >= count, "masked_scatter", "mask has ", count,
+              " true elements but source ", source.shape(), " has only ", source.numel());
   Tensor<T> y = empty<T>(s, x.device());
   SINEW_DISPATCH(x.device(), copy, y, x);
   if (count > 0) SINEW_DISPATCH(x.device(), masked_scatter, y, mask, source.contiguous());
   if constexpr (is_floating_dtype_v<T>) {
     autograd::record(y, "masked_scatter", {x, source},
-                     [mask, count, from = x.shape(), ss = source.shape()](const Tensor<T>& g,
-                                                                         const autograd::BackwardContext<T>& ctx) {
-      Tensor<T> gx, gs;
-      if (ctx.needs(0)) gx = detail::reduce_grad(masked_fill(g, mask, 0.0), from);
-      if (ctx.needs(1)) {
-        gs = masked_select(g, mask);
-        if (ss.numel() > count) gs = pad(gs, {0, ss.numel() - count});
-        gs = gs.reshape(ss);
-      }
-      return std::vector<Tensor<T>>{gx, gs};
-    }, {.saved = {mask}});
+                     [mask, count, from = x.shape(), ss = source.shape()](
+                         const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
+                       Tensor<T> gx, gs;
+                       if (ctx.needs(0)) gx = detail::reduce_grad(masked_fill(g, mask, 0.0), from);
+                       if (ctx.needs(1)) {
+                         gs = masked_select(g, mask);
+                         if (ss.numel() > count) gs = pad(gs, {0, ss.numel() - count});
+                         gs = gs.reshape(ss);
+                       }
+                       return std::vector<Tensor<T>>{gx, gs};
+                     },
+                     {.saved = {mask}});
   }
   return y;
 }
@@ -242,9 +268,11 @@ Tensor<T> masked_scatter(const Tensor<T>& x, const Tensor<bool>& mask, const Ten
 template <class T>
 Tensor<T>& Tensor<T>::masked_fill_(const Tensor<bool>& mask, double value) {
   detail::check_same_device("masked_fill_", *this, mask);
-  SINEW_CHECK(detail::broadcast_shapes(shape(), mask.shape(), "masked_fill_") == shape(), "masked_fill_",
-              "mask of shape ", mask.shape(), " does not broadcast to the in-place target ", shape());
-  return detail::inplace(*this, "masked_fill_", false,
+  SINEW_CHECK(detail::broadcast_shapes(shape(), mask.shape(), "masked_fill_") == shape(),
+              "masked_fill_", "mask of shape ", mask.shape(),
+              " does not broadcast to the in-place target ", shape());
+  return detail::inplace(
+      *this, "masked_fill_", false,
       [&] { SINEW_DISPATCH(device(), masked_fill, *this, mask, value, *this); },
       [&] { return sinew::masked_fill(*this, mask, value); });
 }
@@ -273,25 +301,27 @@ Tensor<T> Tensor<T>::index(std::initializer_list<TensorIndex> indices) const {
     if (i.kind() == Kind::Integer || i.kind() == Kind::Slice) ++consumed;
     if (i.kind() == Kind::Ellipsis) ++ellipses;
   }
-  SINEW_CHECK(ellipses <= 1, "Tensor::index", "an index can only have a single Ellipsis, got ", ellipses);
-  SINEW_CHECK(consumed <= dim(), "Tensor::index", "too many indices for a tensor of shape ", shape(), ": ",
-              consumed, " dimensions indexed");
+  SINEW_CHECK(ellipses <= 1, "Tensor::index", "an index can only have a single Ellipsis, got ",
+              ellipses);
+  SINEW_CHECK(consumed <= dim(), "Tensor::index", "too many indices for a tensor of shape ",
+              shape(), ": ", consumed, " dimensions indexed");
   Tensor<T> r = *this;
   int64_t pos = 0, src = 0;  // pos: dimension of r; src: the dimension of *this it came from
   for (const auto& i : indices) {
     switch (i.kind()) {
       case Kind::Integer: {
         int64_t n = r.size(pos), v = i.integer();
-        SINEW_CHECK(v >= -n && v < n, "Tensor::index", "index ", v, " is out of range for dimension ", src,
-                    " of size ", n, " (shape ", shape(), ")");
+        SINEW_CHECK(v >= -n && v < n, "Tensor::index", "index ", v,
+                    " is out of range for dimension ", src, " of size ", n, " (shape ", shape(),
+                    ")");
         r = r.select(pos, v);
         ++src;
         break;
       }
       case Kind::Slice: {
         const Slice& s = i.slice();
-        SINEW_CHECK(s.step > 0, "Tensor::index", "slice step must be positive, got ", s.step, " for dimension ",
-                    src);
+        SINEW_CHECK(s.step > 0, "Tensor::index", "slice step must be positive, got ", s.step,
+                    " for dimension ", src);
         r = r.slice(pos, s.start, s.stop, s.step);
         ++pos;
         ++src;

@@ -1,4 +1,5 @@
-// Shape ops that combine or rearrange tensors: cat, stack, split, chunk, pad (constant), flip, repeat.
+// Shape ops that combine or rearrange tensors: cat, stack, split, chunk, pad (constant), flip,
+// repeat.
 #pragma once
 
 #include <algorithm>
@@ -24,8 +25,10 @@ std::string shapes_of(const std::vector<Tensor<T>>& ts) {
   std::ostringstream os;
   for (size_t i = 0; i < ts.size(); ++i) {
     os << (i ? ", " : "");
-    if (ts[i].defined()) os << ts[i].shape();
-    else os << "(undefined)";
+    if (ts[i].defined())
+      os << ts[i].shape();
+    else
+      os << "(undefined)";
   }
   return os.str();
 }
@@ -82,15 +85,21 @@ Tensor<T> cat(const std::vector<Tensor<T>>& tensors, int64_t dim = 0) {
   }
   if constexpr (is_floating_dtype_v<T>) {
     std::vector<autograd::Input> inputs(tensors.begin(), tensors.end());
-    autograd::record(y, "cat", inputs, [d, starts, lengths](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
-      std::vector<Tensor<T>> grads;
-      for (size_t i = 0; i < starts.size(); ++i) {
-        if (!ctx.needs(i)) grads.emplace_back();
-        else if (starts[i] < 0) grads.push_back(zeros<T>({0}, g.device()));
-        else grads.push_back(g.narrow(d, starts[i], lengths[i]));
-      }
-      return grads;
-    });
+    autograd::record(
+        y, "cat", inputs,
+        [d, starts, lengths](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
+          std::vector<Tensor<T>> grads;
+          for (size_t i = 0; i < starts.size(); ++i) {
+            if (!ctx.needs(i)) {
+              grads.emplace_back();
+            } else if (starts[i] < 0) {
+              grads.push_back(zeros<T>({0}, g.device()));
+            } else {
+              grads.push_back(g.narrow(d, starts[i], lengths[i]));
+            }
+          }
+          return grads;
+        });
   }
   return y;
 }
@@ -170,7 +179,8 @@ std::vector<Tensor<T>> chunk(const Tensor<T>& x, int64_t chunks, int64_t dim = 0
 // dL/dx = dL/dy on the region x landed in (zero where x was cropped).
 template <class T>
 Tensor<T> pad(const Tensor<T>& x, const Shape& pads, double value = 0) {
-  SINEW_CHECK(pads.size() % 2 == 0, "pad", "padding length must be even, got ", pads.size(), " (", pads, ")");
+  SINEW_CHECK(pads.size() % 2 == 0, "pad", "padding length must be even, got ", pads.size(), " (",
+              pads, ")");
   SINEW_CHECK(pads.size() / 2 <= x.dim(), "pad", "padding ", pads, " covers ", pads.size() / 2,
               " dimensions but the input has shape ", x.shape());
   Tensor<T> xc = x;  // x with the negative amounts cropped (views)
@@ -209,7 +219,8 @@ Tensor<T> flip(const Tensor<T>& x, const Shape& dims) {
   for (int64_t d : dims) {
     int64_t w = detail::wrap_dim(d, x.dim(), "flip");
     if (x.dim() == 0) continue;
-    SINEW_CHECK(!mask[static_cast<size_t>(w)], "flip", "dimension ", w, " appears more than once in dims ", dims);
+    SINEW_CHECK(!mask[static_cast<size_t>(w)], "flip", "dimension ", w,
+                " appears more than once in dims ", dims);
     mask[static_cast<size_t>(w)] = true;
   }
   Tensor<T> y = empty<T>(x.shape(), x.device());

@@ -1,5 +1,6 @@
 // CPU indexing kernels: flip, gather and scatter-add along a dimension, index range scan, masked
-// fill / select / scatter. Kernels trust the op's checks: every index was validated before the call.
+// fill / select / scatter. Kernels trust the op's checks: every index was validated before the
+// call.
 #pragma once
 
 #include <algorithm>
@@ -47,7 +48,8 @@ void flip(const Tensor<T>& x, const std::vector<bool>& dims, const Tensor<T>& ou
     v->offset += (x.size(d) - 1) * x.stride(d);
     v->strides[d] = -x.stride(d);
   }
-  map(out, [](T a) { return a; }, 1, Tensor<T>(v));
+  auto same = [](T a) { return a; };
+  map(out, same, 1, Tensor<T>(v));
 }
 
 // The smallest and largest value of a non-empty index tensor (one parallel pass), so the op can
@@ -95,7 +97,8 @@ void gather(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index, const
                       const T* row = xs + ix[0] * xsd;
                       for (int64_t k = 0; k < n; ++k) o[k * s[0]] = row[k * s[1]];
                     } else {
-                      for (int64_t k = 0; k < n; ++k) o[k * s[0]] = xs[k * s[1] + ix[k * s[2]] * xsd];
+                      for (int64_t k = 0; k < n; ++k)
+                        o[k * s[0]] = xs[k * s[1] + ix[k * s[2]] * xsd];
                     }
                   });
 }
@@ -104,7 +107,8 @@ void gather(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index, const
 // Threads split the positions that differ outside `dim` and each walks `dim` itself, so no two
 // threads ever add into the same element of out (repeated indices accumulate without races).
 template <class T>
-void scatter_add(const Tensor<T>& out, int64_t dim, const Tensor<int64_t>& index, const Tensor<T>& src) {
+void scatter_add(const Tensor<T>& out, int64_t dim, const Tensor<int64_t>& index,
+                 const Tensor<T>& src) {
   const int64_t K = index.size(dim);
   if (K == 0 || index.numel() == 0) return;
   Shape it = index.shape();
@@ -130,7 +134,8 @@ void scatter_add(const Tensor<T>& out, int64_t dim, const Tensor<int64_t>& index
                         for (int64_t k = 0; k < n; ++k) oj[k * s[0]] += sj[k * s[2]];
                       } else {
                         const int64_t* ij = ix + j * isd;
-                        for (int64_t k = 0; k < n; ++k) o[k * s[0] + ij[k * s[1]] * osd] += sj[k * s[2]];
+                        for (int64_t k = 0; k < n; ++k)
+                          o[k * s[0] + ij[k * s[1]] * osd] += sj[k * s[2]];
                       }
                     }
                   });
@@ -140,7 +145,8 @@ void scatter_add(const Tensor<T>& out, int64_t dim, const Tensor<int64_t>& index
 template <class T>
 void masked_fill(const Tensor<T>& x, const Tensor<bool>& mask, double value, const Tensor<T>& out) {
   const T v = static_cast<T>(value);
-  map(out, [v](T a, bool m) { return m ? v : a; }, 1, x, mask);
+  map(
+      out, [v](T a, bool m) { return m ? v : a; }, 1, x, mask);
 }
 
 // Number of true elements of mask broadcast to `shape`.
@@ -161,19 +167,20 @@ inline int64_t count_true(const Tensor<bool>& mask, const Shape& shape) {
 // out (1-d, count_true elements) = the elements of x where mask, in row-major order over `shape`
 // (x and mask broadcast to it). Serial: the output position of each element depends on all before.
 template <class T>
-void masked_select(const Tensor<T>& x, const Tensor<bool>& mask, const Shape& shape, const Tensor<T>& out) {
+void masked_select(const Tensor<T>& x, const Tensor<bool>& mask, const Shape& shape,
+                   const Tensor<T>& out) {
   std::array<const detail::TensorImpl*, 2> ops{&x.impl(), &mask.impl()};
   auto L = make_layout<2>(shape, ops);
   T* o = out.data_ptr();
-  for_each_row<2>(L, {reinterpret_cast<char*>(x.data_ptr()), reinterpret_cast<char*>(mask.data_ptr())},
-                  {sizeof(T), 1}, 0,
-                  [&](std::array<char*, 2> p, const std::array<int64_t, 2>& s, int64_t n) {
-                    const T* xs = reinterpret_cast<const T*>(p[0]);
-                    const bool* m = reinterpret_cast<const bool*>(p[1]);
-                    for (int64_t k = 0; k < n; ++k) {
-                      if (m[k * s[1]]) *o++ = xs[k * s[0]];
-                    }
-                  });
+  for_each_row<2>(
+      L, {reinterpret_cast<char*>(x.data_ptr()), reinterpret_cast<char*>(mask.data_ptr())},
+      {sizeof(T), 1}, 0, [&](std::array<char*, 2> p, const std::array<int64_t, 2>& s, int64_t n) {
+        const T* xs = reinterpret_cast<const T*>(p[0]);
+        const bool* m = reinterpret_cast<const bool*>(p[1]);
+        for (int64_t k = 0; k < n; ++k) {
+          if (m[k * s[1]]) *o++ = xs[k * s[0]];
+        }
+      });
 }
 
 // Writes src[0], src[1], ... (src contiguous, at least count_true elements) into the positions of
@@ -183,15 +190,15 @@ void masked_scatter(const Tensor<T>& out, const Tensor<bool>& mask, const Tensor
   std::array<const detail::TensorImpl*, 2> ops{&out.impl(), &mask.impl()};
   auto L = make_layout<2>(out.shape(), ops);
   const T* next = src.data_ptr();
-  for_each_row<2>(L, {reinterpret_cast<char*>(out.data_ptr()), reinterpret_cast<char*>(mask.data_ptr())},
-                  {sizeof(T), 1}, 0,
-                  [&](std::array<char*, 2> p, const std::array<int64_t, 2>& s, int64_t n) {
-                    T* o = reinterpret_cast<T*>(p[0]);
-                    const bool* m = reinterpret_cast<const bool*>(p[1]);
-                    for (int64_t k = 0; k < n; ++k) {
-                      if (m[k * s[1]]) o[k * s[0]] = *next++;
-                    }
-                  });
+  for_each_row<2>(
+      L, {reinterpret_cast<char*>(out.data_ptr()), reinterpret_cast<char*>(mask.data_ptr())},
+      {sizeof(T), 1}, 0, [&](std::array<char*, 2> p, const std::array<int64_t, 2>& s, int64_t n) {
+        T* o = reinterpret_cast<T*>(p[0]);
+        const bool* m = reinterpret_cast<const bool*>(p[1]);
+        for (int64_t k = 0; k < n; ++k) {
+          if (m[k * s[1]]) o[k * s[0]] = *next++;
+        }
+      });
 }
 
 }  // namespace sinew::backend::cpu

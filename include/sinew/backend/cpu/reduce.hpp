@@ -41,20 +41,16 @@ inline ReducePlan make_reduce_plan(const detail::TensorImpl& x, const std::vecto
   return p;
 }
 
-// Calls row(p, stride, n, first) over the reduced region of output m, where first is the
-// row-major index (within the region) of p[0]; rows come in increasing index order.
+// Calls row(p, stride, n, first) over the reduced region that starts at `start` (the element of
+// one output's region with all reduced indices 0), where first is the row-major index (within the
+// region) of p[0]; rows come in increasing index order.
 template <class T, class Row>
-inline void walk_region(const ReducePlan& plan, const T* base, int64_t m, Row&& row) {
-  int64_t off = 0;
-  for (int64_t d = static_cast<int64_t>(plan.kept_shape.size()) - 1; d >= 0; --d) {
-    off += (m % plan.kept_shape[d]) * plan.kept_strides[d];
-    m /= plan.kept_shape[d];
-  }
+inline void walk_rows(const ReducePlan& plan, const T* start, Row&& row) {
   const auto& L = plan.region;
   int64_t nd = static_cast<int64_t>(L.shape.size());
   int64_t inner = L.shape[nd - 1], stride = L.strides[0][nd - 1];
   if (nd == 1) {  // the common case (one reduced dimension, or a contiguous region): no index state
-    if (inner > 0) row(base + off, stride, inner, int64_t{0});
+    if (inner > 0) row(start, stride, inner, int64_t{0});
     return;
   }
   int64_t rows = plan.region_size / std::max<int64_t>(inner, 1);
@@ -62,7 +58,7 @@ inline void walk_region(const ReducePlan& plan, const T* base, int64_t m, Row&& 
   for (int64_t r = 0; r < rows; ++r) {
     int64_t roff = 0;
     for (int64_t d = 0; d < nd - 1; ++d) roff += idx[d] * L.strides[0][d];
-    row(base + off + roff, stride, inner, r * inner);
+    row(start + roff, stride, inner, r * inner);
     for (int64_t d = nd - 2; d >= 0; --d) {
       if (++idx[d] < L.shape[d]) break;
       idx[d] = 0;
@@ -70,25 +66,67 @@ inline void walk_region(const ReducePlan& plan, const T* base, int64_t m, Row&& 
   }
 }
 
+// Element offset of output m's region (m indexes the kept dimensions row-major).
+inline int64_t kept_offset(const ReducePlan& plan, int64_t m) {
+  int64_t off = 0;
+  for (int64_t d = static_cast<int64_t>(plan.kept_shape.size()) - 1; d >= 0; --d) {
+    off += (m % plan.kept_shape[d]) * plan.kept_strides[d];
+    m /= plan.kept_shape[d];
+  }
+  return off;
+}
+
+// walk_rows over the region of output m.
+template <class T, class Row>
+inline void walk_region(const ReducePlan& plan, const T* base, int64_t m, Row&& row) {
+  walk_rows(plan, base + kept_offset(plan, m), std::forward<Row>(row));
+}
+
 // Accumulator type: double for float and double (sums of many floats stay exact enough), else T.
 template <class T>
 using AccOf = std::conditional_t<std::is_floating_point_v<T>, double, T>;
 
-// Runs f(m) for every output m, outputs split across threads.
-template <class F>
-void for_each_output(const ReducePlan& plan, int64_t cost, F&& f) {
+// Runs f(m, start) for every output m, with start = base + the offset of its region; outputs are
+// split across threads and each thread advances the offset incrementally (no division per output,
+// which matters when the regions are short).
+template <class T, class F>
+void for_each_output(const ReducePlan& plan, const T* base, int64_t cost, F&& f) {
   parallel_for(plan.outputs, std::max<int64_t>(plan.region_size, 1) * cost, [&](int64_t b, int64_t e) {
-    for (int64_t m = b; m < e; ++m) f(m);
+    const auto& shape = plan.kept_shape;
+    const auto& strides = plan.kept_strides;
+    int64_t nk = static_cast<int64_t>(shape.size());
+    std::vector<int64_t> idx(static_cast<size_t>(nk), 0);
+    int64_t off = 0, rest = b;
+    for (int64_t d = nk - 1; d >= 0; --d) {
+      idx[d] = rest % shape[d];
+      rest /= shape[d];
+      off += idx[d] * strides[d];
+    }
+    for (int64_t m = b; m < e; ++m) {
+      f(m, base + off);
+      for (int64_t d = nk - 1; d >= 0; --d) {
+        if (++idx[d] < shape[d]) {
+          off += strides[d];
+          break;
+        }
+        off -= (shape[d] - 1) * strides[d];
+        idx[d] = 0;
+      }
+    }
   });
 }
 
-// Sum of f(v) over the region of output m, in A; vectorized over contiguous rows.
+// Contiguous rows at least this long take the `omp simd` reduction loops; shorter ones run
+// scalar, as combining the vector lanes at the end costs more than it saves there.
+inline constexpr int64_t kSimdMinRow = 32;
+
+// Sum of f(v) over the region at `start`, in A; vectorized over contiguous rows.
 template <class A, class T, class F>
-A accumulate_region(const ReducePlan& plan, const T* base, int64_t m, F f) {
+A accumulate_region(const ReducePlan& plan, const T* start, F f) {
   A acc = 0;
-  walk_region(plan, base, m, [&](const T* p, int64_t s, int64_t n, int64_t) {
+  walk_rows(plan, start, [&](const T* p, int64_t s, int64_t n, int64_t) {
     A a = 0;
-    if (s == 1) {
+    if (s == 1 && n >= kSimdMinRow) {
 #pragma omp simd reduction(+ : a)
       for (int64_t k = 0; k < n; ++k) a += f(p[k]);
     } else {
@@ -99,18 +137,18 @@ A accumulate_region(const ReducePlan& plan, const T* base, int64_t m, F f) {
   return acc;
 }
 
-// The largest (Max) or smallest f(v) over the region of output m; NaN when any f(v) is NaN (as
+// The largest (Max) or smallest f(v) over the region at `start`; NaN when any f(v) is NaN (as
 // PyTorch). An empty region gives -inf / +inf (the lowest / highest value for integers).
 template <bool Max, class T, class F>
-T extreme(const ReducePlan& plan, const T* base, int64_t m, F f) {
+T extreme(const ReducePlan& plan, const T* start, F f) {
   using L = std::numeric_limits<T>;
   const T init = L::has_infinity ? (Max ? -L::infinity() : L::infinity()) : (Max ? L::lowest() : L::max());
   T best = init;
   int nan = 0;
-  walk_region(plan, base, m, [&](const T* p, int64_t s, int64_t n, int64_t) {
+  walk_rows(plan, start, [&](const T* p, int64_t s, int64_t n, int64_t) {
     T b = best;
     int has_nan = 0;
-    if (s == 1) {
+    if (s == 1 && n >= kSimdMinRow) {
       if constexpr (Max) {
 #pragma omp simd reduction(max : b) reduction(| : has_nan)
         for (int64_t k = 0; k < n; ++k) {
@@ -153,6 +191,22 @@ inline int64_t vertical_extent(const detail::TensorImpl& x, const std::vector<bo
   return x.shape[nd - 1];
 }
 
+inline constexpr int64_t kVerticalWidth = 64;
+
+// Calls f(m0, w, start) for blocks of w <= kVerticalWidth adjacent outputs m0, m0 + 1, ... along
+// the kept last dimension (of extent c, see vertical_extent); start = base + m0's region offset,
+// and output m0 + j reads start[... + j].
+template <class T, class F>
+void for_each_output_block(const ReducePlan& plan, const T* base, int64_t c, int64_t cost, F&& f) {
+  int64_t per = (c + kVerticalWidth - 1) / kVerticalWidth;
+  parallel_for(plan.outputs / c * per, plan.region_size * kVerticalWidth * cost, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) {
+      int64_t j0 = (t % per) * kVerticalWidth, m0 = t / per * c + j0;
+      f(m0, std::min(kVerticalWidth, c - j0), base + kept_offset(plan, m0));
+    }
+  });
+}
+
 // out (contiguous, one value per output) = sum over the reduced dimensions; accumulates in double.
 template <class T>
 void sum(const Tensor<T>& x, const std::vector<bool>& reduced, const Tensor<T>& out) {
@@ -161,27 +215,22 @@ void sum(const Tensor<T>& x, const std::vector<bool>& reduced, const Tensor<T>& 
   T* o = out.data_ptr();
   using A = AccOf<T>;
   if (int64_t c = vertical_extent(x.impl(), reduced, plan); c > 0) {
-    constexpr int64_t kW = 64;
-    int64_t per = (c + kW - 1) / kW;
-    parallel_for(plan.outputs / c * per, plan.region_size * kW, [&](int64_t b, int64_t e) {
-      A acc[kW];
-      for (int64_t t = b; t < e; ++t) {
-        int64_t j0 = (t % per) * kW, w = std::min(kW, c - j0), m0 = t / per * c + j0;
-        std::fill(acc, acc + w, A(0));
-        walk_region(plan, base, m0, [&](const T* p, int64_t s, int64_t n, int64_t) {
-          for (int64_t k = 0; k < n; ++k) {
-            const T* r = p + k * s;
+    for_each_output_block(plan, base, c, 1, [&](int64_t m0, int64_t w, const T* start) {
+      A acc[kVerticalWidth];
+      std::fill(acc, acc + w, A(0));
+      walk_rows(plan, start, [&](const T* p, int64_t s, int64_t n, int64_t) {
+        for (int64_t k = 0; k < n; ++k) {
+          const T* r = p + k * s;
 #pragma omp simd
-            for (int64_t j = 0; j < w; ++j) acc[j] += A(r[j]);
-          }
-        });
-        for (int64_t j = 0; j < w; ++j) o[m0 + j] = static_cast<T>(acc[j]);
-      }
+          for (int64_t j = 0; j < w; ++j) acc[j] += A(r[j]);
+        }
+      });
+      for (int64_t j = 0; j < w; ++j) o[m0 + j] = static_cast<T>(acc[j]);
     });
     return;
   }
-  for_each_output(plan, 1, [&](int64_t m) {
-    o[m] = static_cast<T>(accumulate_region<A>(plan, base, m, [](T v) { return A(v); }));
+  for_each_output(plan, base, 1, [&](int64_t m, const T* r) {
+    o[m] = static_cast<T>(accumulate_region<A>(plan, r, [](T v) { return A(v); }));
   });
 }
 
@@ -189,14 +238,13 @@ void sum(const Tensor<T>& x, const std::vector<bool>& reduced, const Tensor<T>& 
 template <class T>
 void prod(const Tensor<T>& x, const std::vector<bool>& reduced, const Tensor<T>& out) {
   ReducePlan plan = make_reduce_plan(x.impl(), reduced);
-  const T* base = x.data_ptr();
   T* o = out.data_ptr();
   using A = AccOf<T>;
-  for_each_output(plan, 1, [&](int64_t m) {
+  for_each_output(plan, x.data_ptr(), 1, [&](int64_t m, const T* r) {
     A acc = 1;
-    walk_region(plan, base, m, [&](const T* p, int64_t s, int64_t n, int64_t) {
+    walk_rows(plan, r, [&](const T* p, int64_t s, int64_t n, int64_t) {
       A a = 1;
-      if (s == 1) {
+      if (s == 1 && n >= kSimdMinRow) {
 #pragma omp simd reduction(* : a)
         for (int64_t k = 0; k < n; ++k) a *= A(p[k]);
       } else {
@@ -208,16 +256,98 @@ void prod(const Tensor<T>& x, const std::vector<bool>& reduced, const Tensor<T>&
   });
 }
 
+// Max or min (and, when asked, the first index) of a block of adjacent outputs (see
+// for_each_output_block), kept per column; the first NaN wins, as in extreme() and find_first().
+template <class T>
+struct ValuesIndicesBlock {
+  T best[kVerticalWidth];
+  int64_t index[kVerticalWidth];
+
+  void run(const ReducePlan& plan, const T* start, int64_t w, bool is_max, bool with_index) {
+    std::copy(start, start + w, best);  // the region's first element, index 0
+    std::fill(index, index + w, int64_t{0});
+    walk_rows(plan, start, [&](const T* p, int64_t s, int64_t n, int64_t first) {
+      for (int64_t k = 0; k < n; ++k) {
+        const T* r = p + k * s;
+        const int64_t at = first + k;
+        if (with_index) {
+          if (is_max) step<true, true>(r, w, at);
+          else step<false, true>(r, w, at);
+        } else {
+          if (is_max) step<true, false>(r, w, at);
+          else step<false, false>(r, w, at);
+        }
+      }
+    });
+  }
+
+  template <bool Max, bool WithIndex>
+  void step(const T* r, int64_t w, int64_t at) {
+#pragma omp simd
+    for (int64_t j = 0; j < w; ++j) {
+      T v = r[j], b = best[j];
+      // Strictly better, or the first NaN (a NaN best is never replaced: b == b is false).
+      bool take = (Max ? v > b : v < b) || (v != v && b == b);
+      best[j] = take ? v : b;
+      if constexpr (WithIndex) index[j] = take ? at : index[j];
+    }
+  }
+};
+
 // out = max (is_max) or min over the reduced dimensions; NaN propagates. The op rejects empty regions.
 template <class T>
 void extremum(const Tensor<T>& x, const std::vector<bool>& reduced, bool is_max, const Tensor<T>& out) {
   ReducePlan plan = make_reduce_plan(x.impl(), reduced);
-  const T* base = x.data_ptr();
   T* o = out.data_ptr();
+  if (int64_t c = vertical_extent(x.impl(), reduced, plan); c > 0) {
+    ValuesIndicesBlock<T> blk;
+    for_each_output_block(plan, x.data_ptr(), c, 1, [&](int64_t m0, int64_t w, const T* start) {
+      blk.run(plan, start, w, is_max, false);
+      std::copy(blk.best, blk.best + w, o + m0);
+    });
+    return;
+  }
   auto id = [](T v) { return v; };
-  for_each_output(plan, 1, [&](int64_t m) {
-    o[m] = is_max ? extreme<true>(plan, base, m, id) : extreme<false>(plan, base, m, id);
+  for_each_output(plan, x.data_ptr(), 1, [&](int64_t m, const T* r) {
+    o[m] = is_max ? extreme<true>(plan, r, id) : extreme<false>(plan, r, id);
   });
+}
+
+// Row-major index (within the region at `start`) of the first element equal to `value`, or of
+// the first NaN when value is NaN; -1 when there is none.
+template <class T>
+int64_t find_first(const ReducePlan& plan, const T* start, T value) {
+  const bool nan = value != value;
+  int64_t at = -1;
+  walk_rows(plan, start, [&](const T* p, int64_t s, int64_t n, int64_t first) {
+    if (at >= 0) return;
+    if (s == 1 && !nan && n >= kSimdMinRow) {  // a vectorized any() per block, then search the hit block
+      constexpr int64_t kB = 256;
+      int64_t k0 = 0;
+      for (; k0 + kB <= n; k0 += kB) {
+        const T* q = p + k0;
+        int hit = 0;
+#pragma omp simd reduction(| : hit)
+        for (int64_t j = 0; j < kB; ++j) hit |= (q[j] == value);
+        if (hit) break;
+      }
+      for (int64_t k = k0; k < n; ++k) {
+        if (p[k] == value) {
+          at = first + k;
+          return;
+        }
+      }
+      return;
+    }
+    for (int64_t k = 0; k < n; ++k) {
+      T v = p[k * s];
+      if (nan ? v != v : v == value) {
+        at = first + k;
+        return;
+      }
+    }
+  });
+  return at;
 }
 
 // values = max (is_max) or min over the reduced dimensions and indices = the row-major position of
@@ -226,44 +356,23 @@ template <class T>
 void arg_extremum(const Tensor<T>& x, const std::vector<bool>& reduced, bool is_max,
                   const Tensor<T>& values, const Tensor<int64_t>& indices) {
   ReducePlan plan = make_reduce_plan(x.impl(), reduced);
-  const T* base = x.data_ptr();
   T* vo = values.data_ptr();
   int64_t* io = indices.data_ptr();
-  auto id = [](T v) { return v; };
-  for_each_output(plan, 2, [&](int64_t m) {
-    // A vectorized pass finds the value, a second pass (stopping early) its first position.
-    T best = is_max ? extreme<true>(plan, base, m, id) : extreme<false>(plan, base, m, id);
-    bool nan = best != best;
-    int64_t at = -1;
-    walk_region(plan, base, m, [&](const T* p, int64_t s, int64_t n, int64_t first) {
-      if (at >= 0) return;
-      if (s == 1 && !nan) {  // test blocks with a vectorized any(), then search the hit block
-        constexpr int64_t kB = 32;
-        for (int64_t k0 = 0; k0 < n; k0 += kB) {
-          int64_t k1 = std::min(n, k0 + kB);
-          int hit = 0;
-#pragma omp simd reduction(| : hit)
-          for (int64_t k = k0; k < k1; ++k) hit |= (p[k] == best);
-          if (!hit) continue;
-          for (int64_t k = k0;; ++k) {
-            if (p[k] == best) {
-              at = first + k;
-              return;
-            }
-          }
-        }
-        return;
-      }
-      for (int64_t k = 0; k < n; ++k) {
-        T v = p[k * s];
-        if (nan ? v != v : v == best) {
-          at = first + k;
-          return;
-        }
-      }
+  if (int64_t c = vertical_extent(x.impl(), reduced, plan); c > 0) {
+    ValuesIndicesBlock<T> blk;
+    for_each_output_block(plan, x.data_ptr(), c, 2, [&](int64_t m0, int64_t w, const T* start) {
+      blk.run(plan, start, w, is_max, true);
+      std::copy(blk.best, blk.best + w, vo + m0);
+      std::copy(blk.index, blk.index + w, io + m0);
     });
+    return;
+  }
+  auto id = [](T v) { return v; };
+  for_each_output(plan, x.data_ptr(), 2, [&](int64_t m, const T* r) {
+    // A vectorized pass finds the value, a second pass (stopping early) its first position.
+    T best = is_max ? extreme<true>(plan, r, id) : extreme<false>(plan, r, id);
     vo[m] = best;
-    io[m] = std::max<int64_t>(at, 0);
+    io[m] = std::max<int64_t>(find_first(plan, r, best), 0);
   });
 }
 
@@ -271,13 +380,12 @@ void arg_extremum(const Tensor<T>& x, const std::vector<bool>& reduced, bool is_
 template <class T>
 void var(const Tensor<T>& x, const std::vector<bool>& reduced, double correction, const Tensor<T>& out) {
   ReducePlan plan = make_reduce_plan(x.impl(), reduced);
-  const T* base = x.data_ptr();
   T* o = out.data_ptr();
   const double count = static_cast<double>(plan.region_size);
   const double denom = std::max(0.0, count - correction);
-  for_each_output(plan, 2, [&](int64_t m) {
-    double mu = accumulate_region<double>(plan, base, m, [](T v) { return double(v); }) / count;
-    double ss = accumulate_region<double>(plan, base, m, [mu](T v) {
+  for_each_output(plan, x.data_ptr(), 2, [&](int64_t m, const T* r) {
+    double mu = accumulate_region<double>(plan, r, [](T v) { return double(v); }) / count;
+    double ss = accumulate_region<double>(plan, r, [mu](T v) {
       double d = double(v) - mu;
       return d * d;
     });
@@ -290,24 +398,23 @@ void var(const Tensor<T>& x, const std::vector<bool>& reduced, double correction
 template <class T>
 void norm(const Tensor<T>& x, const std::vector<bool>& reduced, double p, const Tensor<T>& out) {
   ReducePlan plan = make_reduce_plan(x.impl(), reduced);
-  const T* base = x.data_ptr();
   T* o = out.data_ptr();
   auto absf = [](T v) { return std::abs(v); };
-  for_each_output(plan, 2, [&](int64_t m) {
-    double r;
+  for_each_output(plan, x.data_ptr(), 2, [&](int64_t m, const T* r) {
+    double y;
     if (p == 2) {
-      r = std::sqrt(accumulate_region<double>(plan, base, m, [](T v) { return double(v) * double(v); }));
+      y = std::sqrt(accumulate_region<double>(plan, r, [](T v) { return double(v) * double(v); }));
     } else if (p == 1) {
-      r = accumulate_region<double>(plan, base, m, [](T v) { return std::abs(double(v)); });
+      y = accumulate_region<double>(plan, r, [](T v) { return std::abs(double(v)); });
     } else if (std::isinf(p)) {
-      r = p > 0 ? extreme<true>(plan, base, m, absf) : extreme<false>(plan, base, m, absf);
+      y = p > 0 ? extreme<true>(plan, r, absf) : extreme<false>(plan, r, absf);
     } else if (p == 0) {
-      r = accumulate_region<double>(plan, base, m, [](T v) { return v != T(0) ? 1.0 : 0.0; });
+      y = accumulate_region<double>(plan, r, [](T v) { return v != T(0) ? 1.0 : 0.0; });
     } else {
-      r = std::pow(accumulate_region<double>(plan, base, m, [p](T v) { return std::pow(std::abs(double(v)), p); }),
+      y = std::pow(accumulate_region<double>(plan, r, [p](T v) { return std::pow(std::abs(double(v)), p); }),
                    1.0 / p);
     }
-    o[m] = static_cast<T>(r);
+    o[m] = static_cast<T>(y);
   });
 }
 
@@ -316,17 +423,16 @@ void norm(const Tensor<T>& x, const std::vector<bool>& reduced, double p, const 
 template <class T>
 void logsumexp(const Tensor<T>& x, const std::vector<bool>& reduced, const Tensor<T>& out) {
   ReducePlan plan = make_reduce_plan(x.impl(), reduced);
-  const T* base = x.data_ptr();
   T* o = out.data_ptr();
-  for_each_output(plan, 10, [&](int64_t m) {
-    T mx = extreme<true>(plan, base, m, [](T v) { return v; });
+  for_each_output(plan, x.data_ptr(), 10, [&](int64_t m, const T* r) {
+    T mx = extreme<true>(plan, r, [](T v) { return v; });
     if (mx != mx) {
       o[m] = mx;
       return;
     }
     T shift = std::isinf(mx) ? T(0) : mx;
     double s = 0;
-    walk_region(plan, base, m, [&](const T* p, int64_t st, int64_t n, int64_t) {
+    walk_rows(plan, r, [&](const T* p, int64_t st, int64_t n, int64_t) {
       if (st == 1) {  // Eigen's vectorized exp; each term is in [0, 1]
         s += double((Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(p, n) - shift).exp().sum());
       } else {
