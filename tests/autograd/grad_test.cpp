@@ -178,7 +178,8 @@ TEST(HigherOrder, BackwardThroughAGradient) {
   EXPECT_TRUE(values_are(x.grad(), {36.0, -4.5}, 1e-12));
 }
 
-// backward(create_graph) leaves a .grad with history; differentiating it gives f''.
+// backward(create_graph) leaves a .grad with history; differentiating it gives f''. That
+// history holds x, so x and its .grad form a reference cycle (as in PyTorch) until .grad is reset.
 TEST(HigherOrder, BackwardWithCreateGraph) {
   Tensor<double> x = from_vector<double>({0.3, -1.2}).requires_grad_();
   exp(x * 2.0).sum().backward(Tensor<double>(), false, /*create_graph=*/true);
@@ -187,6 +188,7 @@ TEST(HigherOrder, BackwardWithCreateGraph) {
   EXPECT_TRUE(values_are(gx, {2 * std::exp(0.6), 2 * std::exp(-2.4)}, 1e-12));
   auto gg = grad<double>({gx.sum()}, {x});
   EXPECT_TRUE(values_are(gg[0], {4 * std::exp(0.6), 4 * std::exp(-2.4)}, 1e-12));
+  x.set_grad(Tensor<double>());  // the .grad's history refers back to x: break the cycle
 }
 
 // f = xᵀ M x for x [3, 1]: the gradient is (M + Mᵀ) x and the Hessian-vector product (M + Mᵀ) v.

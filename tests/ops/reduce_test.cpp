@@ -1,5 +1,6 @@
 // Tests for ops/reduce.hpp and backend/cpu/reduce.hpp: values against hand-computed numbers,
 // keepdim shapes, strided inputs, ties and NaN, gradcheck (and gradgradcheck) in double, errors.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -406,6 +407,123 @@ TEST(Softmax, IsTwiceDifferentiable) {
   EXPECT_TRUE(gradgrad_ok([](auto& in) { return softmax(in[0], 1); }, {a}));
   EXPECT_TRUE(gradgrad_ok([](auto& in) { return log_softmax(in[0], 0); }, {a}));
   EXPECT_TRUE(gradgrad_ok([](auto& in) { return log_softmax(in[0], -1); }, {rand_input({2, 3, 2}, 19)}));
+}
+
+// ---- larger inputs: threaded, blocked and strided kernel paths against a naive reference ----------
+
+namespace {
+
+// The values of each output's region (outputs row-major over the kept dims, values in row-major
+// order), gathered naively from x's elements.
+template <class T>
+std::vector<std::vector<double>> regions(const Tensor<T>& x, const Shape& dims) {
+  auto v = x.to_vector();
+  std::vector<bool> red(static_cast<size_t>(x.dim()), dims.empty());
+  for (int64_t d : dims) red[static_cast<size_t>(d < 0 ? d + x.dim() : d)] = true;
+  int64_t outputs = 1;
+  for (int64_t d = 0; d < x.dim(); ++d) outputs *= red[d] ? 1 : x.size(d);
+  std::vector<std::vector<double>> buckets(static_cast<size_t>(outputs));
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    int64_t rest = i, o = 0, mul = 1;
+    for (int64_t d = x.dim() - 1; d >= 0; --d) {
+      int64_t id = rest % x.size(d);
+      rest /= x.size(d);
+      if (!red[d]) {
+        o += id * mul;
+        mul *= x.size(d);
+      }
+    }
+    buckets[static_cast<size_t>(o)].push_back(double(v[static_cast<size_t>(i)]));
+  }
+  return buckets;
+}
+
+template <class F>
+std::vector<double> each(const std::vector<std::vector<double>>& buckets, F f) {
+  std::vector<double> out;
+  for (const auto& b : buckets) out.push_back(f(b));
+  return out;
+}
+
+template <class T>
+::testing::AssertionResult near(const Tensor<T>& got, const std::vector<double>& want, double rtol) {
+  auto g = got.to_vector();
+  if (g.size() != want.size()) return ::testing::AssertionFailure() << g.size() << " vs " << want.size();
+  for (size_t i = 0; i < g.size(); ++i) {
+    if (!(std::abs(double(g[i]) - want[i]) <= rtol * (1 + std::abs(want[i])))) {
+      return ::testing::AssertionFailure() << "element " << i << ": " << double(g[i]) << " vs " << want[i];
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+double r_sum(const std::vector<double>& v) {
+  double s = 0;
+  for (double a : v) s += a;
+  return s;
+}
+double r_max(const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); }
+double r_argmax(const std::vector<double>& v) { return double(std::max_element(v.begin(), v.end()) - v.begin()); }
+double r_argmin(const std::vector<double>& v) { return double(std::min_element(v.begin(), v.end()) - v.begin()); }
+double r_var(const std::vector<double>& v) {
+  double m = r_sum(v) / double(v.size()), s = 0;
+  for (double a : v) s += (a - m) * (a - m);
+  return s / double(v.size() - 1);
+}
+double r_norm3(const std::vector<double>& v) {
+  double s = 0;
+  for (double a : v) s += std::pow(std::abs(a), 3);
+  return std::cbrt(s);
+}
+double r_lse(const std::vector<double>& v) {
+  double m = r_max(v), s = 0;
+  for (double a : v) s += std::exp(a - m);
+  return m + std::log(s);
+}
+double r_prod(const std::vector<double>& v) {
+  double p = 1;
+  for (double a : v) p *= a;
+  return p;
+}
+
+}  // namespace
+
+TEST(Reduce, LargeInputsMatchNaiveReference) {
+  Generator g(21);
+  auto a = randn<float>({150, 230}, g);                       // above the threading grain
+  auto b = randn<double>({4, 30, 20}, g).permute({2, 0, 1});  // strided regions
+  auto p = randn<double>({64, 40}, g) * 0.01 + 1.0;
+  for (const Shape& dims : {Shape{0}, Shape{1}, Shape{}}) {
+    auto r = regions(a, dims);
+    EXPECT_TRUE(near(sum(a, dims), each(r, r_sum), 1e-5)) << dims;
+    EXPECT_TRUE(near(amax(a, dims), each(r, r_max), 0)) << dims;
+    EXPECT_TRUE(near(var(a, dims), each(r, r_var), 1e-5)) << dims;
+    EXPECT_TRUE(near(norm(a, 3, dims), each(r, r_norm3), 1e-5)) << dims;
+    EXPECT_TRUE(near(logsumexp(a, dims), each(r, r_lse), 1e-5)) << dims;
+    EXPECT_TRUE(near(prod(p, dims), each(regions(p, dims), r_prod), 1e-10)) << dims;
+  }
+  for (const Shape& dims : {Shape{0, 2}, Shape{1}, Shape{2}, Shape{0, 1}, Shape{}}) {
+    auto r = regions(b, dims);
+    EXPECT_TRUE(near(sum(b, dims), each(r, r_sum), 1e-12)) << dims;
+    EXPECT_TRUE(near(amin(b, dims), each(r, [](auto& v) { return *std::min_element(v.begin(), v.end()); }), 0)) << dims;
+    EXPECT_TRUE(near(var(b, dims), each(r, r_var), 1e-12)) << dims;
+    EXPECT_TRUE(near(logsumexp(b, dims), each(r, r_lse), 1e-12)) << dims;
+  }
+  for (int64_t d : {0, 1}) {
+    auto r = regions(a, {d});
+    auto [v, i] = max(a, d);
+    EXPECT_TRUE(near(v, each(r, r_max), 0));
+    EXPECT_TRUE(near(i, each(r, r_argmax), 0));
+    EXPECT_TRUE(near(argmin(a, d), each(r, r_argmin), 0));
+  }
+  EXPECT_TRUE(near(argmax(b, 1), each(regions(b, {1}), r_argmax), 0));
+  EXPECT_EQ(double(argmax(a).item()), each(regions(a, {}), r_argmax)[0]);
+  // Softmax along each dim of the big float input matches exp / sum.
+  for (int64_t d : {0, 1}) {
+    auto ref = exp(a - amax(a, {d}, true));
+    EXPECT_TRUE(all_close(softmax(a, d), ref / sum(ref, {d}, true), 1e-6, 1e-4)) << d;
+    EXPECT_TRUE(all_close(log_softmax(a, d), log(ref / sum(ref, {d}, true)), 1e-5, 1e-4)) << d;
+  }
 }
 
 // ---- errors ---------------------------------------------------------------------------------------

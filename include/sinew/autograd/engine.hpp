@@ -272,7 +272,7 @@ std::vector<Tensor<T>> grad(const std::vector<Tensor<T>>& outputs, const std::ve
   return result;
 }
 
-// Runs backward from several roots at once.
+// Runs backward from several roots at once (see Tensor::backward on create_graph's cycle).
 template <class T>
 void backward(const std::vector<Tensor<T>>& tensors, const std::vector<Tensor<T>>& grad_tensors = {},
               bool retain_graph = false, bool create_graph = false) {

@@ -115,6 +115,9 @@ class Tensor {
   bool retains_grad() const { return impl().retains_grad; }
   // A hook runs on this tensor's gradient during backward; returning a defined tensor replaces it.
   void register_hook(Hook hook);
+  // Accumulates d(this)/d(leaf) into each leaf's .grad (gradient required unless one element).
+  // With create_graph each .grad keeps a history that refers back to its leaf: a reference cycle,
+  // as in PyTorch, until the .grad is reset (set_grad(Tensor())); autograd::grad avoids it.
   void backward(const Tensor& gradient = Tensor(), bool retain_graph = false,
                 bool create_graph = false) const;
   // Same memory, no history, requires_grad false.

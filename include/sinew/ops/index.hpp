@@ -102,7 +102,7 @@ Tensor<T> index_add(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& inde
   if (x.dim() == 0) {
     detail::wrap_dim(dim, 0, "index_add");
     SINEW_CHECK(index.numel() == 1 && src.numel() == 1, "index_add",
-                "a 0-d input takes one index and one ", "source value, got index ", index.shape(),
+                "a 0-d input takes one index and one source value, got index ", index.shape(),
                 " and source ", src.shape());
     return index_add(x.reshape({1}), 0, index.reshape({1}), src.reshape({1})).reshape({});
   }

@@ -1,10 +1,16 @@
 // CPU GEMM through Eigen: C = alpha A B + beta C over strided tensor memory, single and batched.
-// Each matrix is mapped in place (row-major, or column-major for a transposed view) whenever one
+// Each matrix is read in place (row-major, or column-major for a transposed view) whenever one
 // of its two strides is 1, so a.t() costs nothing; only fully strided operands are packed.
+// Eigen's blocked kernel does the arithmetic; threading and packing buffers are Sinew's.
 #pragma once
 
 #include <algorithm>
+#include <array>
+#include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <exception>
+#include <new>
 #include <type_traits>
 #include <vector>
 
@@ -71,34 +77,154 @@ ConstMap<T, Order> map_input(const Mat<T>& m) {
   return ConstMap<T, Order>(m.data, m.rows, m.cols,
                             Eigen::OuterStride<>(Order == Eigen::RowMajor ? m.rs : m.cs));
 }
-
-// c = alpha a b + beta c with noalias: Eigen writes straight into c, no temporary product.
-template <class T, class A, class B>
-void product(const A& a, const B& b, OutMap<T>& c, T alpha, T beta) {
-  if (beta == T(0)) {
-    if (alpha == T(1))
-      c.noalias() = a * b;
-    else
-      c.noalias() = alpha * a * b;
-    return;
-  }
-  if (beta != T(1)) c *= beta;
-  if (alpha == T(1))
-    c.noalias() += a * b;
-  else
-    c.noalias() += alpha * a * b;
+template <class T>
+OutMap<T> map_output(const Mat<T>& c) {
+  return OutMap<T>(c.data, c.rows, c.cols, Eigen::OuterStride<>(c.rs));
 }
 
 template <class T>
-void gemm_rowmajor_out(Mat<T> a, Mat<T> b, const Mat<T>& c, T alpha, T beta) {
-  OutMap<T> cm(c.data, c.rows, c.cols, Eigen::OuterStride<>(c.rs));
-  if (a.cols == 0) {
-    if (beta == T(0))
-      cm.setZero();
-    else if (beta != T(1))
-      cm *= beta;
+Mat<T> row_block(const Mat<T>& m, int64_t r0, int64_t r1) {
+  return {m.data + r0 * m.rs, r1 - r0, m.cols, m.rs, m.cs};
+}
+template <class T>
+Mat<T> col_block(const Mat<T>& m, int64_t c0, int64_t c1) {
+  return {m.data + c0 * m.cs, m.rows, c1 - c0, m.rs, m.cs};
+}
+
+// Eigen's packing buffers, kept per thread for the thread's lifetime. Eigen's own product
+// allocates and frees them on every call; blocks above glibc's mmap threshold (128 KiB) then go
+// back to the OS, and every mid-size GEMM paid page faults on fresh memory (-25 % at 256^3).
+template <class T>
+T* workspace(int slot, std::size_t count) {
+  struct Buffer {
+    T* data = nullptr;
+    std::size_t capacity = 0;
+    ~Buffer() { std::free(data); }
+  };
+  thread_local std::array<Buffer, 2> buffers;
+  Buffer& b = buffers[static_cast<std::size_t>(slot)];
+  if (b.capacity < count) {
+    std::free(b.data);
+    b.data = nullptr;
+    b.capacity = 0;
+    std::size_t bytes = (std::max<std::size_t>(count, 1) * sizeof(T) + 63) / 64 * 64;
+    b.data = static_cast<T*>(std::aligned_alloc(64, bytes));
+    if (b.data == nullptr) throw std::bad_alloc();
+    b.capacity = count;
+  }
+  return b.data;
+}
+
+#if EIGEN_VERSION_AT_LEAST(3, 4, 0)
+// Eigen's cache blocking (computeProductBlockingSizes, from the detected cache sizes) with the
+// packing buffers taken from this thread's workspace. A row-major C [m, n] = A [m, k] B [k, n]
+// runs in Eigen as the column-major C^T = B^T A^T: its row block mc is along n, nc along m.
+template <class T>
+class ThreadBlocking : public Eigen::internal::level3_blocking<T, T> {
+ public:
+  ThreadBlocking(Eigen::Index m, Eigen::Index n, Eigen::Index k) {
+    this->m_mc = n;
+    this->m_nc = m;
+    this->m_kc = k;
+    Eigen::internal::computeProductBlockingSizes<T, T, 1>(this->m_kc, this->m_mc, this->m_nc,
+                                                          Eigen::Index(1));
+    this->m_blockA = workspace<T>(0, static_cast<std::size_t>(this->m_mc * this->m_kc));
+    this->m_blockB = workspace<T>(1, static_cast<std::size_t>(this->m_kc * this->m_nc));
+  }
+};
+#endif
+
+// c += alpha a b on the calling thread through Eigen's blocked GEMM kernel (Goto-style packing
+// into the thread's workspace, AVX-512/AVX2 micro-kernel). a and b are mapped with orders LO, RO.
+template <class T, int LO, int RO>
+void gemm_serial(const Mat<T>& a, const Mat<T>& b, const Mat<T>& c, T alpha) {
+#if EIGEN_VERSION_AT_LEAST(3, 4, 0)
+  using Index = Eigen::Index;
+  using Kernel = Eigen::internal::general_matrix_matrix_product<Index, T, LO, false, T, RO, false,
+                                                                Eigen::RowMajor, 1>;
+  ThreadBlocking<T> blocking(c.rows, c.cols, a.cols);
+  Kernel::run(c.rows, c.cols, a.cols, a.data, LO == Eigen::RowMajor ? a.rs : a.cs, b.data,
+              RO == Eigen::RowMajor ? b.rs : b.cs, c.data, 1, c.rs, alpha, blocking);
+#else
+  OutMap<T> cm = map_output(c);
+  cm.noalias() += alpha * map_input<T, LO>(a) * map_input<T, RO>(b);  // serial in a parallel region
+#endif
+}
+
+// Multiply-adds per thread below which a GEMM is not split, and the smallest slice of the split
+// dimension a thread gets.
+inline constexpr int64_t kGemmWorkPerThread = int64_t{1} << 18;
+inline constexpr int64_t kGemmSliceUnit = 16;
+
+inline int gemm_threads(int64_t m, int64_t n, int64_t k) {
+#ifdef _OPENMP
+  if (omp_in_parallel()) return 1;
+  int64_t by_work = m * n * k / kGemmWorkPerThread;
+  int64_t by_size = std::max(m, n) / (2 * kGemmSliceUnit);
+  return static_cast<int>(
+      std::max<int64_t>(1, std::min<int64_t>({int64_t{get_num_threads()}, by_work, by_size})));
+#else
+  (void)m, (void)n, (void)k;
+  return 1;
+#endif
+}
+
+// c += alpha a b for a row-major c. Matrix-vector shapes go to Eigen's GEMV and tiny ones to its
+// coefficient-wise product; the rest runs blocked, split over threads along the larger of m and n
+// (Sinew splits rather than Eigen's parallel GEMM, which balances badly on few threads and
+// cannot reuse buffers). Each thread packs its own panels; the split is in units of 16.
+template <class T, int LO, int RO>
+void gemm_accumulate(const Mat<T>& a, const Mat<T>& b, const Mat<T>& c, T alpha) {
+  const int64_t m = c.rows, n = c.cols, k = a.cols;
+  if (m == 1 || n == 1 || m + n + k < 20) {
+    OutMap<T> cm = map_output(c);
+    if (alpha == T(1))
+      cm.noalias() += map_input<T, LO>(a) * map_input<T, RO>(b);
+    else
+      cm.noalias() += alpha * map_input<T, LO>(a) * map_input<T, RO>(b);
     return;
   }
+  const int threads = gemm_threads(m, n, k);
+  if (threads == 1) return gemm_serial<T, LO, RO>(a, b, c, alpha);
+  const bool split_n = n >= m;
+  const int64_t len = split_n ? n : m, units = (len + kGemmSliceUnit - 1) / kGemmSliceUnit;
+  std::exception_ptr error;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+#endif
+  {
+#ifdef _OPENMP
+    const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
+#else
+    const int64_t nt = 1, id = 0;
+#endif
+    const int64_t s0 = std::min(len, units * id / nt * kGemmSliceUnit);
+    const int64_t s1 = std::min(len, units * (id + 1) / nt * kGemmSliceUnit);
+    try {
+      if (s0 < s1 && split_n) {
+        gemm_serial<T, LO, RO>(a, col_block(b, s0, s1), col_block(c, s0, s1), alpha);
+      } else if (s0 < s1) {
+        gemm_serial<T, LO, RO>(row_block(a, s0, s1), b, row_block(c, s0, s1), alpha);
+      }
+    } catch (...) {
+#ifdef _OPENMP
+#pragma omp critical(sinew_gemm_error)
+#endif
+      error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+// c = alpha a b + beta c for a row-major c (beta == 0: c is not read).
+template <class T>
+void gemm_rowmajor_out(Mat<T> a, Mat<T> b, const Mat<T>& c, T alpha, T beta) {
+  OutMap<T> cm = map_output(c);
+  if (beta == T(0))
+    cm.setZero();
+  else if (beta != T(1))
+    cm *= beta;
+  if (a.cols == 0) return;
   std::vector<T> abuf, bbuf;
   Layout la = classify(a), lb = classify(b);
   if (la == Layout::Strided) {
@@ -110,15 +236,14 @@ void gemm_rowmajor_out(Mat<T> a, Mat<T> b, const Mat<T>& c, T alpha, T beta) {
     lb = Layout::RowMajor;
   }
   constexpr int R = Eigen::RowMajor, C = Eigen::ColMajor;
-  if (la == Layout::RowMajor && lb == Layout::RowMajor) {
-    product(map_input<T, R>(a), map_input<T, R>(b), cm, alpha, beta);
-  } else if (la == Layout::RowMajor) {
-    product(map_input<T, R>(a), map_input<T, C>(b), cm, alpha, beta);
-  } else if (lb == Layout::RowMajor) {
-    product(map_input<T, C>(a), map_input<T, R>(b), cm, alpha, beta);
-  } else {
-    product(map_input<T, C>(a), map_input<T, C>(b), cm, alpha, beta);
-  }
+  if (la == Layout::RowMajor && lb == Layout::RowMajor)
+    gemm_accumulate<T, R, R>(a, b, c, alpha);
+  else if (la == Layout::RowMajor)
+    gemm_accumulate<T, R, C>(a, b, c, alpha);
+  else if (lb == Layout::RowMajor)
+    gemm_accumulate<T, C, R>(a, b, c, alpha);
+  else
+    gemm_accumulate<T, C, C>(a, b, c, alpha);
 }
 
 // One matrix product. C is written as row-major; a column-major C is handled as C^T = B^T A^T,
@@ -147,8 +272,7 @@ Mat<T> matrix_at(const Tensor<T>& t, int64_t offset) {
 }
 
 // Per-matrix multiply-adds below which a batch is split across threads by matrix; above it each
-// GEMM uses Eigen's own OpenMP parallelism (never both: Eigen runs serially inside a parallel
-// region).
+// GEMM is split across threads itself (never both: inside a parallel region GEMMs run serially).
 inline constexpr int64_t kBatchParallelWork = int64_t{128} * 128 * 128;
 
 }  // namespace detail_gemm
@@ -180,11 +304,19 @@ void gemm(const Tensor<T>& a, const Tensor<T>& b, const Tensor<T>& c, double alp
       oc += idx * c.strides()[d];
     }
   };
+  std::exception_ptr error;  // an exception must not escape a parallel region
   auto run = [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      int64_t oa, ob, oc;
-      offsets(i, oa, ob, oc);
-      detail_gemm::gemm_one(matrix_at(a, oa), matrix_at(b, ob), matrix_at(c, oc), al, be);
+    try {
+      for (int64_t i = begin; i < end; ++i) {
+        int64_t oa, ob, oc;
+        offsets(i, oa, ob, oc);
+        detail_gemm::gemm_one(matrix_at(a, oa), matrix_at(b, ob), matrix_at(c, oc), al, be);
+      }
+    } catch (...) {
+#ifdef _OPENMP
+#pragma omp critical(sinew_gemm_error)
+#endif
+      error = std::current_exception();
     }
   };
   const int64_t work =
@@ -194,6 +326,7 @@ void gemm(const Tensor<T>& a, const Tensor<T>& b, const Tensor<T>& c, double alp
   } else {
     run(0, batch);
   }
+  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace sinew::backend::cpu

@@ -259,7 +259,7 @@ void prod(const Tensor<T>& x, const std::vector<bool>& reduced, const Tensor<T>&
 // Max or min (and, when asked, the first index) of a block of adjacent outputs (see
 // for_each_output_block), kept per column; the first NaN wins, as in extreme() and find_first().
 template <class T>
-struct ValuesIndicesBlock {
+struct ExtremumBlock {
   T best[kVerticalWidth];
   int64_t index[kVerticalWidth];
 
@@ -300,8 +300,8 @@ void extremum(const Tensor<T>& x, const std::vector<bool>& reduced, bool is_max,
   ReducePlan plan = make_reduce_plan(x.impl(), reduced);
   T* o = out.data_ptr();
   if (int64_t c = vertical_extent(x.impl(), reduced, plan); c > 0) {
-    ValuesIndicesBlock<T> blk;
     for_each_output_block(plan, x.data_ptr(), c, 1, [&](int64_t m0, int64_t w, const T* start) {
+      ExtremumBlock<T> blk;  // per call: blocks run on several threads
       blk.run(plan, start, w, is_max, false);
       std::copy(blk.best, blk.best + w, o + m0);
     });
@@ -359,8 +359,8 @@ void arg_extremum(const Tensor<T>& x, const std::vector<bool>& reduced, bool is_
   T* vo = values.data_ptr();
   int64_t* io = indices.data_ptr();
   if (int64_t c = vertical_extent(x.impl(), reduced, plan); c > 0) {
-    ValuesIndicesBlock<T> blk;
     for_each_output_block(plan, x.data_ptr(), c, 2, [&](int64_t m0, int64_t w, const T* start) {
+      ExtremumBlock<T> blk;
       blk.run(plan, start, w, is_max, true);
       std::copy(blk.best, blk.best + w, vo + m0);
       std::copy(blk.index, blk.index + w, io + m0);
