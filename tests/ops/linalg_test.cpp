@@ -1,5 +1,6 @@
 // Tests for ops/linalg.hpp and backend/cpu/gemm.hpp: values against hand-computed products and a
 // naive triple loop, strided and transposed operands, PyTorch's matmul rules, gradients, errors.
+#include <array>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -75,15 +76,23 @@ TEST(Mm, SlicedAndFullyStridedOperands) {
 }
 
 TEST(Mm, LargeProductsMatchNaiveLoopForEveryLayout) {
-  // Big enough for Eigen's blocked (and, with two threads, parallel) GEMM path.
-  Generator g(3);
-  auto a = randn<float>({67, 45}, g), b = randn<float>({45, 38}, g);
-  auto ref = naive_mm(a, b);
-  Tensor<float> expected = from_vector<float>(std::vector<float>(ref.begin(), ref.end()), {67, 38});
-  EXPECT_TRUE(all_close(mm(a, b), expected, 1e-4, 1e-4));
-  EXPECT_TRUE(all_close(mm(a.t().contiguous().t(), b), expected, 1e-4, 1e-4));
-  EXPECT_TRUE(all_close(mm(a, b.t().contiguous().t()), expected, 1e-4, 1e-4));
-  EXPECT_TRUE(all_close(mm(a.t().contiguous().t(), b.t().contiguous().t()), expected, 1e-4, 1e-4));
+  // Big enough for Eigen's blocked kernel and, with two or more threads, for splitting one GEMM
+  // across threads (along m for the first shape, along n for the second).
+  for (auto [m, k, n] : std::vector<std::array<int64_t, 3>>{{96, 80, 72}, {48, 96, 128}}) {
+    Generator g(3);
+    auto a = randn<float>({m, k}, g), b = randn<float>({k, n}, g);
+    auto ref = naive_mm(a, b);
+    auto expected = from_vector<float>(std::vector<float>(ref.begin(), ref.end()), {m, n});
+    auto a_cm = a.t().contiguous().t(), b_cm = b.t().contiguous().t();  // column-major copies
+    EXPECT_TRUE(all_close(mm(a, b), expected, 1e-4, 1e-4));
+    EXPECT_TRUE(all_close(mm(a_cm, b), expected, 1e-4, 1e-4));
+    EXPECT_TRUE(all_close(mm(a, b_cm), expected, 1e-4, 1e-4));
+    EXPECT_TRUE(all_close(mm(a_cm, b_cm), expected, 1e-4, 1e-4));
+    // Accumulating into an existing C (beta = 1) through the threaded path.
+    auto c = ones<float>({m, n});
+    backend::cpu::gemm(a, b, c, 1.0, 1.0);
+    EXPECT_TRUE(all_close(c, expected + 1.0, 1e-4, 1e-4));
+  }
 }
 
 TEST(Mm, EmptyDimensions) {

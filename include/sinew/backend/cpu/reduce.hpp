@@ -529,7 +529,10 @@ void softmax(const Tensor<T>& x, int64_t dim, bool log, const Tensor<T>& out) {
   constexpr int64_t kBlock = 64;
   int64_t blocks = (inner + kBlock - 1) / kBlock;
   parallel_for(outer * blocks, n * std::min(inner, kBlock) * 8, [&](int64_t b, int64_t e) {
-    T mx[kBlock], sm[kBlock];
+    // Aligned: Eigen peels unaligned heads to scalar exp, which would make results depend on the
+    // stack of whichever thread runs the block.
+    alignas(64) T mx[kBlock];
+    alignas(64) T sm[kBlock];
     for (int64_t t = b; t < e; ++t) {
       int64_t o = t / blocks, j0 = (t % blocks) * kBlock, w = std::min(kBlock, inner - j0);
       int64_t off = o * n * inner + j0;
