@@ -29,13 +29,15 @@ Tensor<double> grad_input(std::vector<double> v, const Shape& s) {
 // 0, 1, ..., 23 as [2, 3, 4].
 Tensor<double> iota234() { return arange<double>(24).reshape({2, 3, 4}); }
 
-::testing::AssertionResult grad_ok(const autograd::SingleFn& f, const std::vector<Tensor<double>>& in) {
+::testing::AssertionResult grad_ok(const autograd::SingleFn& f,
+                                   const std::vector<Tensor<double>>& in) {
   auto r = autograd::gradcheck(f, in);
   if (r) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << r.message;
 }
 
-::testing::AssertionResult gradgrad_ok(const autograd::SingleFn& f, const std::vector<Tensor<double>>& in) {
+::testing::AssertionResult gradgrad_ok(const autograd::SingleFn& f,
+                                       const std::vector<Tensor<double>>& in) {
   auto r = autograd::gradgradcheck(f, in);
   if (r) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << r.message;
@@ -49,7 +51,8 @@ Tensor<double> grad_of(const Tensor<double>& x, const Tensor<double>& y) {
 
 }  // namespace
 
-// ---- sum, mean ------------------------------------------------------------------------------------
+// ---- sum, mean
+// ------------------------------------------------------------------------------------
 
 TEST(Reduce, SumOverDimsMatchesHandComputed) {
   auto x = iota234();
@@ -107,7 +110,8 @@ TEST(Reduce, SumAndMeanGradcheck) {
   EXPECT_TRUE(grad_ok([](auto& in) { return mean(in[0].transpose(0, 2), {0}); }, {x}));
 }
 
-// ---- prod -----------------------------------------------------------------------------------------
+// ---- prod
+// -----------------------------------------------------------------------------------------
 
 TEST(Reduce, ProdValues) {
   auto x = vals({1, 2, 3, 4, 5, 6}, {2, 3});
@@ -134,9 +138,9 @@ TEST(Reduce, ProdGradcheckWithAndWithoutZeros) {
   EXPECT_TRUE(grad_ok([](auto& in) { return prod(in[0], {1}); }, {x}));
   EXPECT_TRUE(grad_ok([](auto& in) { return prod(in[0]); }, {rand_input({2, 3}, 2, 0.5, 1.5)}));
   // Rows with no, one, two and three zeros.
-  auto z = grad_input({1.5, -0.7, 0.9, 1.2,   //
-                       0.0, 1.1, -1.3, 0.8,   //
-                       0.0, 0.6, 0.0, 1.4,    //
+  auto z = grad_input({1.5, -0.7, 0.9, 1.2,  //
+                       0.0, 1.1, -1.3, 0.8,  //
+                       0.0, 0.6, 0.0, 1.4,   //
                        0.0, 0.0, 2.0, 0.0},
                       {4, 4});
   EXPECT_TRUE(grad_ok([](auto& in) { return prod(in[0], {1}); }, {z}));
@@ -145,7 +149,8 @@ TEST(Reduce, ProdGradcheckWithAndWithoutZeros) {
   EXPECT_TRUE(gradgrad_ok([](auto& in) { return prod(in[0], {1}); }, {x}));
 }
 
-// ---- max, min, amax, amin, argmax, argmin ----------------------------------------------------------
+// ---- max, min, amax, amin, argmax, argmin
+// ----------------------------------------------------------
 
 TEST(Reduce, FullMaxMinAreZeroDim) {
   auto x = vals({3, -1, 7, 2, 7, 0}, {2, 3});
@@ -189,9 +194,11 @@ TEST(Reduce, MaxAlongDimSendsGradientToTheSelectedIndex) {
   auto r = max(x, 1);
   EXPECT_TRUE(values_are(grad_of(x, r.values * vals({1.0, 2.0}, {2})), {0, 1, 0, 2, 0, 0}));
   EXPECT_TRUE(grad_ok([](auto& in) { return max(in[0], 1).values; }, {rand_input({3, 4})}));
-  EXPECT_TRUE(grad_ok([](auto& in) { return min(in[0], 0, true).values; }, {rand_input({3, 4}, 3)}));
+  EXPECT_TRUE(
+      grad_ok([](auto& in) { return min(in[0], 0, true).values; }, {rand_input({3, 4}, 3)}));
   EXPECT_TRUE(grad_ok([](auto& in) { return max(in[0], 1).values; }, {rand_input({2, 3, 4}, 4)}));
-  EXPECT_TRUE(grad_ok([](auto& in) { return min(in[0].transpose(0, 2), 2).values; }, {rand_input({2, 3, 4}, 5)}));
+  EXPECT_TRUE(grad_ok([](auto& in) { return min(in[0].transpose(0, 2), 2).values; },
+                      {rand_input({2, 3, 4}, 5)}));
 }
 
 TEST(Reduce, AmaxAminOverDims) {
@@ -218,7 +225,8 @@ TEST(Reduce, ArgmaxArgminFirstOccurrence) {
   EXPECT_TRUE(values_are(argmin(x, 0), {0, 1, 1}));
   EXPECT_EQ(x.argmax(1, true).shape(), (Shape{2, 1}));
   EXPECT_TRUE(values_are(x.argmin(-1), {2, 2}));
-  EXPECT_EQ(argmax(x.t()).item(), 1);  // flattened in the view's row-major order: [3, 9, 9, 1, 1, 0]
+  EXPECT_EQ(argmax(x.t()).item(),
+            1);  // flattened in the view's row-major order: [3, 9, 9, 1, 1, 0]
   EXPECT_EQ(argmax(vals<int64_t>({5, 8, 8}, {3})).item(), 1);
   EXPECT_EQ(argmax(full<float>({4}, 2.0)).item(), 0);
 }
@@ -236,7 +244,8 @@ TEST(Reduce, NaNPropagatesAndIsSelectedFirst) {
   EXPECT_TRUE(std::isnan(amax(vals<float>({1, NAN, 3}, {3})).item()));
 }
 
-// ---- var, std -------------------------------------------------------------------------------------
+// ---- var, std
+// -------------------------------------------------------------------------------------
 
 TEST(Reduce, VarStdValues) {
   auto x = vals({1, 2, 3, 4}, {4});
@@ -265,7 +274,8 @@ TEST(Reduce, VarStdGradcheck) {
   EXPECT_TRUE(grad_ok([](auto& in) { return var(in[0], {0, 2}, false, true); }, {x}));
   EXPECT_TRUE(grad_ok([](auto& in) { return sinew::std(in[0], {-1}); }, {x}));
   EXPECT_TRUE(grad_ok([](auto& in) { return sinew::std(in[0].transpose(1, 2)); }, {x}));
-  EXPECT_TRUE(gradgrad_ok([](auto& in) { return sinew::std(in[0], {1}); }, {rand_input({3, 4}, 10)}));
+  EXPECT_TRUE(
+      gradgrad_ok([](auto& in) { return sinew::std(in[0], {1}); }, {rand_input({3, 4}, 10)}));
   EXPECT_TRUE(gradgrad_ok([](auto& in) { return var(in[0], {0}); }, {rand_input({3, 4}, 11)}));
 }
 
@@ -274,7 +284,8 @@ TEST(Reduce, StdOfConstantHasZeroGradient) {
   EXPECT_TRUE(values_are(grad_of(x, sinew::std(x)), {0, 0, 0}));
 }
 
-// ---- norm -----------------------------------------------------------------------------------------
+// ---- norm
+// -----------------------------------------------------------------------------------------
 
 TEST(Reduce, NormValues) {
   auto x = vals({3, -4, 0}, {3});
@@ -298,7 +309,11 @@ TEST(Reduce, NormGradcheck) {
     EXPECT_TRUE(grad_ok([p](auto& in) { return norm(in[0], p, {1}); }, {x})) << "p = " << p;
     EXPECT_TRUE(grad_ok([p](auto& in) { return norm(in[0], p); }, {x})) << "p = " << p;
   }
-  EXPECT_TRUE(grad_ok([](auto& in) { return norm(in[0], 2, {0, 2}, true); }, {rand_input({2, 3, 4}, 13)}));
+  EXPECT_TRUE(grad_ok(
+      [](auto& in) {
+        return norm(in[0], 2, {0, 2}, true);
+      },
+      {rand_input({2, 3, 4}, 13)}));
   EXPECT_TRUE(gradgrad_ok([](auto& in) { return norm(in[0], 2, {1}); }, {x}));
   EXPECT_TRUE(gradgrad_ok([](auto& in) { return norm(in[0], 3, {0}); }, {x}));
 }
@@ -307,20 +322,23 @@ TEST(Reduce, NormGradientAtZeroIsZero) {
   auto x = grad_input({0, 0, 0}, {3});
   EXPECT_TRUE(values_are(grad_of(x, norm(x)), {0, 0, 0}));
   auto y = grad_input({0, 0, 1, 2}, {2, 2});
-  EXPECT_TRUE(values_are(grad_of(y, norm(y, 2, {1})), {0, 0, 1 / std::sqrt(5.0), 2 / std::sqrt(5.0)}, 1e-12));
+  EXPECT_TRUE(values_are(grad_of(y, norm(y, 2, {1})),
+                         {0, 0, 1 / std::sqrt(5.0), 2 / std::sqrt(5.0)}, 1e-12));
   auto z = grad_input({0, 0}, {2});
   EXPECT_TRUE(values_are(grad_of(z, norm(z, 3)), {0, 0}));
   auto w = grad_input({0, 1}, {2});
   EXPECT_TRUE(values_are(grad_of(w, norm(w, 0)), {0, 0}));
 }
 
-// ---- logsumexp ------------------------------------------------------------------------------------
+// ---- logsumexp
+// ------------------------------------------------------------------------------------
 
 TEST(Reduce, LogsumexpIsStable) {
   auto x = vals({1000, 1000, -1000, -1000}, {2, 2});
   EXPECT_TRUE(values_are(logsumexp(x, {1}), {1000 + std::log(2.0), -1000 + std::log(2.0)}, 1e-9));
   EXPECT_TRUE(values_are(logsumexp(vals({0, 0, 0}, {3})), {std::log(3.0)}, 1e-12));
-  EXPECT_TRUE(values_are(logsumexp(vals<float>({1000, 1001}, {2})), {1001 + std::log1p(std::exp(-1.0))}, 1e-3));
+  EXPECT_TRUE(values_are(logsumexp(vals<float>({1000, 1001}, {2})),
+                         {1001 + std::log1p(std::exp(-1.0))}, 1e-3));
   EXPECT_EQ(logsumexp(vals({-kInf, -kInf}, {2})).item(), -kInf);
   EXPECT_EQ(logsumexp(vals({1, kInf}, {2})).item(), kInf);
   EXPECT_EQ(logsumexp(zeros<double>({0})).item(), -kInf);
@@ -332,15 +350,18 @@ TEST(Reduce, LogsumexpGradcheck) {
   EXPECT_TRUE(grad_ok([](auto& in) { return logsumexp(in[0], {1}); }, {x}));
   EXPECT_TRUE(grad_ok([](auto& in) { return logsumexp(in[0], {0, 2}, true); }, {x}));
   EXPECT_TRUE(grad_ok([](auto& in) { return logsumexp(in[0].transpose(0, 1)); }, {x}));
-  EXPECT_TRUE(gradgrad_ok([](auto& in) { return logsumexp(in[0], {1}); }, {rand_input({3, 4}, 15)}));
+  EXPECT_TRUE(
+      gradgrad_ok([](auto& in) { return logsumexp(in[0], {1}); }, {rand_input({3, 4}, 15)}));
 }
 
-// ---- softmax, log_softmax -------------------------------------------------------------------------
+// ---- softmax, log_softmax
+// -------------------------------------------------------------------------
 
 TEST(Softmax, ValuesAreStableForLargeInputs) {
   const double e = std::exp(1.0);
   auto x = vals({1000, 1001, -1000, -1001}, {2, 2});
-  EXPECT_TRUE(values_are(softmax(x, 1), {1 / (1 + e), e / (1 + e), e / (1 + e), 1 / (1 + e)}, 1e-12));
+  EXPECT_TRUE(
+      values_are(softmax(x, 1), {1 / (1 + e), e / (1 + e), e / (1 + e), 1 / (1 + e)}, 1e-12));
   const double l = std::log1p(std::exp(-1.0));
   EXPECT_TRUE(values_are(log_softmax(x, 1), {-1 - l, -l, -l, -1 - l}, 1e-9));
   auto xf = vals<float>({1000, 1001}, {2});
@@ -406,10 +427,12 @@ TEST(Softmax, IsTwiceDifferentiable) {
   auto a = rand_input({3, 4}, 18, -2, 2);
   EXPECT_TRUE(gradgrad_ok([](auto& in) { return softmax(in[0], 1); }, {a}));
   EXPECT_TRUE(gradgrad_ok([](auto& in) { return log_softmax(in[0], 0); }, {a}));
-  EXPECT_TRUE(gradgrad_ok([](auto& in) { return log_softmax(in[0], -1); }, {rand_input({2, 3, 2}, 19)}));
+  EXPECT_TRUE(
+      gradgrad_ok([](auto& in) { return log_softmax(in[0], -1); }, {rand_input({2, 3, 2}, 19)}));
 }
 
-// ---- larger inputs: threaded, blocked and strided kernel paths against a naive reference ----------
+// ---- larger inputs: threaded, blocked and strided kernel paths against a naive reference
+// ----------
 
 namespace {
 
@@ -446,12 +469,15 @@ std::vector<double> each(const std::vector<std::vector<double>>& buckets, F f) {
 }
 
 template <class T>
-::testing::AssertionResult near(const Tensor<T>& got, const std::vector<double>& want, double rtol) {
+::testing::AssertionResult near(const Tensor<T>& got, const std::vector<double>& want,
+                                double rtol) {
   auto g = got.to_vector();
-  if (g.size() != want.size()) return ::testing::AssertionFailure() << g.size() << " vs " << want.size();
+  if (g.size() != want.size())
+    return ::testing::AssertionFailure() << g.size() << " vs " << want.size();
   for (size_t i = 0; i < g.size(); ++i) {
     if (!(std::abs(double(g[i]) - want[i]) <= rtol * (1 + std::abs(want[i])))) {
-      return ::testing::AssertionFailure() << "element " << i << ": " << double(g[i]) << " vs " << want[i];
+      return ::testing::AssertionFailure()
+             << "element " << i << ": " << double(g[i]) << " vs " << want[i];
     }
   }
   return ::testing::AssertionSuccess();
@@ -463,8 +489,12 @@ double r_sum(const std::vector<double>& v) {
   return s;
 }
 double r_max(const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); }
-double r_argmax(const std::vector<double>& v) { return double(std::max_element(v.begin(), v.end()) - v.begin()); }
-double r_argmin(const std::vector<double>& v) { return double(std::min_element(v.begin(), v.end()) - v.begin()); }
+double r_argmax(const std::vector<double>& v) {
+  return double(std::max_element(v.begin(), v.end()) - v.begin());
+}
+double r_argmin(const std::vector<double>& v) {
+  return double(std::min_element(v.begin(), v.end()) - v.begin());
+}
 double r_var(const std::vector<double>& v) {
   double m = r_sum(v) / double(v.size()), s = 0;
   for (double a : v) s += (a - m) * (a - m);
@@ -505,7 +535,9 @@ TEST(Reduce, LargeInputsMatchNaiveReference) {
   for (const Shape& dims : {Shape{0, 2}, Shape{1}, Shape{2}, Shape{0, 1}, Shape{}}) {
     auto r = regions(b, dims);
     EXPECT_TRUE(near(sum(b, dims), each(r, r_sum), 1e-12)) << dims;
-    EXPECT_TRUE(near(amin(b, dims), each(r, [](auto& v) { return *std::min_element(v.begin(), v.end()); }), 0)) << dims;
+    EXPECT_TRUE(near(amin(b, dims),
+                     each(r, [](auto& v) { return *std::min_element(v.begin(), v.end()); }), 0))
+        << dims;
     EXPECT_TRUE(near(var(b, dims), each(r, r_var), 1e-12)) << dims;
     EXPECT_TRUE(near(logsumexp(b, dims), each(r, r_lse), 1e-12)) << dims;
   }
@@ -526,7 +558,8 @@ TEST(Reduce, LargeInputsMatchNaiveReference) {
   }
 }
 
-// ---- errors ---------------------------------------------------------------------------------------
+// ---- errors
+// ---------------------------------------------------------------------------------------
 
 TEST(Reduce, RejectsBadDims) {
   auto x = zeros<double>({3, 4});

@@ -1,5 +1,5 @@
-// Reductions over all or given dimensions (with keepdim): sum, mean, prod, max/min (with indices),
-// amax/amin, argmax/argmin, var/std, norm, logsumexp, softmax and log_softmax; sum_to for broadcasting.
+// Reductions over all or given dims (keepdim): sum, mean, prod, max/min (with indices), amax/amin,
+// argmax/argmin, var/std, norm, logsumexp, softmax, log_softmax; sum_to for broadcasting.
 #pragma once
 
 #include <algorithm>
@@ -48,8 +48,10 @@ inline std::vector<bool> reduce_mask(const Shape& dims, const Shape& shape, cons
 inline Shape reduced_shape(const Shape& shape, const std::vector<bool>& mask, bool keepdim) {
   Shape s;
   for (int64_t d = 0; d < shape.size(); ++d) {
-    if (!mask[static_cast<size_t>(d)]) s.push_back(shape[d]);
-    else if (keepdim) s.push_back(1);
+    if (!mask[static_cast<size_t>(d)])
+      s.push_back(shape[d]);
+    else if (keepdim)
+      s.push_back(1);
   }
   return s;
 }
@@ -62,10 +64,11 @@ inline int64_t region_count(const Shape& shape, const std::vector<bool>& mask) {
 }
 
 // Max, min and argmax have no value over nothing (PyTorch raises too).
-inline void check_nonempty_region(const char* where, const Shape& shape, const std::vector<bool>& mask) {
+inline void check_nonempty_region(const char* where, const Shape& shape,
+                                  const std::vector<bool>& mask) {
   for (int64_t d = 0; d < shape.size(); ++d) {
-    SINEW_CHECK(!mask[static_cast<size_t>(d)] || shape[d] != 0, where, "cannot reduce dimension ", d,
-                " of size 0 (tensor of shape ", shape, "): the operation has no identity");
+    SINEW_CHECK(!mask[static_cast<size_t>(d)] || shape[d] != 0, where, "cannot reduce dimension ",
+                d, " of size 0 (tensor of shape ", shape, "): the operation has no identity");
   }
 }
 
@@ -134,9 +137,13 @@ Tensor<T> prod(const Tensor<T>& x, const Shape& dims = {}, bool keepdim = false)
   if constexpr (!std::is_floating_point_v<T>) {
     return y;
   } else {
-    return autograd::record(y, "prod", {x}, [x, dims, keep](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
-      return detail::kept(g, keep) * detail::prod_others(x, detail::kept(ctx.output(), keep), dims);
-    }, {.saved = {x}, .save_output = true});
+    return autograd::record(
+        y, "prod", {x},
+        [x, dims, keep](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
+          return detail::kept(g, keep) *
+                 detail::prod_others(x, detail::kept(ctx.output(), keep), dims);
+        },
+        {.saved = {x}, .save_output = true});
   }
 }
 
@@ -147,7 +154,8 @@ namespace detail {
 // amax / amin (and the full max() / min()): the gradient is split evenly among the elements equal
 // to the result, as PyTorch's amax.
 template <class T>
-Tensor<T> extremum_op(const Tensor<T>& x, const Shape& dims, bool keepdim, bool is_max, const char* name) {
+Tensor<T> extremum_op(const Tensor<T>& x, const Shape& dims, bool keepdim, bool is_max,
+                      const char* name) {
   auto mask = reduce_mask(dims, x.shape(), name);
   check_nonempty_region(name, x.shape(), mask);
   Shape keep = reduced_shape(x.shape(), mask, true);
@@ -156,10 +164,13 @@ Tensor<T> extremum_op(const Tensor<T>& x, const Shape& dims, bool keepdim, bool 
   if constexpr (!std::is_floating_point_v<T>) {
     return y;
   } else {
-    return autograd::record(y, name, {x}, [x, dims, keep](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
-      Tensor<T> hit = (x == kept(ctx.output(), keep)).template to<T>();
-      return kept(g, keep) * hit / sum(hit, dims, true);
-    }, {.saved = {x}, .save_output = true});
+    return autograd::record(
+        y, name, {x},
+        [x, dims, keep](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
+          Tensor<T> hit = (x == kept(ctx.output(), keep)).template to<T>();
+          return kept(g, keep) * hit / sum(hit, dims, true);
+        },
+        {.saved = {x}, .save_output = true});
   }
 }
 
@@ -177,7 +188,8 @@ ValuesIndices<T> arg_extremum(const Tensor<T>& x, const Shape& dims, bool keepdi
 
 // max(x, dim) / min(x, dim);  d/dx = g at the selected index along dim, 0 elsewhere.
 template <class T>
-ValuesIndices<T> extremum_dim(const Tensor<T>& x, int64_t dim, bool keepdim, bool is_max, const char* name) {
+ValuesIndices<T> extremum_dim(const Tensor<T>& x, int64_t dim, bool keepdim, bool is_max,
+                              const char* name) {
   ValuesIndices<T> r = arg_extremum(x, {dim}, keepdim, is_max, name);
   if constexpr (std::is_floating_point_v<T>) {
     if (x.dim() == 0) {
@@ -189,10 +201,14 @@ ValuesIndices<T> extremum_dim(const Tensor<T>& x, int64_t dim, bool keepdim, boo
     keep[d] = 1;
     along[d] = x.shape()[d];
     Tensor<int64_t> idx = kept(r.indices, keep);
-    autograd::record(r.values, name, {x}, [idx, keep, along](const Tensor<T>& g) {
-      Tensor<int64_t> pos = arange<int64_t>(static_cast<double>(along.numel()), g.device()).reshape(along);
-      return kept(g, keep) * (pos == idx).template to<T>();
-    }, {.saved = {r.indices}});
+    autograd::record(
+        r.values, name, {x},
+        [idx, keep, along](const Tensor<T>& g) {
+          Tensor<int64_t> pos =
+              arange<int64_t>(static_cast<double>(along.numel()), g.device()).reshape(along);
+          return kept(g, keep) * (pos == idx).template to<T>();
+        },
+        {.saved = {r.indices}});
   }
   return r;
 }
@@ -212,9 +228,13 @@ Tensor<T> amin(const Tensor<T>& x, const Shape& dims = {}, bool keepdim = false)
 
 // The largest / smallest element as a 0-d tensor;  d/dx = g split evenly among the ties.
 template <class T>
-Tensor<T> max(const Tensor<T>& x) { return detail::extremum_op(x, {}, false, true, "max"); }
+Tensor<T> max(const Tensor<T>& x) {
+  return detail::extremum_op(x, {}, false, true, "max");
+}
 template <class T>
-Tensor<T> min(const Tensor<T>& x) { return detail::extremum_op(x, {}, false, false, "min"); }
+Tensor<T> min(const Tensor<T>& x) {
+  return detail::extremum_op(x, {}, false, false, "min");
+}
 
 // Values and (first) indices of the max / min along `dim`:  auto [v, i] = max(x, 1);
 // d/dx = g at the returned index, 0 elsewhere.
@@ -230,13 +250,17 @@ ValuesIndices<T> min(const Tensor<T>& x, int64_t dim, bool keepdim = false) {
 // Index of the first max / min (NaN counts as the max and the min, as PyTorch): over the flattened
 // tensor (a 0-d result), or along `dim`. Not differentiable.
 template <class T>
-Tensor<int64_t> argmax(const Tensor<T>& x) { return detail::arg_extremum(x, {}, false, true, "argmax").indices; }
+Tensor<int64_t> argmax(const Tensor<T>& x) {
+  return detail::arg_extremum(x, {}, false, true, "argmax").indices;
+}
 template <class T>
 Tensor<int64_t> argmax(const Tensor<T>& x, int64_t dim, bool keepdim = false) {
   return detail::arg_extremum(x, {dim}, keepdim, true, "argmax").indices;
 }
 template <class T>
-Tensor<int64_t> argmin(const Tensor<T>& x) { return detail::arg_extremum(x, {}, false, false, "argmin").indices; }
+Tensor<int64_t> argmin(const Tensor<T>& x) {
+  return detail::arg_extremum(x, {}, false, false, "argmin").indices;
+}
 template <class T>
 Tensor<int64_t> argmin(const Tensor<T>& x, int64_t dim, bool keepdim = false) {
   return detail::arg_extremum(x, {dim}, keepdim, false, "argmin").indices;
@@ -256,21 +280,26 @@ inline double var_denominator(const Shape& shape, const std::vector<bool>& mask,
 // y = sum (x - mean)^2 / (N - correction), correction = 1 when unbiased (Bessel), else 0;
 // dL/dx = g * 2 (x - mean) / (N - correction).
 template <class T>
-Tensor<T> var(const Tensor<T>& x, const Shape& dims = {}, bool unbiased = true, bool keepdim = false) {
+Tensor<T> var(const Tensor<T>& x, const Shape& dims = {}, bool unbiased = true,
+              bool keepdim = false) {
   detail::check_floating<T>("var");
   auto mask = detail::reduce_mask(dims, x.shape(), "var");
   Shape keep = detail::reduced_shape(x.shape(), mask, true);
   double denom = detail::var_denominator(x.shape(), mask, unbiased);
   Tensor<T> y = empty<T>(detail::reduced_shape(x.shape(), mask, keepdim), x.device());
   SINEW_DISPATCH(x.device(), var, x, mask, unbiased ? 1.0 : 0.0, y);
-  return autograd::record(y, "var", {x}, [x, dims, keep, denom](const Tensor<T>& g) {
-    return detail::kept(g, keep) * (x - mean(x, dims, true)) * (2.0 / denom);
-  }, {.saved = {x}});
+  return autograd::record(y, "var", {x},
+                          [x, dims, keep, denom](const Tensor<T>& g) {
+                            return detail::kept(g, keep) * (x - mean(x, dims, true)) *
+                                   (2.0 / denom);
+                          },
+                          {.saved = {x}});
 }
 
 // y = sqrt(var(x));  dL/dx = g (x - mean) / ((N - correction) y), and 0 where y = 0 (as PyTorch).
 template <class T>
-Tensor<T> std(const Tensor<T>& x, const Shape& dims = {}, bool unbiased = true, bool keepdim = false) {
+Tensor<T> std(const Tensor<T>& x, const Shape& dims = {}, bool unbiased = true,
+              bool keepdim = false) {
   detail::check_floating<T>("std");
   auto mask = detail::reduce_mask(dims, x.shape(), "std");
   Shape keep = detail::reduced_shape(x.shape(), mask, true);
@@ -278,11 +307,14 @@ Tensor<T> std(const Tensor<T>& x, const Shape& dims = {}, bool unbiased = true, 
   Tensor<T> y = empty<T>(detail::reduced_shape(x.shape(), mask, keepdim), x.device());
   SINEW_DISPATCH(x.device(), var, x, mask, unbiased ? 1.0 : 0.0, y);
   SINEW_DISPATCH(x.device(), unary, backend::Unary::Sqrt, y, y, 0.0, 0.0);
-  return autograd::record(y, "std", {x}, [x, dims, keep, denom](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
-    Tensor<T> yk = detail::kept(ctx.output(), keep);
-    Tensor<T> scale = where(yk == 0.0, 0.0, detail::kept(g, keep) / (yk * denom));
-    return scale * (x - mean(x, dims, true));
-  }, {.saved = {x}, .save_output = true});
+  return autograd::record(
+      y, "std", {x},
+      [x, dims, keep, denom](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
+        Tensor<T> yk = detail::kept(ctx.output(), keep);
+        Tensor<T> scale = where(yk == 0.0, 0.0, detail::kept(g, keep) / (yk * denom));
+        return scale * (x - mean(x, dims, true));
+      },
+      {.saved = {x}, .save_output = true});
 }
 
 // Vector p-norm over `dims` (all when empty), as torch.linalg.vector_norm: (sum |x|^p)^(1/p);
@@ -292,7 +324,8 @@ Tensor<T> std(const Tensor<T>& x, const Shape& dims = {}, bool unbiased = true, 
 template <class T>
 Tensor<T> norm(const Tensor<T>& x, double p = 2, const Shape& dims = {}, bool keepdim = false) {
   detail::check_floating<T>("norm");
-  SINEW_CHECK(!std::isnan(p), "norm", "p must be a number (got NaN) for input of shape ", x.shape());
+  SINEW_CHECK(!std::isnan(p), "norm", "p must be a number (got NaN) for input of shape ",
+              x.shape());
   auto mask = detail::reduce_mask(dims, x.shape(), "norm");
   if (p < 0 || std::isinf(p)) {
     SINEW_CHECK(detail::region_count(x.shape(), mask) > 0, "norm", "the ", p,
@@ -302,22 +335,25 @@ Tensor<T> norm(const Tensor<T>& x, double p = 2, const Shape& dims = {}, bool ke
   Shape keep = detail::reduced_shape(x.shape(), mask, true);
   Tensor<T> y = empty<T>(detail::reduced_shape(x.shape(), mask, keepdim), x.device());
   SINEW_DISPATCH(x.device(), norm, x, mask, p, y);
-  return autograd::record(y, "norm", {x}, [x, p, dims, keep](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
-    Tensor<T> gk = detail::kept(g, keep);
-    if (p == 0) return zeros_like(x);
-    if (p == 1) return gk * sign(x);
-    Tensor<T> yk = detail::kept(ctx.output(), keep);
-    if (p == 2) return x * where(yk == 0.0, 0.0, gk / yk);
-    if (std::isinf(p)) {
-      Tensor<T> hit = (abs(x) == yk).template to<T>();
-      return gk * sign(x) * hit / sum(hit, dims, true);
-    }
-    if (p < 1) {  // |x|^(p-1) is infinite at 0, where the gradient is taken as 0
-      Tensor<T> xs = where(x == 0.0, 0.0, sign(x) * pow(abs(x), p - 1));
-      return xs * gk * pow(yk, 1 - p);
-    }
-    return sign(x) * pow(abs(x), p - 1) * where(yk == 0.0, 0.0, gk / pow(yk, p - 1));
-  }, {.saved = {x}, .save_output = true});
+  return autograd::record(
+      y, "norm", {x},
+      [x, p, dims, keep](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
+        Tensor<T> gk = detail::kept(g, keep);
+        if (p == 0) return zeros_like(x);
+        if (p == 1) return gk * sign(x);
+        Tensor<T> yk = detail::kept(ctx.output(), keep);
+        if (p == 2) return x * where(yk == 0.0, 0.0, gk / yk);
+        if (std::isinf(p)) {
+          Tensor<T> hit = (abs(x) == yk).template to<T>();
+          return gk * sign(x) * hit / sum(hit, dims, true);
+        }
+        if (p < 1) {  // |x|^(p-1) is infinite at 0, where the gradient is taken as 0
+          Tensor<T> xs = where(x == 0.0, 0.0, sign(x) * pow(abs(x), p - 1));
+          return xs * gk * pow(yk, 1 - p);
+        }
+        return sign(x) * pow(abs(x), p - 1) * where(yk == 0.0, 0.0, gk / pow(yk, p - 1));
+      },
+      {.saved = {x}, .save_output = true});
 }
 
 // y = log sum exp(x) over `dims` (all when empty), computed as m + log sum exp(x - m) with m the
@@ -329,9 +365,12 @@ Tensor<T> logsumexp(const Tensor<T>& x, const Shape& dims = {}, bool keepdim = f
   Shape keep = detail::reduced_shape(x.shape(), mask, true);
   Tensor<T> y = empty<T>(detail::reduced_shape(x.shape(), mask, keepdim), x.device());
   SINEW_DISPATCH(x.device(), logsumexp, x, mask, y);
-  return autograd::record(y, "logsumexp", {x}, [x, keep](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
-    return detail::kept(g, keep) * exp(x - detail::kept(ctx.output(), keep));
-  }, {.saved = {x}, .save_output = true});
+  return autograd::record(y, "logsumexp", {x},
+                          [x, keep](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
+                            return detail::kept(g, keep) *
+                                   exp(x - detail::kept(ctx.output(), keep));
+                          },
+                          {.saved = {x}, .save_output = true});
 }
 
 // ---- softmax, log_softmax -----------------------------------------------------------------------
@@ -345,10 +384,12 @@ Tensor<T> softmax(const Tensor<T>& x, int64_t dim) {
   int64_t d = dim < 0 ? dim + std::max<int64_t>(x.dim(), 1) : dim;
   Tensor<T> y = empty<T>(x.shape(), x.device());
   SINEW_DISPATCH(x.device(), softmax, x, d, false, y);
-  return autograd::record(y, "softmax", {x}, [d](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
-    Tensor<T> y = ctx.output();
-    return y * (g - sum(g * y, {d}, true));
-  }, {.save_output = true});
+  return autograd::record(y, "softmax", {x},
+                          [d](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
+                            Tensor<T> y = ctx.output();
+                            return y * (g - sum(g * y, {d}, true));
+                          },
+                          {.save_output = true});
 }
 
 // y = x - max - log sum exp(x - max) along dim (fused, stable);
@@ -360,9 +401,11 @@ Tensor<T> log_softmax(const Tensor<T>& x, int64_t dim) {
   int64_t d = dim < 0 ? dim + std::max<int64_t>(x.dim(), 1) : dim;
   Tensor<T> y = empty<T>(x.shape(), x.device());
   SINEW_DISPATCH(x.device(), softmax, x, d, true, y);
-  return autograd::record(y, "log_softmax", {x}, [d](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
-    return g - exp(ctx.output()) * sum(g, {d}, true);
-  }, {.save_output = true});
+  return autograd::record(y, "log_softmax", {x},
+                          [d](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
+                            return g - exp(ctx.output()) * sum(g, {d}, true);
+                          },
+                          {.save_output = true});
 }
 
 // ---- sum_to -------------------------------------------------------------------------------------
@@ -379,7 +422,8 @@ Tensor<T> sum_to(const Tensor<T>& x, const Shape& shape) {
       continue;
     }
     int64_t want = shape[d - lead];
-    SINEW_CHECK(want == x.size(d) || want == 1, "sum_to", "cannot sum shape ", x.shape(), " to ", shape);
+    SINEW_CHECK(want == x.size(d) || want == 1, "sum_to", "cannot sum shape ", x.shape(), " to ",
+                shape);
     if (want == 1 && x.size(d) != 1) dims.push_back(d);
   }
   if (dims.empty()) return x.reshape(shape);
@@ -388,34 +432,89 @@ Tensor<T> sum_to(const Tensor<T>& x, const Shape& shape) {
 
 // ---- Tensor members -----------------------------------------------------------------------------
 
-template <class T> Tensor<T> Tensor<T>::sum() const { return sinew::sum(*this); }
-template <class T> Tensor<T> Tensor<T>::sum(const Shape& dims, bool keepdim) const { return sinew::sum(*this, dims, keepdim); }
-template <class T> Tensor<T> Tensor<T>::mean() const { return sinew::mean(*this); }
-template <class T> Tensor<T> Tensor<T>::mean(const Shape& dims, bool keepdim) const { return sinew::mean(*this, dims, keepdim); }
-template <class T> Tensor<T> Tensor<T>::prod(const Shape& dims, bool keepdim) const { return sinew::prod(*this, dims, keepdim); }
-template <class T> Tensor<T> Tensor<T>::max() const { return sinew::max(*this); }
-template <class T> Tensor<T> Tensor<T>::min() const { return sinew::min(*this); }
 template <class T>
-ValuesIndices<T> Tensor<T>::max(int64_t dim, bool keepdim) const { return sinew::max(*this, dim, keepdim); }
+Tensor<T> Tensor<T>::sum() const {
+  return sinew::sum(*this);
+}
 template <class T>
-ValuesIndices<T> Tensor<T>::min(int64_t dim, bool keepdim) const { return sinew::min(*this, dim, keepdim); }
-template <class T> Tensor<T> Tensor<T>::amax(const Shape& dims, bool keepdim) const { return sinew::amax(*this, dims, keepdim); }
-template <class T> Tensor<T> Tensor<T>::amin(const Shape& dims, bool keepdim) const { return sinew::amin(*this, dims, keepdim); }
-template <class T> Tensor<int64_t> Tensor<T>::argmax() const { return sinew::argmax(*this); }
+Tensor<T> Tensor<T>::sum(const Shape& dims, bool keepdim) const {
+  return sinew::sum(*this, dims, keepdim);
+}
 template <class T>
-Tensor<int64_t> Tensor<T>::argmax(int64_t dim, bool keepdim) const { return sinew::argmax(*this, dim, keepdim); }
-template <class T> Tensor<int64_t> Tensor<T>::argmin() const { return sinew::argmin(*this); }
+Tensor<T> Tensor<T>::mean() const {
+  return sinew::mean(*this);
+}
 template <class T>
-Tensor<int64_t> Tensor<T>::argmin(int64_t dim, bool keepdim) const { return sinew::argmin(*this, dim, keepdim); }
+Tensor<T> Tensor<T>::mean(const Shape& dims, bool keepdim) const {
+  return sinew::mean(*this, dims, keepdim);
+}
 template <class T>
-Tensor<T> Tensor<T>::var(const Shape& dims, bool unbiased, bool keepdim) const { return sinew::var(*this, dims, unbiased, keepdim); }
+Tensor<T> Tensor<T>::prod(const Shape& dims, bool keepdim) const {
+  return sinew::prod(*this, dims, keepdim);
+}
 template <class T>
-Tensor<T> Tensor<T>::std(const Shape& dims, bool unbiased, bool keepdim) const { return sinew::std(*this, dims, unbiased, keepdim); }
+Tensor<T> Tensor<T>::max() const {
+  return sinew::max(*this);
+}
 template <class T>
-Tensor<T> Tensor<T>::norm(double p, const Shape& dims, bool keepdim) const { return sinew::norm(*this, p, dims, keepdim); }
+Tensor<T> Tensor<T>::min() const {
+  return sinew::min(*this);
+}
 template <class T>
-Tensor<T> Tensor<T>::logsumexp(const Shape& dims, bool keepdim) const { return sinew::logsumexp(*this, dims, keepdim); }
-template <class T> Tensor<T> Tensor<T>::softmax(int64_t dim) const { return sinew::softmax(*this, dim); }
-template <class T> Tensor<T> Tensor<T>::log_softmax(int64_t dim) const { return sinew::log_softmax(*this, dim); }
+ValuesIndices<T> Tensor<T>::max(int64_t dim, bool keepdim) const {
+  return sinew::max(*this, dim, keepdim);
+}
+template <class T>
+ValuesIndices<T> Tensor<T>::min(int64_t dim, bool keepdim) const {
+  return sinew::min(*this, dim, keepdim);
+}
+template <class T>
+Tensor<T> Tensor<T>::amax(const Shape& dims, bool keepdim) const {
+  return sinew::amax(*this, dims, keepdim);
+}
+template <class T>
+Tensor<T> Tensor<T>::amin(const Shape& dims, bool keepdim) const {
+  return sinew::amin(*this, dims, keepdim);
+}
+template <class T>
+Tensor<int64_t> Tensor<T>::argmax() const {
+  return sinew::argmax(*this);
+}
+template <class T>
+Tensor<int64_t> Tensor<T>::argmax(int64_t dim, bool keepdim) const {
+  return sinew::argmax(*this, dim, keepdim);
+}
+template <class T>
+Tensor<int64_t> Tensor<T>::argmin() const {
+  return sinew::argmin(*this);
+}
+template <class T>
+Tensor<int64_t> Tensor<T>::argmin(int64_t dim, bool keepdim) const {
+  return sinew::argmin(*this, dim, keepdim);
+}
+template <class T>
+Tensor<T> Tensor<T>::var(const Shape& dims, bool unbiased, bool keepdim) const {
+  return sinew::var(*this, dims, unbiased, keepdim);
+}
+template <class T>
+Tensor<T> Tensor<T>::std(const Shape& dims, bool unbiased, bool keepdim) const {
+  return sinew::std(*this, dims, unbiased, keepdim);
+}
+template <class T>
+Tensor<T> Tensor<T>::norm(double p, const Shape& dims, bool keepdim) const {
+  return sinew::norm(*this, p, dims, keepdim);
+}
+template <class T>
+Tensor<T> Tensor<T>::logsumexp(const Shape& dims, bool keepdim) const {
+  return sinew::logsumexp(*this, dims, keepdim);
+}
+template <class T>
+Tensor<T> Tensor<T>::softmax(int64_t dim) const {
+  return sinew::softmax(*this, dim);
+}
+template <class T>
+Tensor<T> Tensor<T>::log_softmax(int64_t dim) const {
+  return sinew::log_softmax(*this, dim);
+}
 
 }  // namespace sinew

@@ -91,29 +91,30 @@ using AccOf = std::conditional_t<std::is_floating_point_v<T>, double, T>;
 // which matters when the regions are short).
 template <class T, class F>
 void for_each_output(const ReducePlan& plan, const T* base, int64_t cost, F&& f) {
-  parallel_for(plan.outputs, std::max<int64_t>(plan.region_size, 1) * cost, [&](int64_t b, int64_t e) {
-    const auto& shape = plan.kept_shape;
-    const auto& strides = plan.kept_strides;
-    int64_t nk = static_cast<int64_t>(shape.size());
-    std::vector<int64_t> idx(static_cast<size_t>(nk), 0);
-    int64_t off = 0, rest = b;
-    for (int64_t d = nk - 1; d >= 0; --d) {
-      idx[d] = rest % shape[d];
-      rest /= shape[d];
-      off += idx[d] * strides[d];
-    }
-    for (int64_t m = b; m < e; ++m) {
-      f(m, base + off);
-      for (int64_t d = nk - 1; d >= 0; --d) {
-        if (++idx[d] < shape[d]) {
-          off += strides[d];
-          break;
-        }
-        off -= (shape[d] - 1) * strides[d];
-        idx[d] = 0;
-      }
-    }
-  });
+  parallel_for(plan.outputs, std::max<int64_t>(plan.region_size, 1) * cost,
+               [&](int64_t b, int64_t e) {
+                 const auto& shape = plan.kept_shape;
+                 const auto& strides = plan.kept_strides;
+                 int64_t nk = static_cast<int64_t>(shape.size());
+                 std::vector<int64_t> idx(static_cast<size_t>(nk), 0);
+                 int64_t off = 0, rest = b;
+                 for (int64_t d = nk - 1; d >= 0; --d) {
+                   idx[d] = rest % shape[d];
+                   rest /= shape[d];
+                   off += idx[d] * strides[d];
+                 }
+                 for (int64_t m = b; m < e; ++m) {
+                   f(m, base + off);
+                   for (int64_t d = nk - 1; d >= 0; --d) {
+                     if (++idx[d] < shape[d]) {
+                       off += strides[d];
+                       break;
+                     }
+                     off -= (shape[d] - 1) * strides[d];
+                     idx[d] = 0;
+                   }
+                 }
+               });
 }
 
 // Contiguous rows at least this long take the `omp simd` reduction loops; shorter ones run
@@ -142,7 +143,8 @@ A accumulate_region(const ReducePlan& plan, const T* start, F f) {
 template <bool Max, class T, class F>
 T extreme(const ReducePlan& plan, const T* start, F f) {
   using L = std::numeric_limits<T>;
-  const T init = L::has_infinity ? (Max ? -L::infinity() : L::infinity()) : (Max ? L::lowest() : L::max());
+  const T init =
+      L::has_infinity ? (Max ? -L::infinity() : L::infinity()) : (Max ? L::lowest() : L::max());
   T best = init;
   int nan = 0;
   walk_rows(plan, start, [&](const T* p, int64_t s, int64_t n, int64_t) {
@@ -199,12 +201,13 @@ inline constexpr int64_t kVerticalWidth = 64;
 template <class T, class F>
 void for_each_output_block(const ReducePlan& plan, const T* base, int64_t c, int64_t cost, F&& f) {
   int64_t per = (c + kVerticalWidth - 1) / kVerticalWidth;
-  parallel_for(plan.outputs / c * per, plan.region_size * kVerticalWidth * cost, [&](int64_t b, int64_t e) {
-    for (int64_t t = b; t < e; ++t) {
-      int64_t j0 = (t % per) * kVerticalWidth, m0 = t / per * c + j0;
-      f(m0, std::min(kVerticalWidth, c - j0), base + kept_offset(plan, m0));
-    }
-  });
+  parallel_for(plan.outputs / c * per, plan.region_size * kVerticalWidth * cost,
+               [&](int64_t b, int64_t e) {
+                 for (int64_t t = b; t < e; ++t) {
+                   int64_t j0 = (t % per) * kVerticalWidth, m0 = t / per * c + j0;
+                   f(m0, std::min(kVerticalWidth, c - j0), base + kept_offset(plan, m0));
+                 }
+               });
 }
 
 // out (contiguous, one value per output) = sum over the reduced dimensions; accumulates in double.
@@ -271,11 +274,15 @@ struct ExtremumBlock {
         const T* r = p + k * s;
         const int64_t at = first + k;
         if (with_index) {
-          if (is_max) step<true, true>(r, w, at);
-          else step<false, true>(r, w, at);
+          if (is_max)
+            step<true, true>(r, w, at);
+          else
+            step<false, true>(r, w, at);
         } else {
-          if (is_max) step<true, false>(r, w, at);
-          else step<false, false>(r, w, at);
+          if (is_max)
+            step<true, false>(r, w, at);
+          else
+            step<false, false>(r, w, at);
         }
       }
     });
@@ -294,9 +301,11 @@ struct ExtremumBlock {
   }
 };
 
-// out = max (is_max) or min over the reduced dimensions; NaN propagates. The op rejects empty regions.
+// out = max (is_max) or min over the reduced dimensions; NaN propagates. The op rejects empty
+// regions.
 template <class T>
-void extremum(const Tensor<T>& x, const std::vector<bool>& reduced, bool is_max, const Tensor<T>& out) {
+void extremum(const Tensor<T>& x, const std::vector<bool>& reduced, bool is_max,
+              const Tensor<T>& out) {
   ReducePlan plan = make_reduce_plan(x.impl(), reduced);
   T* o = out.data_ptr();
   if (int64_t c = vertical_extent(x.impl(), reduced, plan); c > 0) {
@@ -321,7 +330,8 @@ int64_t find_first(const ReducePlan& plan, const T* start, T value) {
   int64_t at = -1;
   walk_rows(plan, start, [&](const T* p, int64_t s, int64_t n, int64_t first) {
     if (at >= 0) return;
-    if (s == 1 && !nan && n >= kSimdMinRow) {  // a vectorized any() per block, then search the hit block
+    if (s == 1 && !nan &&
+        n >= kSimdMinRow) {  // a vectorized any() per block, then search the hit block
       constexpr int64_t kB = 256;
       int64_t k0 = 0;
       for (; k0 + kB <= n; k0 += kB) {
@@ -376,9 +386,11 @@ void arg_extremum(const Tensor<T>& x, const std::vector<bool>& reduced, bool is_
   });
 }
 
-// out = sum (x - mean)^2 / max(0, N - correction) over the reduced dimensions (two passes in double).
+// out = sum (x - mean)^2 / max(0, N - correction) over the reduced dimensions (two passes in
+// double).
 template <class T>
-void var(const Tensor<T>& x, const std::vector<bool>& reduced, double correction, const Tensor<T>& out) {
+void var(const Tensor<T>& x, const std::vector<bool>& reduced, double correction,
+         const Tensor<T>& out) {
   ReducePlan plan = make_reduce_plan(x.impl(), reduced);
   T* o = out.data_ptr();
   const double count = static_cast<double>(plan.region_size);
@@ -411,8 +423,9 @@ void norm(const Tensor<T>& x, const std::vector<bool>& reduced, double p, const 
     } else if (p == 0) {
       y = accumulate_region<double>(plan, r, [](T v) { return v != T(0) ? 1.0 : 0.0; });
     } else {
-      y = std::pow(accumulate_region<double>(plan, r, [p](T v) { return std::pow(std::abs(double(v)), p); }),
-                   1.0 / p);
+      y = std::pow(
+          accumulate_region<double>(plan, r, [p](T v) { return std::pow(std::abs(double(v)), p); }),
+          1.0 / p);
     }
     o[m] = static_cast<T>(y);
   });
@@ -434,7 +447,8 @@ void logsumexp(const Tensor<T>& x, const std::vector<bool>& reduced, const Tenso
     double s = 0;
     walk_rows(plan, r, [&](const T* p, int64_t st, int64_t n, int64_t) {
       if (st == 1) {  // Eigen's vectorized exp; each term is in [0, 1]
-        s += double((Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(p, n) - shift).exp().sum());
+        s += double(
+            (Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(p, n) - shift).exp().sum());
       } else {
         for (int64_t k = 0; k < n; ++k) s += std::exp(double(p[k * st]) - double(shift));
       }
@@ -491,12 +505,16 @@ void columns(const T* src, T* dst, int64_t n, int64_t ld, int64_t w, bool log, T
       vsm += out;
     }
   }
-  if (log) vmx += vsm.log();
-  else vsm = vsm.inverse();
+  if (log)
+    vmx += vsm.log();
+  else
+    vsm = vsm.inverse();
   for (int64_t k = 0; k < n; ++k) {
     Eigen::Map<Vec<T>> out(dst + k * ld, w);
-    if (log) out = Eigen::Map<const Vec<T>>(src + k * ld, w) - vmx;
-    else out *= vsm;
+    if (log)
+      out = Eigen::Map<const Vec<T>>(src + k * ld, w) - vmx;
+    else
+      out *= vsm;
   }
 }
 
@@ -515,9 +533,12 @@ void softmax(const Tensor<T>& x, int64_t dim, bool log, const Tensor<T>& out) {
   T* dst = out.data_ptr();
   int64_t outer = 1, n = 1, inner = 1;
   for (int64_t d = 0; d < x.dim(); ++d) {
-    if (d < dim) outer *= x.size(d);
-    else if (d == dim) n = x.size(d);
-    else inner *= x.size(d);
+    if (d < dim)
+      outer *= x.size(d);
+    else if (d == dim)
+      n = x.size(d);
+    else
+      inner *= x.size(d);
   }
   if (outer * n * inner == 0) return;
   if (inner == 1) {
