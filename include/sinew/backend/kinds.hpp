@@ -11,7 +11,7 @@ namespace sinew::backend {
 enum class Unary : uint8_t {
   Neg, Exp, Log, Log1p, Sqrt, Rsqrt, Abs, Sign, Sin, Cos, Tanh, Sigmoid, Erf,
   Relu, LeakyRelu, Elu, Gelu, Softplus, Silu, ClampMin, ClampMax, Clamp,
-  AddScalar, MulScalar, RSubScalar, RDivScalar, PowScalar, RPowScalar, Step, InRange, LeakyStep
+  AddScalar, MulScalar, DivScalar, RSubScalar, RDivScalar, PowScalar, RPowScalar, Step, InRange, LeakyStep
 };
 
 // z = f(x, y); Add and Sub scale y by alpha. Minimum/Maximum propagate NaN like PyTorch.

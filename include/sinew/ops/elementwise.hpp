@@ -139,7 +139,10 @@ Tensor<T> operator*(const Tensor<T>& x, S s) {
 template <class T, Scalar S>
 Tensor<T> operator*(S s, const Tensor<T>& x) { return x * s; }
 template <class T, Scalar S>
-Tensor<T> operator/(const Tensor<T>& x, S s) { return x * (1.0 / double(s)); }
+Tensor<T> operator/(const Tensor<T>& x, S s) {
+  double v = double(s);  // true division, not multiplication by 1/s: matches PyTorch to the ulp
+  return detail::scalar_op(x, backend::Unary::DivScalar, v, "div", [v](const Tensor<T>& g) { return g / v; });
+}
 // s / x;  d/dx = -s / x^2.
 template <class T, Scalar S>
 Tensor<T> operator/(S s, const Tensor<T>& x) {
@@ -435,7 +438,7 @@ Tensor<T>& Tensor<T>::mul_(double v) {
 }
 template <class T>
 Tensor<T>& Tensor<T>::div_(double v) {
-  return detail::unary_inplace(*this, "div_", backend::Unary::MulScalar, 1.0 / v, 0, [&] { return *this / v; });
+  return detail::unary_inplace(*this, "div_", backend::Unary::DivScalar, v, 0, [&] { return *this / v; });
 }
 template <class T>
 Tensor<T>& Tensor<T>::relu_() {

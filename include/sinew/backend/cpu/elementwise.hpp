@@ -60,6 +60,7 @@ inline T unary_value(Unary op, T x, T a, T b) {
     case Unary::AddScalar: return x + a;
     case Unary::MulScalar: return x * a;
     case Unary::RSubScalar: return a - x;
+    case Unary::DivScalar: return x / a;
     case Unary::RDivScalar: return a / x;
     case Unary::PowScalar: return std::pow(x, a);
     case Unary::RPowScalar: return std::pow(a, x);
@@ -104,7 +105,7 @@ void unary(Unary op, const Tensor<T>& x, const Tensor<T>& out, double a = 0, dou
     SINEW_UNARY_CASE(Elu, 8) SINEW_UNARY_CASE(Gelu, 8) SINEW_UNARY_CASE(Softplus, 8)
     SINEW_UNARY_CASE(Silu, 8) SINEW_UNARY_CASE(ClampMin, 1) SINEW_UNARY_CASE(ClampMax, 1)
     SINEW_UNARY_CASE(Clamp, 1) SINEW_UNARY_CASE(AddScalar, 1) SINEW_UNARY_CASE(MulScalar, 1)
-    SINEW_UNARY_CASE(RSubScalar, 1) SINEW_UNARY_CASE(RDivScalar, 2) SINEW_UNARY_CASE(PowScalar, 8)
+    SINEW_UNARY_CASE(RSubScalar, 1) SINEW_UNARY_CASE(DivScalar, 2) SINEW_UNARY_CASE(RDivScalar, 2) SINEW_UNARY_CASE(PowScalar, 8)
     SINEW_UNARY_CASE(RPowScalar, 8) SINEW_UNARY_CASE(Step, 1) SINEW_UNARY_CASE(InRange, 1)
     SINEW_UNARY_CASE(LeakyStep, 1)
 #undef SINEW_UNARY_CASE
