@@ -165,6 +165,7 @@ struct OutputBinding {
 // undefined tensor where none is needed (see ctx.needs_input_grad). backward is written with ops,
 // so with create_graph it is itself differentiated. forward and backward may be templates on T or
 // use float/double directly. The node is named after Derived (or Derived::name when defined).
+// forward must not modify its tensor arguments in place (the change would not be recorded).
 template <class Derived>
 struct Function {
   template <class... Args>
