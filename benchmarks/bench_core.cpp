@@ -61,6 +61,23 @@ void BM_Mm_SinewOp(benchmark::State& state) {
   set_gemm_counters(state, m, k, n);
 }
 
+// Reference point for the kernel's design: Eigen's public product (c.noalias() = a * b), with
+// Eigen's own OpenMP parallel GEMM and per-call packing buffers, over the same memory.
+void BM_Sgemm_EigenProduct(benchmark::State& state) {
+  using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const int64_t m = state.range(0), k = state.range(1), n = state.range(2);
+  Generator g(1);
+  Tensor<float> a = randn<float>({m, k}, g), b = randn<float>({k, n}, g), c = zeros<float>({m, n});
+  Eigen::Map<const RowMatrix> am(a.data_ptr(), m, k), bm(b.data_ptr(), k, n);
+  Eigen::Map<RowMatrix> cm(c.data_ptr(), m, n);
+  for (auto _ : state) {
+    cm.noalias() = am * bm;
+    benchmark::DoNotOptimize(c.data_ptr());
+    benchmark::ClobberMemory();
+  }
+  set_gemm_counters(state, m, k, n);
+}
+
 #ifdef SINEW_BENCH_OPENBLAS
 template <bool TransB>
 void BM_Sgemm_OpenBLAS(benchmark::State& state) {
@@ -94,6 +111,7 @@ BENCHMARK_TEMPLATE(BM_Sgemm_Sinew, false)->Apply(gemm_sizes);
 BENCHMARK_TEMPLATE(BM_Sgemm_Sinew, true)->Apply(mlp_size);
 BENCHMARK_TEMPLATE(BM_Mm_SinewOp, false)->Apply(gemm_sizes);
 BENCHMARK_TEMPLATE(BM_Mm_SinewOp, true)->Apply(mlp_size);
+BENCHMARK(BM_Sgemm_EigenProduct)->Apply(gemm_sizes);
 #ifdef SINEW_BENCH_OPENBLAS
 BENCHMARK_TEMPLATE(BM_Sgemm_OpenBLAS, false)->Apply(gemm_sizes);
 BENCHMARK_TEMPLATE(BM_Sgemm_OpenBLAS, true)->Apply(mlp_size);

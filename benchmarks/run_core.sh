@@ -11,7 +11,7 @@ common=(--benchmark_repetitions=3 --benchmark_report_aggregates_only=true --benc
         --benchmark_out_format=json)
 for t in 1 2; do
   echo "== Sinew, $t thread(s); load: $(cut -d' ' -f1-3 /proc/loadavg)"
-  OMP_NUM_THREADS=$t "$bin" "${common[@]}" --benchmark_filter='^BM_(Sgemm_Sinew|Mm_SinewOp|Add|Relu|Softmax|MlpStep)' \
+  OMP_NUM_THREADS=$t "$bin" "${common[@]}" --benchmark_filter='^BM_(Sgemm_Sinew|Mm_SinewOp|Sgemm_EigenProduct|Add|Relu|Softmax|MlpStep)' \
     --benchmark_out="$out/sinew_t$t.json"
   for core in default SkylakeX; do
     echo "== OpenBLAS ($core), $t thread(s); load: $(cut -d' ' -f1-3 /proc/loadavg)"

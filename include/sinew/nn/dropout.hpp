@@ -1,0 +1,51 @@
+// Dropout: nn::functional::dropout and the nn::Dropout module (active in training, identity in eval).
+#pragma once
+
+#include <string>
+
+#include "sinew/core/random.hpp"
+#include "sinew/nn/module.hpp"
+#include "sinew/ops/cast.hpp"
+#include "sinew/ops/elementwise.hpp"
+#include "sinew/ops/factory.hpp"
+
+namespace sinew::nn {
+
+namespace functional {
+
+// Training: y = x * m / (1 - p) with m ~ Bernoulli(1 - p) drawn per element, so E[y] = x;
+// dL/dx = g * m / (1 - p) (the mask is a constant of the graph). p = 1 gives zeros (gradient 0).
+// Not training, or p = 0: y = x. Written from ops, so it records nothing of its own.
+template <class T>
+Tensor<T> dropout(const Tensor<T>& x, double p, bool training, Generator& gen) {
+  SINEW_CHECK(p >= 0 && p <= 1, "dropout", "probability p must be in [0, 1], got ", p);
+  if (!training || p == 0) return x;
+  if (p == 1) return x * 0.0;
+  Tensor<T> keep = (rand<T>(x.shape(), gen, x.device()) >= p).template to<T>();
+  return x * (keep * (1.0 / (1.0 - p)));
+}
+template <class T>
+Tensor<T> dropout(const Tensor<T>& x, double p = 0.5, bool training = true) {
+  return dropout(x, p, training, default_generator());
+}
+
+}  // namespace functional
+
+// Zeroes each element with probability p during training and scales the rest by 1 / (1 - p);
+// the identity in eval mode. Draws from the global generator (sinew::manual_seed).
+class Dropout : public Cloneable<Dropout> {
+ public:
+  explicit Dropout(double p = 0.5) : Cloneable("Dropout"), p_(p) {
+    SINEW_CHECK(p >= 0 && p <= 1, "Dropout", "probability p must be in [0, 1], got ", p);
+  }
+  Tensor<float> forward(const Tensor<float>& x) override {
+    return functional::dropout(x, p_, is_training());
+  }
+  double p() const { return p_; }
+  std::string extra_repr() const override { return sinew::detail::str("p=", p_); }
+
+ private:
+  double p_;
+};
+
+}  // namespace sinew::nn

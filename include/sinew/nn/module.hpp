@@ -1,0 +1,450 @@
+// nn::Module: the base of every layer and user network (named parameters, buffers, submodules,
+// train/eval, freezing, state dicts, deep copies), plus nn::Cloneable and nn::OrderedDict.
+//
+// Ownership. A module object holds tensor handles and std::shared_ptr submodules, so copying a
+// module is shallow: the copy shares parameters, buffers and submodules with the original (as a
+// copied torch::nn::Linear handle does). clone() is the deep copy. Submodules are registered and
+// kept as std::shared_ptr (PyTorch C++ style, no macros):
+//
+//   struct Net : nn::Cloneable<Net> {
+//     std::shared_ptr<nn::Linear> fc1, fc2;
+//     Net() : Cloneable("Net") { reset(); }
+//     void reset() override {             // registrations live here so clone() can re-run them
+//       fc1 = register_module("fc1", nn::Linear(784, 128));
+//       fc2 = register_module("fc2", nn::Linear(128, 10));
+//     }
+//     Tensor<float> forward(const Tensor<float>& x) override { return (*fc2)(relu((*fc1)(x))); }
+//   };
+//
+// Element type. Parameters and buffers are Tensor<float>: float32 is what Sinew trains and what
+// PyTorch checkpoints hold. Integer-valued buffers (BatchNorm's num_batches_tracked) are stored as
+// float, exact up to 2^24, and converted to int64 by the serializers.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "sinew/autograd/engine.hpp"
+#include "sinew/autograd/grad_mode.hpp"
+#include "sinew/core/error.hpp"
+#include "sinew/core/tensor.hpp"
+#include "sinew/ops/cast.hpp"
+#include "sinew/ops/elementwise.hpp"
+
+namespace sinew::nn {
+
+// Insertion-ordered string -> value map (named_parameters(), state_dict(), submodule registry).
+template <class V>
+class OrderedDict {
+ public:
+  using Item = std::pair<std::string, V>;
+
+  // Adds a new key; a key already present is an Error naming it.
+  V& insert(std::string key, V value) {
+    SINEW_CHECK(!contains(key), "OrderedDict::insert", "key '", key, "' is already present");
+    index_.emplace(key, items_.size());
+    items_.emplace_back(std::move(key), std::move(value));
+    return items_.back().second;
+  }
+  // Adds the key or replaces its value.
+  V& insert_or_assign(std::string key, V value) {
+    if (V* v = find(key)) return *v = std::move(value);
+    return insert(std::move(key), std::move(value));
+  }
+  bool contains(const std::string& key) const { return index_.count(key) != 0; }
+  V* find(const std::string& key) {
+    auto it = index_.find(key);
+    return it == index_.end() ? nullptr : &items_[it->second].second;
+  }
+  const V* find(const std::string& key) const {
+    auto it = index_.find(key);
+    return it == index_.end() ? nullptr : &items_[it->second].second;
+  }
+  V& at(const std::string& key) {
+    V* v = find(key);
+    SINEW_CHECK(v != nullptr, "OrderedDict::at", "no key '", key, "'");
+    return *v;
+  }
+  const V& at(const std::string& key) const { return const_cast<OrderedDict*>(this)->at(key); }
+  V& operator[](const std::string& key) { return at(key); }
+  const V& operator[](const std::string& key) const { return at(key); }
+  // The i-th item in insertion order.
+  Item& item(size_t i) {
+    SINEW_CHECK(i < items_.size(), "OrderedDict::item", "index ", i, " out of range for ",
+                items_.size(), " items");
+    return items_[i];
+  }
+  const Item& item(size_t i) const { return const_cast<OrderedDict*>(this)->item(i); }
+  size_t size() const { return items_.size(); }
+  bool empty() const { return items_.empty(); }
+  void clear() {
+    items_.clear();
+    index_.clear();
+  }
+  std::vector<std::string> keys() const {
+    std::vector<std::string> k;
+    for (const auto& it : items_) k.push_back(it.first);
+    return k;
+  }
+  std::vector<V> values() const {
+    std::vector<V> v;
+    for (const auto& it : items_) v.push_back(it.second);
+    return v;
+  }
+  auto begin() { return items_.begin(); }
+  auto end() { return items_.end(); }
+  auto begin() const { return items_.begin(); }
+  auto end() const { return items_.end(); }
+
+ private:
+  std::vector<Item> items_;
+  std::unordered_map<std::string, size_t> index_;
+};
+
+// name -> tensor, parameters then buffers of each module, in registration order, dotted names.
+using StateDict = OrderedDict<Tensor<float>>;
+
+struct LoadStateDictOptions {
+  bool strict = true;  // missing or unexpected keys are an Error (shape mismatches always are)
+};
+
+// What load_state_dict found (non-strict loading reports instead of throwing).
+struct LoadStateDictResult {
+  std::vector<std::string> missing_keys;
+  std::vector<std::string> unexpected_keys;
+};
+
+namespace detail {
+inline std::string join_keys(const std::vector<std::string>& keys) {
+  std::string s = "[";
+  for (size_t i = 0; i < keys.size(); ++i) s += (i ? ", " : "") + keys[i];
+  return s + "]";
+}
+inline std::string dotted(const std::string& prefix, const std::string& name) {
+  return prefix.empty() ? name : prefix + "." + name;
+}
+}  // namespace detail
+
+class Module {
+ public:
+  explicit Module(std::string name = "Module") : name_(std::move(name)) {}
+  virtual ~Module() = default;
+  Module(const Module&) = default;  // shallow: shares parameters, buffers and submodules
+  Module& operator=(const Module&) = default;
+  Module(Module&&) = default;
+  Module& operator=(Module&&) = default;
+
+  // The type name used when printing ("Linear", "Sequential", a user's "Net").
+  virtual std::string name() const { return name_; }
+  // The text inside the parentheses when printing, e.g. "in_features=3, out_features=4, bias=true".
+  virtual std::string extra_repr() const { return ""; }
+
+  // The single-tensor forward that Sequential chains; modules with other signatures keep the
+  // default, which raises an Error naming the module.
+  virtual Tensor<float> forward(const Tensor<float>& x) {
+    (void)x;
+    sinew::detail::fail(name_.c_str(), "this module has no forward(const Tensor<float>&)");
+  }
+  Tensor<float> operator()(const Tensor<float>& x) { return forward(x); }
+
+  // A deep copy: new parameters and buffers with the same values and requires_grad flags, new
+  // submodules, the same training mode. Provided by nn::Cloneable and by Sequential.
+  virtual std::shared_ptr<Module> clone() const {
+    sinew::detail::fail("clone", name(), " does not implement clone(); derive it from nn::Cloneable<",
+                 name(), "> and register its members in reset()");
+  }
+
+  // ---- registration ---------------------------------------------------------------------------
+  // Registers a parameter and returns it (the same handle when `t` is a leaf, else a detached
+  // alias), with requires_grad set as asked.
+  Tensor<float> register_parameter(const std::string& name, Tensor<float> t,
+                                   bool requires_grad = true) {
+    check_new_name(name, "register_parameter");
+    SINEW_CHECK(t.defined(), "register_parameter", "parameter '", name, "' of ", name_,
+                " is an undefined tensor");
+    if (!t.is_leaf()) t = t.detach();
+    t.requires_grad_(requires_grad);
+    return parameters_.insert(name, t);
+  }
+  // Registers a buffer: state saved in state_dict() that is not trained (running statistics).
+  Tensor<float> register_buffer(const std::string& name, Tensor<float> t) {
+    check_new_name(name, "register_buffer");
+    SINEW_CHECK(t.defined(), "register_buffer", "buffer '", name, "' of ", name_,
+                " is an undefined tensor");
+    return buffers_.insert(name, t.detach());
+  }
+  // Registers a submodule, shared with the caller.
+  template <class M>
+  std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> m) {
+    static_assert(std::is_base_of_v<Module, M>, "register_module: M must derive from nn::Module");
+    check_new_name(name, "register_module");
+    SINEW_CHECK(m != nullptr, "register_module", "submodule '", name, "' of ", name_, " is null");
+    children_.insert(name, m);
+    return m;
+  }
+  // Registers a copy of a module value (which shares its parameters) and returns the handle.
+  template <class M>
+    requires std::is_base_of_v<Module, std::remove_cvref_t<M>>
+  std::shared_ptr<std::remove_cvref_t<M>> register_module(const std::string& name, M&& m) {
+    return register_module(name, std::make_shared<std::remove_cvref_t<M>>(std::forward<M>(m)));
+  }
+
+  // ---- traversal ------------------------------------------------------------------------------
+  // Parameters, each once even when registered under several names (PyTorch's remove_duplicate).
+  OrderedDict<Tensor<float>> named_parameters(bool recurse = true) const {
+    OrderedDict<Tensor<float>> out;
+    std::unordered_set<const void*> seen;
+    collect(out, "", recurse, /*buffers=*/false, &seen);
+    return out;
+  }
+  std::vector<Tensor<float>> parameters(bool recurse = true) const {
+    return named_parameters(recurse).values();
+  }
+  OrderedDict<Tensor<float>> named_buffers(bool recurse = true) const {
+    OrderedDict<Tensor<float>> out;
+    std::unordered_set<const void*> seen;
+    collect(out, "", recurse, /*buffers=*/true, &seen);
+    return out;
+  }
+  std::vector<Tensor<float>> buffers(bool recurse = true) const {
+    return named_buffers(recurse).values();
+  }
+  const OrderedDict<std::shared_ptr<Module>>& named_children() const { return children_; }
+  std::vector<std::shared_ptr<Module>> children() const { return children_.values(); }
+  // This module first, then every submodule depth-first ("" names this module). The pointers are
+  // valid while this module lives.
+  std::vector<std::pair<std::string, Module*>> named_modules() {
+    std::vector<std::pair<std::string, Module*>> out;
+    walk("", out);
+    return out;
+  }
+  std::vector<Module*> modules() {
+    std::vector<Module*> out;
+    for (auto& [n, m] : named_modules()) out.push_back(m);
+    return out;
+  }
+  // fn on every submodule (depth-first, children before their parent), then on this module.
+  Module& apply(const std::function<void(Module&)>& fn) {
+    for (auto& [n, c] : children_) c->apply(fn);
+    fn(*this);
+    return *this;
+  }
+
+  // ---- modes and gradients --------------------------------------------------------------------
+  // Training mode for this module and every submodule (Dropout and BatchNorm read it).
+  virtual Module& train(bool on = true) {
+    training_ = on;
+    for (auto& [n, c] : children_) c->train(on);
+    return *this;
+  }
+  Module& eval() { return train(false); }
+  bool is_training() const { return training_; }
+
+  // Resets every parameter's .grad: undefined (PyTorch 2's set_to_none default) or zero-filled.
+  void zero_grad(bool set_to_none = true) {
+    for (auto& p : parameters()) {
+      if (set_to_none || !p.grad().defined()) {
+        p.set_grad(Tensor<float>());
+      } else {
+        NoGradGuard guard;
+        p.grad().detach().zero_();
+      }
+    }
+  }
+  // Freezes (false) or unfreezes (true) every parameter: a frozen one gets no .grad in backward.
+  Module& requires_grad_(bool on = true) {
+    for (auto& p : parameters()) p.requires_grad_(on);
+    return *this;
+  }
+
+  // ---- state dicts ----------------------------------------------------------------------------
+  // Parameters and buffers under PyTorch's dotted keys, every module's parameters before its
+  // buffers, then its submodules. The tensors are detached aliases of the module's memory (as in
+  // PyTorch): clone() them for a snapshot that later training does not change.
+  StateDict state_dict() const {
+    StateDict out;
+    state_items(out, "");
+    return out;
+  }
+
+  // Copies values from `dict` into this module's parameters and buffers (same keys, same shapes).
+  // Nothing is written unless every check passes. Shape mismatches are always an Error; missing
+  // and unexpected keys are one with strict, else they are reported in the result.
+  LoadStateDictResult load_state_dict(const StateDict& dict, LoadStateDictOptions opt = {}) {
+    StateDict own = state_dict();
+    LoadStateDictResult r;
+    std::vector<std::string> mismatches;
+    for (const auto& [key, t] : own) {
+      const Tensor<float>* src = dict.find(key);
+      if (src == nullptr || !src->defined()) {
+        r.missing_keys.push_back(key);
+      } else if (src->shape() != t.shape()) {
+        std::ostringstream os;
+        os << key << ": expected " << t.shape() << ", got " << src->shape();
+        mismatches.push_back(os.str());
+      }
+    }
+    for (const auto& [key, t] : dict) {
+      if (!own.contains(key)) r.unexpected_keys.push_back(key);
+    }
+    bool bad_keys = opt.strict && (!r.missing_keys.empty() || !r.unexpected_keys.empty());
+    if (bad_keys || !mismatches.empty()) {
+      std::string msg = "error(s) loading the state dict of " + name() + ":";
+      if (opt.strict && !r.missing_keys.empty())
+        msg += " missing keys " + detail::join_keys(r.missing_keys) + ";";
+      if (opt.strict && !r.unexpected_keys.empty())
+        msg += " unexpected keys " + detail::join_keys(r.unexpected_keys) + ";";
+      if (!mismatches.empty()) msg += " size mismatch for " + detail::join_keys(mismatches) + ";";
+      msg.pop_back();
+      sinew::detail::fail("load_state_dict", msg);
+    }
+    NoGradGuard guard;
+    for (auto& [key, t] : own) {
+      if (const Tensor<float>* src = dict.find(key); src != nullptr && src->defined()) {
+        Tensor<float> dst = t;  // a detached alias: writes reach the module's memory
+        dst.copy_(*src);
+      }
+    }
+    return r;
+  }
+
+  // Prints the module tree as PyTorch does: "Sequential(\n  (0): Linear(...)\n)".
+  void pretty_print(std::ostream& os, int indent = 0) const {
+    os << name() << "(" << extra_repr();
+    if (!children_.empty()) {
+      os << "\n";
+      for (const auto& [n, c] : children_) {
+        os << std::string(indent + 2, ' ') << "(" << n << "): ";
+        c->pretty_print(os, indent + 2);
+        os << "\n";
+      }
+      os << std::string(indent, ' ');
+    }
+    os << ")";
+  }
+
+ protected:
+  // The registries, for modules that reach their members by name and for Cloneable.
+  OrderedDict<Tensor<float>>& own_parameters() { return parameters_; }
+  OrderedDict<Tensor<float>>& own_buffers() { return buffers_; }
+  OrderedDict<std::shared_ptr<Module>>& own_children() { return children_; }
+
+  void clear_registry() {
+    parameters_.clear();
+    buffers_.clear();
+    children_.clear();
+  }
+
+  // Copies values, requires_grad flags and training modes from `src`, a module whose registry has
+  // the same names and shapes (checked), recursively. Used by Cloneable::clone after reset().
+  void copy_state_from(const Module& src) {
+    auto check_same = [&](const std::vector<std::string>& mine, const std::vector<std::string>& theirs,
+                          const char* what) {
+      SINEW_CHECK(mine == theirs, "clone", name(), "::reset() registered the ", what, " ",
+                  detail::join_keys(mine), " but the original has ", detail::join_keys(theirs),
+                  "; register every member in reset()");
+    };
+    check_same(parameters_.keys(), src.parameters_.keys(), "parameters");
+    check_same(buffers_.keys(), src.buffers_.keys(), "buffers");
+    check_same(children_.keys(), src.children_.keys(), "submodules");
+    NoGradGuard guard;
+    auto copy_values = [&](OrderedDict<Tensor<float>>& dst, const OrderedDict<Tensor<float>>& from) {
+      for (size_t i = 0; i < dst.size(); ++i) {
+        Tensor<float>& d = dst.item(i).second;
+        const Tensor<float>& s = from.item(i).second;
+        SINEW_CHECK(d.shape() == s.shape(), "clone", name(), "::reset() made '", dst.item(i).first,
+                    "' of shape ", d.shape(), " but the original's is ", s.shape());
+        d.copy_(s);
+        if (d.is_leaf()) d.requires_grad_(s.requires_grad());
+      }
+    };
+    copy_values(parameters_, src.parameters_);
+    copy_values(buffers_, src.buffers_);
+    for (size_t i = 0; i < children_.size(); ++i) {
+      children_.item(i).second->copy_state_from(*src.children_.item(i).second);
+    }
+    training_ = src.training_;
+  }
+
+ private:
+  void check_new_name(const std::string& n, const char* where) const {
+    SINEW_CHECK(!n.empty() && n.find('.') == std::string::npos, where, "name '", n, "' in ", name_,
+                " must be non-empty and contain no '.'");
+    SINEW_CHECK(!parameters_.contains(n) && !buffers_.contains(n) && !children_.contains(n), where,
+                "'", n, "' is already registered in ", name_);
+  }
+
+  void collect(OrderedDict<Tensor<float>>& out, const std::string& prefix, bool recurse,
+               bool buffers, std::unordered_set<const void*>* seen) const {
+    for (const auto& [n, t] : buffers ? buffers_ : parameters_) {
+      if (seen->insert(t.impl_ptr().get()).second) out.insert(detail::dotted(prefix, n), t);
+    }
+    if (!recurse) return;
+    for (const auto& [n, c] : children_) c->collect(out, detail::dotted(prefix, n), true, buffers, seen);
+  }
+
+  void state_items(StateDict& out, const std::string& prefix) const {
+    for (const auto& [n, t] : parameters_) out.insert(detail::dotted(prefix, n), t.detach());
+    for (const auto& [n, t] : buffers_) out.insert(detail::dotted(prefix, n), t.detach());
+    for (const auto& [n, c] : children_) c->state_items(out, detail::dotted(prefix, n));
+  }
+
+  void walk(const std::string& prefix, std::vector<std::pair<std::string, Module*>>& out) {
+    out.emplace_back(prefix, this);
+    for (auto& [n, c] : children_) c->walk(detail::dotted(prefix, n), out);
+  }
+
+  std::string name_;
+  bool training_ = true;
+  OrderedDict<Tensor<float>> parameters_;
+  OrderedDict<Tensor<float>> buffers_;
+  OrderedDict<std::shared_ptr<Module>> children_;
+};
+
+inline std::ostream& operator<<(std::ostream& os, const Module& m) {
+  m.pretty_print(os);
+  return os;
+}
+
+// Gives Derived a deep clone(), PyTorch C++ style: copy-construct Derived (options and plain
+// members), clear the registries, re-run reset() so every parameter, buffer and submodule is new
+// (and member handles point at the new ones), then copy values and flags from the original by name.
+// reset() must register every member; the names are checked against the original's.
+template <class Derived>
+class Cloneable : public Module {
+ public:
+  using Module::Module;
+
+  // (Re)creates and registers this module's parameters, buffers and submodules.
+  virtual void reset() {}
+
+  std::shared_ptr<Module> clone() const override {
+    auto copy = std::make_shared<Derived>(static_cast<const Derived&>(*this));
+    Cloneable& c = *copy;
+    c.clear_registry();
+    c.reset();
+    c.copy_state_from(*this);
+    return copy;
+  }
+};
+
+// clone() with the module's own type: auto copy = nn::clone(linear);  // std::shared_ptr<Linear>
+template <class M>
+std::shared_ptr<M> clone(const M& m) {
+  static_assert(std::is_base_of_v<Module, M>, "nn::clone: M must derive from nn::Module");
+  auto p = std::dynamic_pointer_cast<M>(m.clone());
+  SINEW_CHECK(p != nullptr, "clone", m.name(), "::clone() returned a module of another type");
+  return p;
+}
+
+}  // namespace sinew::nn

@@ -1,0 +1,100 @@
+// Tests for nn/sequential.hpp: names "0", "1", ..., chaining, indexing, nesting, clone, errors,
+// and a tiny MLP's forward and backward shapes.
+#include <memory>
+
+#include "test_util.hpp"
+
+using namespace sinew;
+using sinew::testing::all_close;
+using sinew::testing::values_are;
+
+TEST(Sequential, NamesMembersByPosition) {
+  nn::Sequential s(nn::Linear(4, 3), nn::ReLU(), nn::Linear(3, 2));
+  EXPECT_EQ(s.size(), 3u);
+  EXPECT_EQ(s.named_parameters().keys(),
+            (std::vector<std::string>{"0.weight", "0.bias", "2.weight", "2.bias"}));
+  EXPECT_EQ(s.state_dict().keys(), s.named_parameters().keys());
+}
+
+TEST(Sequential, NestedSequentialsGiveDottedNames) {
+  nn::Sequential inner(nn::ReLU(), nn::Linear(2, 2));
+  nn::Sequential outer(inner, nn::Linear(2, 1, {.bias = false}));
+  EXPECT_EQ(outer.named_parameters().keys(),
+            (std::vector<std::string>{"0.1.weight", "0.1.bias", "1.weight"}));
+}
+
+TEST(Sequential, ForwardChainsItsModules) {
+  auto l1 = std::make_shared<nn::Linear>(3, 4);
+  auto l2 = std::make_shared<nn::Linear>(4, 2);
+  nn::Sequential s(l1, nn::Tanh(), l2);  // shared_ptr members are kept, not copied
+  EXPECT_EQ(s[0].get(), l1.get());
+  Tensor<float> x = rand<float>({5, 3});
+  EXPECT_TRUE(all_close(s(x), (*l2)(tanh((*l1)(x))), 0, 0));
+}
+
+TEST(Sequential, PushBackIndexAndTypedAccess) {
+  nn::Sequential s;
+  EXPECT_TRUE(s.empty());
+  Tensor<float> x = rand<float>({2, 3});
+  EXPECT_TRUE(s(x).is_same(x));  // empty: the identity
+  auto lin = s.push_back(nn::Linear(3, 3));
+  s.push_back(std::make_shared<nn::Sigmoid>());
+  EXPECT_EQ(s.size(), 2u);
+  EXPECT_EQ(s.at<nn::Linear>(0).get(), lin.get());
+  EXPECT_EQ(s[1]->name(), "Sigmoid");
+  EXPECT_EQ(s.named_children().keys(), (std::vector<std::string>{"0", "1"}));
+  SINEW_EXPECT_ERROR(s[2], "Sequential", "index 2", "2 modules");
+  SINEW_EXPECT_ERROR(s.at<nn::Linear>(1), "Sequential::at", "Sigmoid");
+  int count = 0;
+  for (const auto& [name, m] : s) count += m != nullptr;
+  EXPECT_EQ(count, 2);
+}
+
+TEST(Sequential, CopyingAModuleIntoItSharesParameters) {
+  nn::Linear lin(2, 2);
+  nn::Sequential s(lin);
+  EXPECT_TRUE(s.at<nn::Linear>(0)->weight.is_same(lin.weight));
+}
+
+TEST(Sequential, ErrorsNameTheLayer) {
+  nn::Sequential s(nn::Linear(4, 3), nn::ReLU(), nn::Linear(2, 1));
+  SINEW_EXPECT_ERROR(s(zeros<float>({1, 4})), "Linear", "[..., 2]", "[1, 3]");
+}
+
+TEST(Sequential, CloneIsDeepAndKeepsTheMode) {
+  nn::Sequential s(nn::Linear(2, 3), nn::Dropout(0.5), nn::Linear(3, 1));
+  s.eval();
+  auto c = nn::clone(s);
+  EXPECT_EQ(c->size(), 3u);
+  EXPECT_FALSE(c->is_training());
+  EXPECT_FALSE((*c)[1]->is_training());
+  Tensor<float> x = rand<float>({4, 2});
+  EXPECT_TRUE(all_close((*c)(x), s(x), 0, 0));
+  {
+    NoGradGuard g;
+    c->at<nn::Linear>(0)->weight.fill_(0.0);
+  }
+  EXPECT_FALSE(values_are(s.at<nn::Linear>(0)->weight.abs().sum(), {0}));
+}
+
+TEST(Sequential, TinyMlpForwardAndBackwardShapes) {
+  manual_seed(0);
+  nn::Sequential mlp(nn::Flatten(), nn::Linear(12, 8), nn::ReLU(), nn::Dropout(0.2),
+                     nn::Linear(8, 3), nn::LogSoftmax(1));
+  Tensor<float> x = rand<float>({5, 3, 4});
+  Tensor<float> y = mlp(x);
+  EXPECT_EQ(y.shape(), (Shape{5, 3}));
+  EXPECT_TRUE(values_are(y.exp().sum({1}), {1, 1, 1, 1, 1}, 1e-5));
+  (-y.mean()).backward();
+  auto params = mlp.named_parameters();
+  EXPECT_EQ(params.keys(),
+            (std::vector<std::string>{"1.weight", "1.bias", "4.weight", "4.bias"}));
+  for (const auto& [name, p] : params) {
+    ASSERT_TRUE(p.grad().defined()) << name;
+    EXPECT_EQ(p.grad().shape(), p.shape()) << name;
+  }
+  mlp.zero_grad();
+  for (const auto& p : mlp.parameters()) EXPECT_FALSE(p.grad().defined());
+  mlp.eval();
+  EXPECT_TRUE(all_close(mlp(x), mlp(x), 0, 0));  // no dropout noise in eval
+}
