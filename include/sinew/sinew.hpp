@@ -28,3 +28,4 @@
 #include "sinew/nn/activation.hpp"
 #include "sinew/nn/dropout.hpp"
 #include "sinew/nn/sequential.hpp"
+#include "sinew/nn/container.hpp"

@@ -94,3 +94,18 @@ TEST(Activation, HaveNoParametersPrintAndClone) {
   EXPECT_TRUE(values_are((*c)(input()), {-0.4, -0.1, 0, 1, 3}, 1e-6));
   EXPECT_EQ(c->name(), "LeakyReLU");
 }
+
+TEST(Activation, UnflattenSplitsOneDimension) {
+  Tensor<float> x = rand<float>({2, 12});
+  EXPECT_EQ(nn::Unflatten(1, {3, 4})(x).shape(), (Shape{2, 3, 4}));
+  EXPECT_EQ(nn::Unflatten(-1, {2, -1})(x).shape(), (Shape{2, 2, 6}));
+  EXPECT_EQ(nn::Unflatten(0, {1, 2})(x).shape(), (Shape{1, 2, 12}));
+  EXPECT_TRUE(all_close(nn::Unflatten(1, {3, 4})(nn::Flatten()(x.reshape({2, 3, 4}))),
+                        x.reshape({2, 3, 4}), 0, 0));
+  SINEW_EXPECT_ERROR(nn::Unflatten(1, {5, 2})(x), "Unflatten", "[5, 2]", "size 12", "[2, 12]");
+  SINEW_EXPECT_ERROR(nn::Unflatten(1, {5, -1})(x), "Unflatten", "[5, -1]");
+  SINEW_EXPECT_ERROR(nn::Unflatten(2, {3, 4})(x), "Unflatten");
+  SINEW_EXPECT_ERROR(nn::Unflatten(1, {-1, -1}), "Unflatten", "at most one -1");
+  SINEW_EXPECT_ERROR(nn::Unflatten(1, {}), "Unflatten", "non-empty");
+  EXPECT_EQ(nn::Unflatten(1, {3, 4}).extra_repr(), "dim=1, unflattened_size=[3, 4]");
+}

@@ -1,5 +1,6 @@
 // Tests for nn/module.hpp: registration and dotted names, state dicts (round trip, strict and
 // non-strict loading), freezing, zero_grad, train/eval, apply, shallow copies and deep clones.
+#include <cmath>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -185,7 +186,7 @@ TEST(Module, ShapeMismatchIsAnErrorEvenWhenNotStrict) {
   sd.insert("bias", zeros<float>({4}));
   Tensor<float> before = a.bias.clone().detach();
   SINEW_EXPECT_ERROR(a.load_state_dict(sd, {.strict = false}), "load_state_dict", "Linear",
-                     "size mismatch", "weight: expected [4, 3], got [3, 3]");
+                     "mismatch for [weight: expected [4, 3], got [3, 3]]");
   EXPECT_TRUE(all_close(a.bias, before, 0, 0));  // nothing written
 }
 
@@ -317,3 +318,21 @@ TEST(OrderedDict, KeepsInsertionOrderAndRejectsDuplicates) {
   EXPECT_EQ(d["a"], 4);
   EXPECT_EQ(d.find("c"), nullptr);
 }
+
+TEST(Module, ToTheSameDeviceKeepsEveryTensor) {
+  Net net;
+  Tensor<float> w = net.fc1->weight;
+  std::vector<float> before = w.to_vector();
+  net.to(Device::cpu());
+  EXPECT_TRUE(net.fc1->weight.is_same(w));
+  EXPECT_EQ(net.fc1->weight.to_vector(), before);
+}
+
+#ifndef SINEW_WITH_CUDA
+TEST(Module, ToAMissingDeviceIsAnErrorThatChangesNothing) {
+  Net net;
+  SINEW_EXPECT_ERROR(net.to(Device::cuda(0)), "cuda:0", "no CUDA backend");
+  for (const auto& p : net.parameters()) EXPECT_TRUE(p.is_cpu());
+  EXPECT_TRUE(std::isfinite(net.fc1->weight.sum().item()));
+}
+#endif

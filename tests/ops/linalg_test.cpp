@@ -92,6 +92,9 @@ TEST(Mm, LargeProductsMatchNaiveLoopForEveryLayout) {
     auto c = ones<float>({m, n});
     backend::cpu::gemm(a, b, c, 1.0, 1.0);
     EXPECT_TRUE(all_close(c, expected + 1.0, 1e-4, 1e-4));
+    // The double kernel, on the same values.
+    auto ad = a.to<double>(), bd = b.to<double>();
+    EXPECT_TRUE(values_are(mm(ad, bd.t().contiguous().t()), ref, 1e-9));
   }
 }
 

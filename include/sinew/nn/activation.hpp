@@ -1,10 +1,11 @@
 // Activation modules (ReLU, LeakyReLU, ELU, GELU, SiLU, Sigmoid, Tanh, Softplus, Softmax,
-// LogSoftmax) and the shape modules Identity and Flatten. Each forwards to the differentiable op of
+// LogSoftmax) and the shape modules Identity, Flatten and Unflatten. Each forwards to the differentiable op of
 // the same name (ops/elementwise.hpp, ops/reduce.hpp), so its gradient is that op's.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "sinew/nn/module.hpp"
 #include "sinew/ops/elementwise.hpp"
@@ -146,6 +147,48 @@ class Flatten : public Cloneable<Flatten> {
  private:
   int64_t start_dim_;
   int64_t end_dim_;
+};
+
+// Splits dim into `sizes` (one entry may be -1, inferred): Unflatten(1, {16, 7, 7}) turns
+// [N, 784] into [N, 16, 7, 7]. The inverse of Flatten.
+class Unflatten : public Cloneable<Unflatten> {
+ public:
+  Unflatten(int64_t dim, Shape sizes) : Cloneable("Unflatten"), dim_(dim), sizes_(std::move(sizes)) {
+    int64_t inferred = 0;
+    for (int64_t s : sizes_) {
+      SINEW_CHECK(s >= 0 || s == -1, "Unflatten", "sizes must be >= 0 or -1, got ", sizes_);
+      inferred += s == -1;
+    }
+    SINEW_CHECK(!sizes_.empty() && inferred <= 1, "Unflatten",
+                "sizes must be non-empty with at most one -1, got ", sizes_);
+  }
+  Tensor<float> forward(const Tensor<float>& x) override {
+    SINEW_CHECK(x.dim() > 0, "Unflatten", "needs an input with at least 1 dimension, got a 0-d one");
+    int64_t d = sinew::detail::wrap_dim(dim_, x.dim(), "Unflatten");
+    int64_t known = 1;
+    bool has_inferred = false;
+    for (int64_t s : sizes_) {
+      if (s == -1) {
+        has_inferred = true;
+      } else {
+        known *= s;
+      }
+    }
+    SINEW_CHECK(has_inferred ? (known != 0 && x.size(d) % known == 0) : known == x.size(d),
+                "Unflatten", "sizes ", sizes_, " do not split dim ", d, " of size ", x.size(d),
+                " of input ", x.shape());
+    Shape s(x.shape().begin(), x.shape().begin() + d);
+    for (int64_t v : sizes_) s.push_back(v == -1 ? x.size(d) / known : v);
+    for (int64_t i = d + 1; i < x.dim(); ++i) s.push_back(x.size(i));
+    return x.reshape(s);
+  }
+  std::string extra_repr() const override {
+    return sinew::detail::str("dim=", dim_, ", unflattened_size=", sizes_);
+  }
+
+ private:
+  int64_t dim_;
+  Shape sizes_;
 };
 
 }  // namespace sinew::nn

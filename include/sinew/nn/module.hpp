@@ -267,6 +267,34 @@ class Module {
     return *this;
   }
 
+  // Moves every parameter and buffer (and its .grad) to `device` in place: each tensor keeps its
+  // identity, so member handles and optimizers holding it see the move (PyTorch's param.data = ...).
+  // Every copy is made before any tensor switches, so an error leaves the module unchanged.
+  Module& to(Device device) {
+    std::vector<std::pair<Tensor<float>, Tensor<float>>> moves;  // (tensor, its copy on device)
+    std::vector<std::pair<Tensor<float>, Tensor<float>>> grads;
+    {
+      NoGradGuard guard;
+      auto plan = [&](const OrderedDict<Tensor<float>>& ts) {
+        for (const auto& [n, t] : ts) {
+          if (t.device() != device) moves.emplace_back(t, t.detach().to(device).contiguous());
+          Tensor<float> g = t.grad();
+          if (g.defined() && g.device() != device) grads.emplace_back(t, g.detach().to(device));
+        }
+      };
+      plan(named_parameters());
+      plan(named_buffers());
+    }
+    for (auto& [t, moved] : moves) {
+      sinew::detail::TensorImpl& impl = t.impl();
+      impl.storage = moved.impl().storage;
+      impl.strides = moved.impl().strides;
+      impl.offset = moved.impl().offset;
+    }
+    for (auto& [t, g] : grads) t.set_grad(g);
+    return *this;
+  }
+
   // ---- state dicts ----------------------------------------------------------------------------
   // Parameters and buffers under PyTorch's dotted keys, every module's parameters before its
   // buffers, then its submodules. The tensors are detached aliases of the module's memory (as in
@@ -292,6 +320,10 @@ class Module {
         std::ostringstream os;
         os << key << ": expected " << t.shape() << ", got " << src->shape();
         mismatches.push_back(os.str());
+      } else if (src->device() != t.device()) {
+        std::ostringstream os;
+        os << key << ": on " << src->device() << ", the module's is on " << t.device();
+        mismatches.push_back(os.str());
       }
     }
     for (const auto& [key, t] : dict) {
@@ -304,7 +336,7 @@ class Module {
         msg += " missing keys " + detail::join_keys(r.missing_keys) + ";";
       if (opt.strict && !r.unexpected_keys.empty())
         msg += " unexpected keys " + detail::join_keys(r.unexpected_keys) + ";";
-      if (!mismatches.empty()) msg += " size mismatch for " + detail::join_keys(mismatches) + ";";
+      if (!mismatches.empty()) msg += " size or device mismatch for " + detail::join_keys(mismatches) + ";";
       msg.pop_back();
       sinew::detail::fail("load_state_dict", msg);
     }

@@ -1,0 +1,122 @@
+// Module containers besides Sequential: ModuleList (indexed, names "0", "1", ...), ModuleDict
+// (named), and Functional (a function of one tensor as a layer, e.g. inside a Sequential).
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "sinew/nn/module.hpp"
+
+namespace sinew::nn {
+
+// Holds submodules by index; it has no forward of its own (the owner decides how to use them).
+//   layers = register_module("layers", nn::ModuleList());
+//   for (int i = 0; i < 3; ++i) layers->push_back(nn::Linear(8, 8));   // "layers.0.weight", ...
+class ModuleList : public Module {
+ public:
+  ModuleList() : Module("ModuleList") {}
+  template <class... Ms>
+    requires(sizeof...(Ms) > 0 &&
+             !(sizeof...(Ms) == 1 && (std::is_same_v<std::remove_cvref_t<Ms>, ModuleList> && ...)))
+  explicit ModuleList(Ms&&... modules) : Module("ModuleList") {
+    (push_back(std::forward<Ms>(modules)), ...);
+  }
+
+  template <class M>
+  std::shared_ptr<M> push_back(std::shared_ptr<M> m) {
+    return register_module(std::to_string(size()), std::move(m));
+  }
+  template <class M>
+    requires std::is_base_of_v<Module, std::remove_cvref_t<M>>
+  std::shared_ptr<std::remove_cvref_t<M>> push_back(M&& m) {
+    return register_module(std::to_string(size()), std::forward<M>(m));
+  }
+
+  size_t size() const { return named_children().size(); }
+  bool empty() const { return size() == 0; }
+  const std::shared_ptr<Module>& operator[](size_t i) const {
+    SINEW_CHECK(i < size(), "ModuleList", "index ", i, " out of range for ", size(), " modules");
+    return named_children().item(i).second;
+  }
+  template <class M>
+  std::shared_ptr<M> at(size_t i) const {
+    auto p = std::dynamic_pointer_cast<M>((*this)[i]);
+    SINEW_CHECK(p != nullptr, "ModuleList::at", "module ", i, " is a ", (*this)[i]->name(),
+                ", not the type asked for");
+    return p;
+  }
+  auto begin() const { return named_children().begin(); }
+  auto end() const { return named_children().end(); }
+
+  std::shared_ptr<Module> clone() const override {
+    auto copy = std::make_shared<ModuleList>();
+    for (const auto& [name, m] : named_children()) copy->push_back(m->clone());
+    copy->train(is_training());
+    return copy;
+  }
+};
+
+// Holds submodules by name, in insertion order; keys are the state-dict prefixes.
+class ModuleDict : public Module {
+ public:
+  ModuleDict() : Module("ModuleDict") {}
+
+  template <class M>
+  std::shared_ptr<M> insert(const std::string& key, std::shared_ptr<M> m) {
+    return register_module(key, std::move(m));
+  }
+  template <class M>
+    requires std::is_base_of_v<Module, std::remove_cvref_t<M>>
+  std::shared_ptr<std::remove_cvref_t<M>> insert(const std::string& key, M&& m) {
+    return register_module(key, std::forward<M>(m));
+  }
+
+  size_t size() const { return named_children().size(); }
+  bool empty() const { return size() == 0; }
+  bool contains(const std::string& key) const { return named_children().contains(key); }
+  std::vector<std::string> keys() const { return named_children().keys(); }
+  const std::shared_ptr<Module>& operator[](const std::string& key) const {
+    const std::shared_ptr<Module>* m = named_children().find(key);
+    SINEW_CHECK(m != nullptr, "ModuleDict", "no module named '", key, "' (keys ",
+                detail::join_keys(keys()), ")");
+    return *m;
+  }
+  template <class M>
+  std::shared_ptr<M> at(const std::string& key) const {
+    auto p = std::dynamic_pointer_cast<M>((*this)[key]);
+    SINEW_CHECK(p != nullptr, "ModuleDict::at", "module '", key, "' is a ", (*this)[key]->name(),
+                ", not the type asked for");
+    return p;
+  }
+  auto begin() const { return named_children().begin(); }
+  auto end() const { return named_children().end(); }
+
+  std::shared_ptr<Module> clone() const override {
+    auto copy = std::make_shared<ModuleDict>();
+    for (const auto& [name, m] : named_children()) copy->insert(name, m->clone());
+    copy->train(is_training());
+    return copy;
+  }
+};
+
+// A layer made from a function of one tensor (no parameters of its own; whatever the function
+// captures is shared by clones):  nn::Sequential(nn::Linear(4, 4), nn::Functional(relu<float>)).
+class Functional : public Cloneable<Functional> {
+ public:
+  using Function = std::function<Tensor<float>(const Tensor<float>&)>;
+  explicit Functional(Function fn, std::string name = "Functional")
+      : Cloneable(std::move(name)), fn_(std::move(fn)) {
+    SINEW_CHECK(fn_ != nullptr, "Functional", "the function is empty");
+  }
+  Tensor<float> forward(const Tensor<float>& x) override { return fn_(x); }
+
+ private:
+  Function fn_;
+};
+
+}  // namespace sinew::nn
