@@ -66,6 +66,21 @@ template <class F>
   return ::testing::AssertionFailure() << "did not throw";
 }
 
+// gradcheck / gradgradcheck as gtest assertions that print where the Jacobians differ.
+inline ::testing::AssertionResult grad_ok(const autograd::SingleFn& f,
+                                          const std::vector<Tensor<double>>& in) {
+  auto r = autograd::gradcheck(f, in);
+  if (r) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << r.message;
+}
+
+inline ::testing::AssertionResult gradgrad_ok(const autograd::SingleFn& f,
+                                              const std::vector<Tensor<double>>& in) {
+  auto r = autograd::gradgradcheck(f, in);
+  if (r) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << r.message;
+}
+
 // A double tensor that requires grad, with values drawn from a fixed seed.
 inline Tensor<double> rand_input(const Shape& shape, uint64_t seed = 0, double lo = -1, double hi = 1) {
   Generator g(seed + 17);

@@ -19,10 +19,10 @@ TEST(Activation, ReLUAndLeakyReLU) {
 }
 
 TEST(Activation, ELUAndSoftplus) {
-  EXPECT_TRUE(values_are(nn::ELU()(input()),
-                         {std::exp(-2.0) - 1, std::exp(-0.5) - 1, 0, 1, 3}, 1e-6));
-  EXPECT_TRUE(values_are(nn::ELU(2.0)(input()), {2 * (std::exp(-2.0) - 1), 2 * (std::exp(-0.5) - 1),
-                                                 0, 1, 3}, 1e-6));
+  EXPECT_TRUE(
+      values_are(nn::ELU()(input()), {std::exp(-2.0) - 1, std::exp(-0.5) - 1, 0, 1, 3}, 1e-6));
+  EXPECT_TRUE(values_are(nn::ELU(2.0)(input()),
+                         {2 * (std::exp(-2.0) - 1), 2 * (std::exp(-0.5) - 1), 0, 1, 3}, 1e-6));
   EXPECT_TRUE(values_are(nn::Softplus()(from_vector<float>({0, 1, 30}, {3})),
                          {std::log(2.0), std::log1p(std::exp(1.0)), 30}, 1e-6));
   // beta 2: log(1 + e^(2 x)) / 2; above threshold (2 * 30 > 20) the input itself.
@@ -49,12 +49,12 @@ TEST(Activation, SigmoidTanhSiLUGELU) {
 TEST(Activation, SoftmaxAndLogSoftmaxAlongDim) {
   Tensor<float> x = from_vector<float>({1, 2, 3, 0, 0, 0}, {2, 3});
   double z = std::exp(1.0) + std::exp(2.0) + std::exp(3.0);
-  EXPECT_TRUE(values_are(nn::Softmax(1)(x), {std::exp(1.0) / z, std::exp(2.0) / z,
-                                             std::exp(3.0) / z, 1 / 3.0, 1 / 3.0, 1 / 3.0},
-                         1e-6));
-  EXPECT_TRUE(values_are(nn::LogSoftmax(-1)(x), {1 - std::log(z), 2 - std::log(z),
-                                                 3 - std::log(z), -std::log(3.0), -std::log(3.0),
-                                                 -std::log(3.0)},
+  EXPECT_TRUE(values_are(
+      nn::Softmax(1)(x),
+      {std::exp(1.0) / z, std::exp(2.0) / z, std::exp(3.0) / z, 1 / 3.0, 1 / 3.0, 1 / 3.0}, 1e-6));
+  EXPECT_TRUE(values_are(nn::LogSoftmax(-1)(x),
+                         {1 - std::log(z), 2 - std::log(z), 3 - std::log(z), -std::log(3.0),
+                          -std::log(3.0), -std::log(3.0)},
                          1e-5));
   // Along dim 0 each column is a distribution over the two rows.
   EXPECT_TRUE(values_are(nn::Softmax(0)(x).sum({0}), {1, 1, 1}, 1e-6));

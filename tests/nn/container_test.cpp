@@ -66,14 +66,15 @@ TEST(ModuleList, CloneOfAUserModuleWithContainersIsDeep) {
   auto c = nn::clone(t);
   Tensor<float> x = rand<float>({2, 3});
   EXPECT_TRUE(all_close((*c)(x), t(x), 0, 0));
-  EXPECT_FALSE(c->blocks->at<nn::Linear>(0)->weight.shares_storage(
-      t.blocks->at<nn::Linear>(0)->weight));
+  EXPECT_FALSE(
+      c->blocks->at<nn::Linear>(0)->weight.shares_storage(t.blocks->at<nn::Linear>(0)->weight));
   EXPECT_FALSE(c->heads->is_training());
   auto lc = nn::clone(*t.blocks);
   auto dc = nn::clone(*t.heads);
   EXPECT_EQ(lc->size(), 2u);
   EXPECT_EQ(dc->keys(), (std::vector<std::string>{"cls", "reg"}));
-  EXPECT_FALSE(dc->at<nn::Linear>("cls")->weight.shares_storage(t.heads->at<nn::Linear>("cls")->weight));
+  EXPECT_FALSE(
+      dc->at<nn::Linear>("cls")->weight.shares_storage(t.heads->at<nn::Linear>("cls")->weight));
 }
 
 TEST(Functional, WrapsAFunctionAsALayer) {

@@ -89,7 +89,8 @@ TEST(Linear, GradientMatchesFiniteDifferencesOfALoss) {
     return (y * y).sum().item();
   };
   (tanh(lin(x)) * tanh(lin(x))).sum().backward();
-  Tensor<double> w = lin.weight.detach().to<double>().clone(), b = lin.bias.detach().to<double>().clone();
+  Tensor<double> w = lin.weight.detach().to<double>().clone(),
+                 b = lin.bias.detach().to<double>().clone();
   const double eps = 1e-6;
   for (int64_t o = 0; o < 2; ++o) {
     for (int64_t i = 0; i < 3; ++i) {

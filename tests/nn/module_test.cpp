@@ -26,8 +26,8 @@ struct Net : nn::Cloneable<Net> {
     alpha = register_parameter("alpha", full<float>({1}, 0.5));
     scale = register_buffer("scale", full<float>({2}, 3.0));
     fc1 = register_module("fc1", nn::Linear(3, 4));
-    features = register_module(
-        "features", nn::Sequential(nn::Linear(4, 4), nn::ReLU(), nn::Linear(4, 2)));
+    features =
+        register_module("features", nn::Sequential(nn::Linear(4, 4), nn::ReLU(), nn::Linear(4, 2)));
   }
   Tensor<float> forward(const Tensor<float>& x) override {
     return (*features)((*fc1)(x)) * alpha * scale;
@@ -62,10 +62,10 @@ TEST(Module, BuffersAreInTheStateDictButNotParameters) {
   Net net;
   EXPECT_EQ(keys(net.named_buffers()), std::vector<std::string>{"scale"});
   EXPECT_FALSE(net.buffers()[0].requires_grad());
-  EXPECT_EQ(keys(net.state_dict()),
-            (std::vector<std::string>{"alpha", "scale", "fc1.weight", "fc1.bias",
-                                      "features.0.weight", "features.0.bias", "features.2.weight",
-                                      "features.2.bias"}));
+  EXPECT_EQ(
+      keys(net.state_dict()),
+      (std::vector<std::string>{"alpha", "scale", "fc1.weight", "fc1.bias", "features.0.weight",
+                                "features.0.bias", "features.2.weight", "features.2.bias"}));
 }
 
 TEST(Module, ChildrenAndModulesAreListedInOrder) {
@@ -91,7 +91,8 @@ TEST(Module, RejectsBadAndDuplicateNames) {
   SINEW_EXPECT_ERROR(m.register_parameter("a.b", zeros<float>({2})), "register_parameter", "'a.b'");
   SINEW_EXPECT_ERROR(m.register_parameter("", zeros<float>({2})), "register_parameter");
   SINEW_EXPECT_ERROR(m.register_parameter("u", Tensor<float>()), "register_parameter", "undefined");
-  SINEW_EXPECT_ERROR(m.register_module("n", std::shared_ptr<nn::Linear>()), "register_module", "null");
+  SINEW_EXPECT_ERROR(m.register_module("n", std::shared_ptr<nn::Linear>()), "register_module",
+                     "null");
 }
 
 TEST(Module, RegisterParameterKeepsALeafAndDetachesAComputedTensor) {
@@ -232,8 +233,8 @@ TEST(Module, ApplyVisitsChildrenBeforeTheirParent) {
   Net net;
   std::vector<std::string> seen;
   net.apply([&](nn::Module& m) { seen.push_back(m.name()); });
-  EXPECT_EQ(seen, (std::vector<std::string>{"Linear", "Linear", "ReLU", "Linear", "Sequential",
-                                            "Net"}));
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{"Linear", "Linear", "ReLU", "Linear", "Sequential", "Net"}));
   net.apply([](nn::Module& m) {
     if (auto* lin = dynamic_cast<nn::Linear*>(&m)) nn::init::zeros_(lin->weight);
   });
@@ -279,8 +280,8 @@ TEST(Module, CloneIsADeepIndependentCopy) {
     c->scale.fill_(9.0);
   }
   EXPECT_FALSE(all_close(net.fc1->weight, c->fc1->weight));
-  EXPECT_FALSE(all_close(net.features->at<nn::Linear>(0)->bias,
-                         c->features->at<nn::Linear>(0)->bias));
+  EXPECT_FALSE(
+      all_close(net.features->at<nn::Linear>(0)->bias, c->features->at<nn::Linear>(0)->bias));
   EXPECT_TRUE(values_are(net.scale, {3, 3}));
 }
 
@@ -300,8 +301,9 @@ TEST(Module, PrintsTheTreeAsPyTorch) {
   nn::Sequential s(nn::Linear(2, 3), nn::ReLU());
   std::ostringstream os;
   os << s;
-  EXPECT_EQ(os.str(),
-            "Sequential(\n  (0): Linear(in_features=2, out_features=3, bias=true)\n  (1): ReLU()\n)");
+  EXPECT_EQ(
+      os.str(),
+      "Sequential(\n  (0): Linear(in_features=2, out_features=3, bias=true)\n  (1): ReLU()\n)");
 }
 
 TEST(OrderedDict, KeepsInsertionOrderAndRejectsDuplicates) {

@@ -87,8 +87,7 @@ TEST(Sequential, TinyMlpForwardAndBackwardShapes) {
   EXPECT_TRUE(values_are(y.exp().sum({1}), {1, 1, 1, 1, 1}, 1e-5));
   (-y.mean()).backward();
   auto params = mlp.named_parameters();
-  EXPECT_EQ(params.keys(),
-            (std::vector<std::string>{"1.weight", "1.bias", "4.weight", "4.bias"}));
+  EXPECT_EQ(params.keys(), (std::vector<std::string>{"1.weight", "1.bias", "4.weight", "4.bias"}));
   for (const auto& [name, p] : params) {
     ASSERT_TRUE(p.grad().defined()) << name;
     EXPECT_EQ(p.grad().shape(), p.shape()) << name;

@@ -9,6 +9,8 @@
 #include "test_util.hpp"
 
 using namespace sinew;
+using sinew::testing::grad_ok;
+using sinew::testing::gradgrad_ok;
 using sinew::testing::all_close;
 using sinew::testing::rand_input;
 using sinew::testing::values_are;
@@ -28,18 +30,6 @@ TB mask(const std::vector<bool>& v, const Shape& s) {
   TB t = empty<bool>(s);
   for (size_t i = 0; i < v.size(); ++i) t.data_ptr()[i] = v[i];
   return t;
-}
-
-::testing::AssertionResult grad_ok(const autograd::SingleFn& f, const std::vector<TD>& in) {
-  auto r = autograd::gradcheck(f, in);
-  if (r) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << r.message;
-}
-
-::testing::AssertionResult gradgrad_ok(const autograd::SingleFn& f, const std::vector<TD>& in) {
-  auto r = autograd::gradgradcheck(f, in);
-  if (r) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << r.message;
 }
 
 }  // namespace

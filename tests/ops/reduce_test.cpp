@@ -8,6 +8,8 @@
 #include "test_util.hpp"
 
 using namespace sinew;
+using sinew::testing::grad_ok;
+using sinew::testing::gradgrad_ok;
 using sinew::testing::all_close;
 using sinew::testing::rand_input;
 using sinew::testing::values_are;
@@ -28,20 +30,6 @@ Tensor<double> grad_input(std::vector<double> v, const Shape& s) {
 
 // 0, 1, ..., 23 as [2, 3, 4].
 Tensor<double> iota234() { return arange<double>(24).reshape({2, 3, 4}); }
-
-::testing::AssertionResult grad_ok(const autograd::SingleFn& f,
-                                   const std::vector<Tensor<double>>& in) {
-  auto r = autograd::gradcheck(f, in);
-  if (r) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << r.message;
-}
-
-::testing::AssertionResult gradgrad_ok(const autograd::SingleFn& f,
-                                       const std::vector<Tensor<double>>& in) {
-  auto r = autograd::gradgradcheck(f, in);
-  if (r) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << r.message;
-}
 
 // d(sum(w * f(x)))/dx for a fixed weight w, through backward().
 Tensor<double> grad_of(const Tensor<double>& x, const Tensor<double>& y) {

@@ -5,6 +5,8 @@
 #include "test_util.hpp"
 
 using namespace sinew;
+using sinew::testing::grad_ok;
+using sinew::testing::gradgrad_ok;
 using sinew::testing::all_close;
 using sinew::testing::rand_input;
 using sinew::testing::values_are;
@@ -15,18 +17,6 @@ using TD = Tensor<double>;
 
 TD iota(const Shape& s, double start = 0) {
   return arange<double>(start, start + double(s.numel())).view(s);
-}
-
-::testing::AssertionResult grad_ok(const autograd::SingleFn& f, const std::vector<TD>& in) {
-  auto r = autograd::gradcheck(f, in);
-  if (r) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << r.message;
-}
-
-::testing::AssertionResult gradgrad_ok(const autograd::SingleFn& f, const std::vector<TD>& in) {
-  auto r = autograd::gradgradcheck(f, in);
-  if (r) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << r.message;
 }
 
 }  // namespace

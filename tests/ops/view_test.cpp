@@ -5,6 +5,8 @@
 #include "test_util.hpp"
 
 using namespace sinew;
+using sinew::testing::grad_ok;
+using sinew::testing::gradgrad_ok;
 using sinew::testing::rand_input;
 using sinew::testing::values_are;
 
@@ -12,20 +14,6 @@ namespace {
 
 // 0, 1, 2, ... in the given shape (double).
 Tensor<double> iota(const Shape& s) { return arange<double>(0, double(s.numel())).view(s); }
-
-::testing::AssertionResult grad_ok(const autograd::SingleFn& f,
-                                   const std::vector<Tensor<double>>& in) {
-  auto r = autograd::gradcheck(f, in);
-  if (r) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << r.message;
-}
-
-::testing::AssertionResult gradgrad_ok(const autograd::SingleFn& f,
-                                       const std::vector<Tensor<double>>& in) {
-  auto r = autograd::gradgradcheck(f, in);
-  if (r) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << r.message;
-}
 
 }  // namespace
 

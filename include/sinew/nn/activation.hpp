@@ -1,6 +1,7 @@
 // Activation modules (ReLU, LeakyReLU, ELU, GELU, SiLU, Sigmoid, Tanh, Softplus, Softmax,
-// LogSoftmax) and the shape modules Identity, Flatten and Unflatten. Each forwards to the differentiable op of
-// the same name (ops/elementwise.hpp, ops/reduce.hpp), so its gradient is that op's.
+// LogSoftmax) and the shape modules Identity, Flatten and Unflatten. Each forwards to the
+// differentiable op of the same name (ops/elementwise.hpp, ops/reduce.hpp), so its gradient is that
+// op's.
 #pragma once
 
 #include <cstdint>
@@ -135,9 +136,10 @@ class Flatten : public Cloneable<Flatten> {
   explicit Flatten(int64_t start_dim = 1, int64_t end_dim = -1)
       : Cloneable("Flatten"), start_dim_(start_dim), end_dim_(end_dim) {}
   Tensor<float> forward(const Tensor<float>& x) override {
-    SINEW_CHECK(x.dim() > 0 || ((start_dim_ == 0 || start_dim_ == -1) && (end_dim_ == 0 || end_dim_ == -1)),
-                "Flatten", "start_dim ", start_dim_, " and end_dim ", end_dim_,
-                " are out of range for a 0-d input");
+    SINEW_CHECK(
+        x.dim() > 0 || ((start_dim_ == 0 || start_dim_ == -1) && (end_dim_ == 0 || end_dim_ == -1)),
+        "Flatten", "start_dim ", start_dim_, " and end_dim ", end_dim_,
+        " are out of range for a 0-d input");
     return x.flatten(start_dim_, end_dim_);
   }
   std::string extra_repr() const override {
@@ -153,7 +155,8 @@ class Flatten : public Cloneable<Flatten> {
 // [N, 784] into [N, 16, 7, 7]. The inverse of Flatten.
 class Unflatten : public Cloneable<Unflatten> {
  public:
-  Unflatten(int64_t dim, Shape sizes) : Cloneable("Unflatten"), dim_(dim), sizes_(std::move(sizes)) {
+  Unflatten(int64_t dim, Shape sizes)
+      : Cloneable("Unflatten"), dim_(dim), sizes_(std::move(sizes)) {
     int64_t inferred = 0;
     for (int64_t s : sizes_) {
       SINEW_CHECK(s >= 0 || s == -1, "Unflatten", "sizes must be >= 0 or -1, got ", sizes_);
@@ -163,7 +166,8 @@ class Unflatten : public Cloneable<Unflatten> {
                 "sizes must be non-empty with at most one -1, got ", sizes_);
   }
   Tensor<float> forward(const Tensor<float>& x) override {
-    SINEW_CHECK(x.dim() > 0, "Unflatten", "needs an input with at least 1 dimension, got a 0-d one");
+    SINEW_CHECK(x.dim() > 0, "Unflatten",
+                "needs an input with at least 1 dimension, got a 0-d one");
     int64_t d = sinew::detail::wrap_dim(dim_, x.dim(), "Unflatten");
     int64_t known = 1;
     bool has_inferred = false;

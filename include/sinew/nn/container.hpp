@@ -20,19 +20,20 @@ namespace sinew::nn {
 class ModuleList : public Module {
  public:
   ModuleList() : Module("ModuleList") {}
+  // clang-format off
   template <class... Ms>
     requires(sizeof...(Ms) > 0 &&
              !(sizeof...(Ms) == 1 && (std::is_same_v<std::remove_cvref_t<Ms>, ModuleList> && ...)))
   explicit ModuleList(Ms&&... modules) : Module("ModuleList") {
     (push_back(std::forward<Ms>(modules)), ...);
   }
+  // clang-format on
 
   template <class M>
   std::shared_ptr<M> push_back(std::shared_ptr<M> m) {
     return register_module(std::to_string(size()), std::move(m));
   }
-  template <class M>
-    requires std::is_base_of_v<Module, std::remove_cvref_t<M>>
+  template <ModuleValue M>
   std::shared_ptr<std::remove_cvref_t<M>> push_back(M&& m) {
     return register_module(std::to_string(size()), std::forward<M>(m));
   }
@@ -70,8 +71,7 @@ class ModuleDict : public Module {
   std::shared_ptr<M> insert(const std::string& key, std::shared_ptr<M> m) {
     return register_module(key, std::move(m));
   }
-  template <class M>
-    requires std::is_base_of_v<Module, std::remove_cvref_t<M>>
+  template <ModuleValue M>
   std::shared_ptr<std::remove_cvref_t<M>> insert(const std::string& key, M&& m) {
     return register_module(key, std::forward<M>(m));
   }

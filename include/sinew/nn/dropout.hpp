@@ -1,4 +1,5 @@
-// Dropout: nn::functional::dropout and the nn::Dropout module (active in training, identity in eval).
+// Dropout: nn::functional::dropout and the nn::Dropout module (active in training, identity in
+// eval).
 #pragma once
 
 #include <string>

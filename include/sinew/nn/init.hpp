@@ -34,8 +34,9 @@ inline double calculate_gain(const std::string& nonlinearity,
     return std::sqrt(2.0 / (1.0 + slope * slope));
   }
   if (n == "selu") return 3.0 / 4.0;
-  sinew::detail::fail("calculate_gain", "unsupported nonlinearity '", n,
-                      "' (linear, conv*d, conv_transpose*d, sigmoid, tanh, relu, leaky_relu, selu)");
+  sinew::detail::fail(
+      "calculate_gain", "unsupported nonlinearity '", n,
+      "' (linear, conv*d, conv_transpose*d, sigmoid, tanh, relu, leaky_relu, selu)");
 }
 
 // fan_in = size(1) * receptive field, fan_out = size(0) * receptive field, where the receptive
@@ -45,7 +46,8 @@ struct Fans {
   int64_t fan_out;
 };
 template <class T>
-Fans calculate_fan_in_and_fan_out(const Tensor<T>& t, const char* where = "calculate_fan_in_and_fan_out") {
+Fans calculate_fan_in_and_fan_out(const Tensor<T>& t,
+                                  const char* where = "calculate_fan_in_and_fan_out") {
   SINEW_CHECK(t.dim() >= 2, where,
               "fan in and fan out need a tensor with at least 2 dimensions, got shape ", t.shape());
   int64_t receptive = 1;
@@ -56,8 +58,8 @@ Fans calculate_fan_in_and_fan_out(const Tensor<T>& t, const char* where = "calcu
 namespace detail {
 template <class T>
 int64_t fan(const Tensor<T>& t, const std::string& mode, const char* where) {
-  SINEW_CHECK(mode == "fan_in" || mode == "fan_out", where, "mode must be 'fan_in' or 'fan_out', got '",
-              mode, "'");
+  SINEW_CHECK(mode == "fan_in" || mode == "fan_out", where,
+              "mode must be 'fan_in' or 'fan_out', got '", mode, "'");
   Fans f = calculate_fan_in_and_fan_out(t, where);
   return mode == "fan_in" ? f.fan_in : f.fan_out;
 }
@@ -100,9 +102,13 @@ Tensor<T>& constant_(Tensor<T>& t, double value) {
   return t;
 }
 template <class T>
-Tensor<T>& zeros_(Tensor<T>& t) { return constant_(t, 0.0); }
+Tensor<T>& zeros_(Tensor<T>& t) {
+  return constant_(t, 0.0);
+}
 template <class T>
-Tensor<T>& ones_(Tensor<T>& t) { return constant_(t, 1.0); }
+Tensor<T>& ones_(Tensor<T>& t) {
+  return constant_(t, 1.0);
+}
 
 // Glorot: U(-a, a) with a = gain sqrt(6 / (fan_in + fan_out)).
 template <class T>

@@ -50,8 +50,8 @@ class Linear : public Cloneable<Linear> {
   }
 
   Tensor<float> forward(const Tensor<float>& x) override {
-    SINEW_CHECK(x.dim() >= 1 && x.size(-1) == in_, "Linear",
-                "expected input [..., ", in_, "] (in_features = ", in_, "), got ", x.shape());
+    SINEW_CHECK(x.dim() >= 1 && x.size(-1) == in_, "Linear", "expected input [..., ", in_,
+                "] (in_features = ", in_, "), got ", x.shape());
     return linear(x, weight, bias);
   }
 

@@ -16,6 +16,10 @@
 //     Tensor<float> forward(const Tensor<float>& x) override { return (*fc2)(relu((*fc1)(x))); }
 //   };
 //
+// A module deriving from nn::Module alone (registering in its constructor) supports everything
+// but clone(), which then raises an Error saying what to change. The training flag belongs to each
+// module object: train()/eval() reach the registered submodules, not other shallow copies.
+//
 // Element type. Parameters and buffers are Tensor<float>: float32 is what Sinew trains and what
 // PyTorch checkpoints hold. Integer-valued buffers (BatchNorm's num_batches_tracked) are stored as
 // float, exact up to 2^24, and converted to int64 by the serializers.
@@ -135,6 +139,12 @@ inline std::string dotted(const std::string& prefix, const std::string& name) {
 }
 }  // namespace detail
 
+class Module;
+
+// A module type or a reference to one (what register_module and push_back accept by value).
+template <class M>
+concept ModuleValue = std::is_base_of_v<Module, std::remove_cvref_t<M>>;
+
 class Module {
  public:
   explicit Module(std::string name = "Module") : name_(std::move(name)) {}
@@ -160,8 +170,9 @@ class Module {
   // A deep copy: new parameters and buffers with the same values and requires_grad flags, new
   // submodules, the same training mode. Provided by nn::Cloneable and by Sequential.
   virtual std::shared_ptr<Module> clone() const {
-    sinew::detail::fail("clone", name(), " does not implement clone(); derive it from nn::Cloneable<",
-                 name(), "> and register its members in reset()");
+    sinew::detail::fail("clone", name(),
+                        " does not implement clone(); derive it from nn::Cloneable<", name(),
+                        "> and register its members in reset()");
   }
 
   // ---- registration ---------------------------------------------------------------------------
@@ -193,8 +204,7 @@ class Module {
     return m;
   }
   // Registers a copy of a module value (which shares its parameters) and returns the handle.
-  template <class M>
-    requires std::is_base_of_v<Module, std::remove_cvref_t<M>>
+  template <ModuleValue M>
   std::shared_ptr<std::remove_cvref_t<M>> register_module(const std::string& name, M&& m) {
     return register_module(name, std::make_shared<std::remove_cvref_t<M>>(std::forward<M>(m)));
   }
@@ -268,7 +278,7 @@ class Module {
   }
 
   // Moves every parameter and buffer (and its .grad) to `device` in place: each tensor keeps its
-  // identity, so member handles and optimizers holding it see the move (PyTorch's param.data = ...).
+  // identity, so member handles and optimizers holding it see the move (as PyTorch swaps .data).
   // Every copy is made before any tensor switches, so an error leaves the module unchanged.
   Module& to(Device device) {
     std::vector<std::pair<Tensor<float>, Tensor<float>>> moves;  // (tensor, its copy on device)
@@ -336,7 +346,8 @@ class Module {
         msg += " missing keys " + detail::join_keys(r.missing_keys) + ";";
       if (opt.strict && !r.unexpected_keys.empty())
         msg += " unexpected keys " + detail::join_keys(r.unexpected_keys) + ";";
-      if (!mismatches.empty()) msg += " size or device mismatch for " + detail::join_keys(mismatches) + ";";
+      if (!mismatches.empty())
+        msg += " size or device mismatch for " + detail::join_keys(mismatches) + ";";
       msg.pop_back();
       sinew::detail::fail("load_state_dict", msg);
     }
@@ -380,8 +391,8 @@ class Module {
   // Copies values, requires_grad flags and training modes from `src`, a module whose registry has
   // the same names and shapes (checked), recursively. Used by Cloneable::clone after reset().
   void copy_state_from(const Module& src) {
-    auto check_same = [&](const std::vector<std::string>& mine, const std::vector<std::string>& theirs,
-                          const char* what) {
+    auto check_same = [&](const std::vector<std::string>& mine,
+                          const std::vector<std::string>& theirs, const char* what) {
       SINEW_CHECK(mine == theirs, "clone", name(), "::reset() registered the ", what, " ",
                   detail::join_keys(mine), " but the original has ", detail::join_keys(theirs),
                   "; register every member in reset()");
@@ -390,7 +401,8 @@ class Module {
     check_same(buffers_.keys(), src.buffers_.keys(), "buffers");
     check_same(children_.keys(), src.children_.keys(), "submodules");
     NoGradGuard guard;
-    auto copy_values = [&](OrderedDict<Tensor<float>>& dst, const OrderedDict<Tensor<float>>& from) {
+    auto copy_values = [&](OrderedDict<Tensor<float>>& dst,
+                           const OrderedDict<Tensor<float>>& from) {
       for (size_t i = 0; i < dst.size(); ++i) {
         Tensor<float>& d = dst.item(i).second;
         const Tensor<float>& s = from.item(i).second;
@@ -422,7 +434,8 @@ class Module {
       if (seen->insert(t.impl_ptr().get()).second) out.insert(detail::dotted(prefix, n), t);
     }
     if (!recurse) return;
-    for (const auto& [n, c] : children_) c->collect(out, detail::dotted(prefix, n), true, buffers, seen);
+    for (const auto& [n, c] : children_)
+      c->collect(out, detail::dotted(prefix, n), true, buffers, seen);
   }
 
   void state_items(StateDict& out, const std::string& prefix) const {

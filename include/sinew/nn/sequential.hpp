@@ -1,4 +1,5 @@
-// nn::Sequential: a chain of modules named "0", "1", ... whose forward feeds each output to the next.
+// nn::Sequential: a chain of modules named "0", "1", ... whose forward feeds each output to the
+// next.
 #pragma once
 
 #include <cstddef>
@@ -21,20 +22,21 @@ class Sequential : public Module {
 
   // Any mix of module values and std::shared_ptr's to modules (one Sequential argument alone is
   // the shallow copy constructor instead).
+  // clang-format off
   template <class... Ms>
     requires(sizeof...(Ms) > 0 &&
              !(sizeof...(Ms) == 1 && (std::is_same_v<std::remove_cvref_t<Ms>, Sequential> && ...)))
   explicit Sequential(Ms&&... modules) : Module("Sequential") {
     (push_back(std::forward<Ms>(modules)), ...);
   }
+  // clang-format on
 
   // Appends under the name std::to_string(size()).
   template <class M>
   std::shared_ptr<M> push_back(std::shared_ptr<M> m) {
     return register_module(std::to_string(size()), std::move(m));
   }
-  template <class M>
-    requires std::is_base_of_v<Module, std::remove_cvref_t<M>>
+  template <ModuleValue M>
   std::shared_ptr<std::remove_cvref_t<M>> push_back(M&& m) {
     return register_module(std::to_string(size()), std::forward<M>(m));
   }

@@ -28,7 +28,7 @@ class PooledAllocator {
   // Size classes: four steps per power of two from 64 bytes, so waste stays under 25 %.
   static std::size_t size_class(std::size_t nbytes, std::size_t* rounded) {
     std::size_t n = nbytes < kAlignment ? kAlignment : nbytes;
-    int log2 = 63 - __builtin_clzll(n - 1 | 1);  // floor(log2(n - 1))
+    int log2 = 63 - __builtin_clzll((n - 1) | 1);  // floor(log2(n - 1))
     if (n <= kAlignment) {
       *rounded = kAlignment;
       return 0;
