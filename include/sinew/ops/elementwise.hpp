@@ -212,7 +212,7 @@ SINEW_UNARY_OP(log1p, Log1p, SINEW_SAVE_X, g / (x + 1.0))                      /
 SINEW_UNARY_OP(sqrt, Sqrt, SINEW_SAVE_Y, g / (ctx.output() * 2.0))             // x^(1/2)
 SINEW_UNARY_OP(rsqrt, Rsqrt, SINEW_SAVE_Y, g * pow(ctx.output(), 3.0) * -0.5)  // x^(-1/2)
 SINEW_UNARY_OP(abs, Abs, SINEW_SAVE_X, g * sign(x))                            // |x|
-SINEW_UNARY_OP(sign, Sign, SINEW_SAVE_X, zeros_like(x))                        // -1, 0, 1
+SINEW_UNARY_OP(sign, Sign, SINEW_SAVE_X, zeros_like(g))                        // -1, 0, 1
 SINEW_UNARY_OP(sin, Sin, SINEW_SAVE_X, g * cos(x))
 SINEW_UNARY_OP(cos, Cos, SINEW_SAVE_X, -g * sin(x))
 SINEW_UNARY_OP(tanh, Tanh, SINEW_SAVE_Y, g * (1.0 - ctx.output() * ctx.output()))
