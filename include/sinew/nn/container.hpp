@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "sinew/nn/indexed_modules.hpp"
 #include "sinew/nn/module.hpp"
 
 namespace sinew::nn {
@@ -17,49 +18,17 @@ namespace sinew::nn {
 // Holds submodules by index; it has no forward of its own (the owner decides how to use them).
 //   layers = register_module("layers", nn::ModuleList());
 //   for (int i = 0; i < 3; ++i) layers->push_back(nn::Linear(8, 8));   // "layers.0.weight", ...
-class ModuleList : public Module {
+class ModuleList : public IndexedModules<ModuleList> {
  public:
-  ModuleList() : Module("ModuleList") {}
+  ModuleList() : IndexedModules("ModuleList") {}
   // clang-format off
   template <class... Ms>
     requires(sizeof...(Ms) > 0 &&
              !(sizeof...(Ms) == 1 && (std::is_same_v<std::remove_cvref_t<Ms>, ModuleList> && ...)))
-  explicit ModuleList(Ms&&... modules) : Module("ModuleList") {
+  explicit ModuleList(Ms&&... modules) : IndexedModules("ModuleList") {
     (push_back(std::forward<Ms>(modules)), ...);
   }
   // clang-format on
-
-  template <class M>
-  std::shared_ptr<M> push_back(std::shared_ptr<M> m) {
-    return register_module(std::to_string(size()), std::move(m));
-  }
-  template <ModuleValue M>
-  std::shared_ptr<std::remove_cvref_t<M>> push_back(M&& m) {
-    return register_module(std::to_string(size()), std::forward<M>(m));
-  }
-
-  size_t size() const { return named_children().size(); }
-  bool empty() const { return size() == 0; }
-  const std::shared_ptr<Module>& operator[](size_t i) const {
-    SINEW_CHECK(i < size(), "ModuleList", "index ", i, " out of range for ", size(), " modules");
-    return named_children().item(i).second;
-  }
-  template <class M>
-  std::shared_ptr<M> at(size_t i) const {
-    auto p = std::dynamic_pointer_cast<M>((*this)[i]);
-    SINEW_CHECK(p != nullptr, "ModuleList::at", "module ", i, " is a ", (*this)[i]->name(),
-                ", not the type asked for");
-    return p;
-  }
-  auto begin() const { return named_children().begin(); }
-  auto end() const { return named_children().end(); }
-
-  std::shared_ptr<Module> clone() const override {
-    auto copy = std::make_shared<ModuleList>();
-    for (const auto& [name, m] : named_children()) copy->push_back(m->clone());
-    copy->train(is_training());
-    return copy;
-  }
 };
 
 // Holds submodules by name, in insertion order; keys are the state-dict prefixes.
