@@ -1,7 +1,7 @@
 // Sinew core micro benchmarks: SGEMM (against OpenBLAS's cblas_sgemm in the same binary when
 // built with it), elementwise add/relu bandwidth, softmax, and one training step of the
-// 784-128-10 MLP. Threads: OMP_NUM_THREADS for Sinew (Eigen's GEMM shares the OpenMP pool),
-// OPENBLAS_NUM_THREADS for OpenBLAS. Rates use wall time (UseRealTime), as threads do the work.
+// 784-128-10 MLP. Threads: OMP_NUM_THREADS for Sinew (its GEMM runs on the same OpenMP pool as
+// every other kernel), OPENBLAS_NUM_THREADS for OpenBLAS. Rates use wall time (UseRealTime).
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -61,8 +61,8 @@ void BM_Mm_SinewOp(benchmark::State& state) {
   set_gemm_counters(state, m, k, n);
 }
 
-// Reference point for the kernel's design: Eigen's public product (c.noalias() = a * b), with
-// Eigen's own OpenMP parallel GEMM and per-call packing buffers, over the same memory.
+// Reference point: Eigen's public product (c.noalias() = a * b), with Eigen's own OpenMP parallel
+// GEMM and per-call packing buffers, over the same memory (what Sinew's float GEMM replaced).
 void BM_Sgemm_EigenProduct(benchmark::State& state) {
   using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   const int64_t m = state.range(0), k = state.range(1), n = state.range(2);

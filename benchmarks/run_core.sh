@@ -7,7 +7,7 @@ set -euo pipefail
 bin="$1/benchmarks/sinew_bench_core"
 out="$2"
 mkdir -p "$out"
-common=(--benchmark_repetitions=3 --benchmark_report_aggregates_only=true --benchmark_format=console
+common=(--benchmark_repetitions=5 --benchmark_report_aggregates_only=true --benchmark_format=console
         --benchmark_out_format=json)
 for t in 1 2; do
   echo "== Sinew, $t thread(s); load: $(cut -d' ' -f1-3 /proc/loadavg)"

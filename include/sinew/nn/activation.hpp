@@ -1,19 +1,81 @@
-// Activation modules (ReLU, LeakyReLU, ELU, GELU, SiLU, Sigmoid, Tanh, Softplus, Softmax,
-// LogSoftmax) and the shape modules Identity, Flatten and Unflatten. Each forwards to the
-// differentiable op of the same name (ops/elementwise.hpp, ops/reduce.hpp), so its gradient is that
-// op's.
+// Activation modules (ReLU, LeakyReLU, ELU, SELU, GELU, SiLU, Sigmoid, Tanh, Softplus, Hardtanh,
+// PReLU, Maxout, Softmax, LogSoftmax) and the shape modules Identity, Flatten and Unflatten. Each
+// forwards to the differentiable op of the same name (ops/elementwise.hpp, ops/reduce.hpp, or
+// nn::functional below for selu, hardtanh, prelu and maxout), so its gradient is that op's.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "sinew/nn/init.hpp"
 #include "sinew/nn/module.hpp"
 #include "sinew/ops/elementwise.hpp"
+#include "sinew/ops/factory.hpp"
 #include "sinew/ops/reduce.hpp"
 #include "sinew/ops/view.hpp"
 
 namespace sinew::nn {
+
+namespace functional {
+
+// scale * elu(x, alpha) with PyTorch's constants (self-normalizing networks);
+// d/dx = scale where x > 0, scale alpha e^x elsewhere.
+template <class T>
+Tensor<T> selu(const Tensor<T>& x) {
+  constexpr double alpha = 1.6732632423543772848170429916717;
+  constexpr double scale = 1.0507009873554804934193349852946;
+  return elu(x, alpha) * scale;
+}
+
+// clamp(x, min_val, max_val);  d/dx = 1 where min_val < x < max_val, 0 elsewhere (both ends
+// excluded, as PyTorch's hardtanh_backward, unlike clamp's).
+template <class T>
+Tensor<T> hardtanh(const Tensor<T>& x, double min_val = -1.0, double max_val = 1.0) {
+  SINEW_CHECK(min_val <= max_val, "hardtanh", "min_val must be <= max_val, got ", min_val, " and ",
+              max_val);
+  Tensor<bool> inside = logical_and(x > min_val, x < max_val);
+  return where(inside, x, clamp(x, min_val, max_val).detach());
+}
+
+// x where x > 0, w_c x elsewhere, with w [C] (or [1]) broadcast over the channel dim 1 of x
+// ([N, C, ...]; an input with fewer than 2 dims has one channel);
+// dL/dx = g or w_c g;  dL/dw_c = sum of g x over the elements of channel c where x <= 0.
+template <class T>
+Tensor<T> prelu(const Tensor<T>& x, const Tensor<T>& weight) {
+  SINEW_CHECK(weight.dim() <= 1, "prelu", "weight must be 0-d or 1-d, got ", weight.shape());
+  int64_t n = weight.numel();
+  SINEW_CHECK(n == 1 || (x.dim() >= 2 && x.size(1) == n), "prelu", "weight of ", n,
+              " parameters does not match input ", x.shape(),
+              " (needs 1 parameter, or one per channel of dim 1)");
+  Tensor<T> w = weight;
+  if (n == 1) {
+    w = weight.reshape({});
+  } else {
+    std::vector<int64_t> s(size_t(x.dim()), 1);
+    s[1] = n;
+    w = weight.reshape(s);
+  }
+  return where(x > 0.0, x, w * x);
+}
+
+// Maxout: dim 1 of x ([N, C, ...]) split into C / pieces consecutive groups of `pieces` features,
+// y[:, j] = max of group j, so y is [N, C / pieces, ...];  dL/dx = g at each group's (first) max,
+// 0 elsewhere.
+template <class T>
+Tensor<T> maxout(const Tensor<T>& x, int64_t pieces) {
+  SINEW_CHECK(pieces >= 1, "maxout", "pieces must be >= 1, got ", pieces);
+  SINEW_CHECK(x.dim() >= 2, "maxout", "expected an input [N, C, ...], got ", x.shape());
+  SINEW_CHECK(x.size(1) % pieces == 0, "maxout", "features dim 1 of ", x.shape(),
+              " is not divisible by pieces = ", pieces);
+  Shape s = x.shape();
+  s[1] = x.size(1) / pieces;
+  s.insert(2, pieces);
+  return max(x.reshape(s), 2).values;
+}
+
+}  // namespace functional
 
 // max(x, 0).
 class ReLU : public Cloneable<ReLU> {
@@ -45,6 +107,70 @@ class ELU : public Cloneable<ELU> {
 
  private:
   double alpha_;
+};
+
+// scale * ELU(x, alpha) with scale = 1.0507..., alpha = 1.6732... (Klambauer et al.).
+class SELU : public Cloneable<SELU> {
+ public:
+  SELU() : Cloneable("SELU") {}
+  Tensor<float> forward(const Tensor<float>& x) override { return functional::selu(x); }
+};
+
+// clamp(x, min_val, max_val), gradient 1 strictly inside the range.
+class Hardtanh : public Cloneable<Hardtanh> {
+ public:
+  explicit Hardtanh(double min_val = -1.0, double max_val = 1.0)
+      : Cloneable("Hardtanh"), min_val_(min_val), max_val_(max_val) {
+    SINEW_CHECK(min_val <= max_val, "Hardtanh", "min_val must be <= max_val, got ", min_val,
+                " and ", max_val);
+  }
+  Tensor<float> forward(const Tensor<float>& x) override {
+    return functional::hardtanh(x, min_val_, max_val_);
+  }
+  std::string extra_repr() const override {
+    return sinew::detail::str("min_val=", min_val_, ", max_val=", max_val_);
+  }
+
+ private:
+  double min_val_;
+  double max_val_;
+};
+
+// x where x > 0, a_c x elsewhere, with a learnable `weight` [num_parameters] (1, or the number of
+// channels of dim 1), initialized to `init`.
+class PReLU : public Cloneable<PReLU> {
+ public:
+  Tensor<float> weight;
+
+  explicit PReLU(int64_t num_parameters = 1, double init = 0.25)
+      : Cloneable("PReLU"), num_parameters_(num_parameters), init_(init) {
+    SINEW_CHECK(num_parameters >= 1, "PReLU", "num_parameters must be >= 1, got ", num_parameters);
+    reset();
+  }
+  void reset() override {
+    weight = register_parameter("weight", full<float>({num_parameters_}, init_));
+  }
+  Tensor<float> forward(const Tensor<float>& x) override { return functional::prelu(x, weight); }
+  std::string extra_repr() const override {
+    return sinew::detail::str("num_parameters=", num_parameters_);
+  }
+
+ private:
+  int64_t num_parameters_;
+  double init_;
+};
+
+// The max over consecutive groups of `pieces` features of dim 1 (Goodfellow et al.).
+class Maxout : public Cloneable<Maxout> {
+ public:
+  explicit Maxout(int64_t pieces) : Cloneable("Maxout"), pieces_(pieces) {
+    SINEW_CHECK(pieces >= 1, "Maxout", "pieces must be >= 1, got ", pieces);
+  }
+  Tensor<float> forward(const Tensor<float>& x) override { return functional::maxout(x, pieces_); }
+  std::string extra_repr() const override { return sinew::detail::str("pieces=", pieces_); }
+
+ private:
+  int64_t pieces_;
 };
 
 // x Phi(x); approximate = "none" (erf) or "tanh".

@@ -1,5 +1,5 @@
-// Dropout: nn::functional::dropout and the nn::Dropout module (active in training, identity in
-// eval).
+// Dropout: nn::functional::dropout / dropout2d and the nn::Dropout / nn::Dropout2d modules
+// (active in training, identity in eval).
 #pragma once
 
 #include <string>
@@ -30,6 +30,27 @@ Tensor<T> dropout(const Tensor<T>& x, double p = 0.5, bool training = true) {
   return dropout(x, p, training, default_generator());
 }
 
+// Channel dropout for [N, C, H, W] or unbatched [C, H, W]: training, y = x * m / (1 - p) with one
+// m ~ Bernoulli(1 - p) per (sample, channel), so a whole feature map is zeroed or kept;
+// dL/dx = g * m / (1 - p). Not training, or p = 0: y = x.
+template <class T>
+Tensor<T> dropout2d(const Tensor<T>& x, double p, bool training, Generator& gen) {
+  SINEW_CHECK(p >= 0 && p <= 1, "dropout2d", "probability p must be in [0, 1], got ", p);
+  SINEW_CHECK(x.dim() == 3 || x.dim() == 4, "dropout2d",
+              "expected an input [N, C, H, W] or [C, H, W], got ", x.shape());
+  if (!training || p == 0) return x;
+  if (p == 1) return x * 0.0;
+  Shape mask_shape = x.shape();
+  mask_shape[x.dim() - 1] = 1;
+  mask_shape[x.dim() - 2] = 1;
+  Tensor<T> keep = (rand<T>(mask_shape, gen, x.device()) >= p).template to<T>();
+  return x * (keep * (1.0 / (1.0 - p)));
+}
+template <class T>
+Tensor<T> dropout2d(const Tensor<T>& x, double p = 0.5, bool training = true) {
+  return dropout2d(x, p, training, default_generator());
+}
+
 }  // namespace functional
 
 // Zeroes each element with probability p during training and scales the rest by 1 / (1 - p);
@@ -41,6 +62,23 @@ class Dropout : public Cloneable<Dropout> {
   }
   Tensor<float> forward(const Tensor<float>& x) override {
     return functional::dropout(x, p_, is_training());
+  }
+  double p() const { return p_; }
+  std::string extra_repr() const override { return sinew::detail::str("p=", p_); }
+
+ private:
+  double p_;
+};
+
+// Zeroes whole channels of [N, C, H, W] (or [C, H, W]) with probability p during training and
+// scales the rest by 1 / (1 - p); the identity in eval mode. Draws from the global generator.
+class Dropout2d : public Cloneable<Dropout2d> {
+ public:
+  explicit Dropout2d(double p = 0.5) : Cloneable("Dropout2d"), p_(p) {
+    SINEW_CHECK(p >= 0 && p <= 1, "Dropout2d", "probability p must be in [0, 1], got ", p);
+  }
+  Tensor<float> forward(const Tensor<float>& x) override {
+    return functional::dropout2d(x, p_, is_training());
   }
   double p() const { return p_; }
   std::string extra_repr() const override { return sinew::detail::str("p=", p_); }

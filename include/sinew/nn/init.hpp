@@ -1,12 +1,16 @@
-// nn::init: in-place parameter initializers (uniform_, normal_, constant_, xavier_*, kaiming_*),
-// calculate_gain and fan computation, with PyTorch's names, defaults and formulas. Each fills the
-// tensor under NoGradGuard (so parameters that require grad can be initialized) and returns it.
+// nn::init: in-place parameter initializers (uniform_, normal_, trunc_normal_, constant_, eye_,
+// dirac_, xavier_*, kaiming_*, orthogonal_), calculate_gain and fan computation, with PyTorch's
+// names, defaults and formulas. Each fills the tensor under NoGradGuard (so parameters that
+// require grad can be initialized) and returns it.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "sinew/autograd/grad_mode.hpp"
 #include "sinew/core/random.hpp"
@@ -71,6 +75,41 @@ Tensor<T>& assign(Tensor<T>& t, const Tensor<T>& values) {
   alias.copy_(values);
   return t;
 }
+// Writes host values (row-major, t's shape) into t.
+template <class T>
+Tensor<T>& assign_values(Tensor<T>& t, const std::vector<double>& v) {
+  std::vector<T> cast(v.begin(), v.end());
+  return assign(t, from_vector<T>(cast, t.shape(), t.device()));
+}
+// The inverse of erf on (-1, 1) (+-inf at +-1): Giles' single-precision approximation refined by
+// two Newton steps on erf(x) - y, which brings it to double precision.
+inline double erfinv(double y) {
+  if (y <= -1) return y == -1 ? -INFINITY : NAN;
+  if (y >= 1) return y == 1 ? INFINITY : NAN;
+  double w = -std::log((1.0 - y) * (1.0 + y)), x;
+  if (w < 5.0) {
+    w -= 2.5;
+    x = 2.81022636e-08;
+    for (double c : {3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503,
+                     -0.00417768164, 0.246640727, 1.50140941}) {
+      x = c + x * w;
+    }
+  } else {
+    w = std::sqrt(w) - 3.0;
+    x = -0.000200214257;
+    for (double c : {0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613,
+                     0.00943887047, 1.00167406, 2.83297682}) {
+      x = c + x * w;
+    }
+  }
+  x *= y;
+  for (int i = 0; i < 2; ++i) {
+    double slope = 1.1283791670955126 * std::exp(-x * x);  // d erf / dx
+    if (slope == 0) break;
+    x -= (std::erf(x) - y) / slope;
+  }
+  return x;
+}
 }  // namespace detail
 
 // U(a, b).
@@ -95,6 +134,33 @@ Tensor<T>& normal_(Tensor<T>& t, double mean = 0, double std = 1) {
   return normal_(t, mean, std, default_generator());
 }
 
+// N(mean, std^2) truncated to [a, b] (a, b in the tensor's units, not in stds), by PyTorch's
+// inverse-CDF method: u ~ U(Phi(alpha), Phi(beta)), x = mean + std Phi^-1(u), clamped to [a, b].
+template <class T>
+Tensor<T>& trunc_normal_(Tensor<T>& t, double mean, double std, double a, double b,
+                         Generator& gen) {
+  SINEW_CHECK(std >= 0, "trunc_normal_", "std must be >= 0, got ", std);
+  SINEW_CHECK(a < b, "trunc_normal_", "needs a < b, got a = ", a, ", b = ", b);
+  if (t.numel() == 0) return t;
+  std::vector<double> v = rand<double>(t.shape(), gen).to_vector();
+  if (std == 0) {
+    std::fill(v.begin(), v.end(), std::clamp(mean, a, b));
+    return detail::assign_values(t, v);
+  }
+  auto cdf = [](double x) { return (1.0 + std::erf(x / std::sqrt(2.0))) / 2.0; };
+  double lo = 2 * cdf((a - mean) / std) - 1, hi = 2 * cdf((b - mean) / std) - 1;
+  for (double& x : v) {
+    x = mean + std * std::sqrt(2.0) * detail::erfinv(lo + (hi - lo) * x);
+    x = std::clamp(x, a, b);
+  }
+  return detail::assign_values(t, v);
+}
+template <class T>
+Tensor<T>& trunc_normal_(Tensor<T>& t, double mean = 0, double std = 1, double a = -2,
+                         double b = 2) {
+  return trunc_normal_(t, mean, std, a, b, default_generator());
+}
+
 template <class T>
 Tensor<T>& constant_(Tensor<T>& t, double value) {
   NoGradGuard guard;
@@ -108,6 +174,34 @@ Tensor<T>& zeros_(Tensor<T>& t) {
 template <class T>
 Tensor<T>& ones_(Tensor<T>& t) {
   return constant_(t, 1.0);
+}
+
+// The identity matrix for a 2-d tensor (ones on the main diagonal of a non-square one too).
+template <class T>
+Tensor<T>& eye_(Tensor<T>& t) {
+  SINEW_CHECK(t.dim() == 2, "eye_", "needs a 2-d tensor, got shape ", t.shape());
+  return detail::assign(t, eye<T>(t.size(0), t.size(1), t.device()));
+}
+
+// The Dirac delta for a conv weight [out, in, k...] (3, 4 or 5 dims): output channel g * out/groups
+// + d copies input channel d at the kernel's centre, for d < min(out / groups, in), so the conv
+// preserves those channels. Everything else is 0.
+template <class T>
+Tensor<T>& dirac_(Tensor<T>& t, int64_t groups = 1) {
+  SINEW_CHECK(t.dim() >= 3 && t.dim() <= 5, "dirac_", "needs a 3, 4 or 5-d tensor, got shape ",
+              t.shape());
+  SINEW_CHECK(groups >= 1 && t.size(0) % groups == 0, "dirac_", "dim 0 of ", t.shape(),
+              " must be divisible by groups = ", groups);
+  std::vector<double> v(static_cast<size_t>(t.numel()), 0.0);
+  int64_t per_group = t.size(0) / groups, n = std::min(per_group, t.size(1));
+  for (int64_t g = 0; g < groups; ++g) {
+    for (int64_t d = 0; d < n; ++d) {
+      int64_t flat = (g * per_group + d) * t.size(1) + d;  // row-major index of [o, d, centre...]
+      for (int64_t k = 2; k < t.dim(); ++k) flat = flat * t.size(k) + t.size(k) / 2;
+      v[static_cast<size_t>(flat)] = 1.0;
+    }
+  }
+  return detail::assign_values(t, v);
 }
 
 // Glorot: U(-a, a) with a = gain sqrt(6 / (fan_in + fan_out)).
@@ -149,6 +243,53 @@ Tensor<T>& kaiming_normal_(Tensor<T>& t, const KaimingOptions& opt = {}) {
   int64_t fan = detail::fan(t, opt.mode, "kaiming_normal_");
   if (t.numel() == 0) return t;
   return normal_(t, 0.0, calculate_gain(opt.nonlinearity, opt.a) / std::sqrt(double(fan)));
+}
+
+// A (semi-)orthogonal matrix times gain, for t viewed as [size(0), numel / size(0)]: the Q factor
+// of the QR decomposition of a normal matrix (of its transpose when there are fewer rows than
+// columns), with signs fixed so that R has a positive diagonal, as PyTorch. Rows are then
+// orthonormal (W W^T = gain^2 I) when size(0) <= numel / size(0), else columns are.
+// The QR is a twice-orthogonalized modified Gram-Schmidt in double.
+template <class T>
+Tensor<T>& orthogonal_(Tensor<T>& t, double gain, Generator& gen) {
+  SINEW_CHECK(t.dim() >= 2, "orthogonal_", "needs a tensor with at least 2 dimensions, got shape ",
+              t.shape());
+  if (t.numel() == 0) return t;
+  const int64_t rows = t.size(0), cols = t.numel() / rows;
+  std::vector<double> a = randn<double>({rows, cols}, gen).to_vector();
+  // Columns of the tall matrix M (m x n, m >= n): M = A, or A^T when rows < cols.
+  const bool transposed = rows < cols;
+  const int64_t m = transposed ? cols : rows, n = transposed ? rows : cols;
+  std::vector<std::vector<double>> q(static_cast<size_t>(n), std::vector<double>(m));
+  for (int64_t j = 0; j < n; ++j) {
+    for (int64_t i = 0; i < m; ++i) q[j][i] = transposed ? a[j * cols + i] : a[i * cols + j];
+  }
+  for (int64_t j = 0; j < n; ++j) {
+    std::vector<double>& v = q[j];
+    for (int pass = 0; pass < 2; ++pass) {
+      for (int64_t k = 0; k < j; ++k) {
+        double r = 0;
+        for (int64_t i = 0; i < m; ++i) r += q[k][i] * v[i];
+        for (int64_t i = 0; i < m; ++i) v[i] -= r * q[k][i];
+      }
+    }
+    double norm = 0;
+    for (double x : v) norm += x * x;
+    norm = std::sqrt(norm);
+    SINEW_CHECK(norm > 0, "orthogonal_", "the random matrix was rank deficient");
+    for (double& x : v) x /= norm;  // R's diagonal entry is the positive norm: the sign fix
+  }
+  std::vector<double> w(static_cast<size_t>(rows * cols));
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t j = 0; j < cols; ++j) {
+      w[i * cols + j] = gain * (transposed ? q[i][j] : q[j][i]);
+    }
+  }
+  return detail::assign_values(t, w);
+}
+template <class T>
+Tensor<T>& orthogonal_(Tensor<T>& t, double gain = 1.0) {
+  return orthogonal_(t, gain, default_generator());
 }
 
 }  // namespace sinew::nn::init

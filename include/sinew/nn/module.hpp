@@ -20,6 +20,10 @@
 // but clone(), which then raises an Error saying what to change. The training flag belongs to each
 // module object: train()/eval() reach the registered submodules, not other shallow copies.
 //
+// Hooks. register_forward_pre_hook, register_forward_hook and register_full_backward_hook attach
+// callables that operator() runs around forward(); each returns a RemovableHandle. Hooks belong to
+// the module as its parameters do: shallow copies share them, clone() starts without any.
+//
 // Element type. Parameters and buffers are Tensor<float>: float32 is what Sinew trains and what
 // PyTorch checkpoints hold. Integer-valued buffers (BatchNorm's num_batches_tracked) are stored as
 // float, exact up to 2^24, and converted to int64 by the serializers.
@@ -29,6 +33,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <sstream>
 #include <string>
@@ -40,6 +45,7 @@
 
 #include "sinew/autograd/engine.hpp"
 #include "sinew/autograd/grad_mode.hpp"
+#include "sinew/autograd/node.hpp"
 #include "sinew/core/error.hpp"
 #include "sinew/core/tensor.hpp"
 #include "sinew/ops/cast.hpp"
@@ -141,6 +147,73 @@ inline std::string dotted(const std::string& prefix, const std::string& name) {
 
 class Module;
 
+// Module hooks (PyTorch's signatures, one tensor each way). A returned tensor replaces the input
+// (pre-hook), the output (forward hook) or the input's gradient (backward hook); std::nullopt keeps
+// it. The register_* functions also take callables returning void.
+using ForwardPreHook = std::function<std::optional<Tensor<float>>(Module&, const Tensor<float>&)>;
+using ForwardHook = std::function<std::optional<Tensor<float>>(Module&, const Tensor<float>& input,
+                                                               const Tensor<float>& output)>;
+using BackwardHook = std::function<std::optional<Tensor<float>>(
+    Module&, const Tensor<float>& grad_input, const Tensor<float>& grad_output)>;
+
+namespace detail {
+// The hooks of a module (shared by its shallow copies); ids are unique across the three lists.
+struct HookRegistry {
+  uint64_t next_id = 0;
+  std::vector<std::pair<uint64_t, ForwardPreHook>> pre;
+  std::vector<std::pair<uint64_t, ForwardHook>> forward;
+  std::vector<std::pair<uint64_t, BackwardHook>> backward;
+  bool empty() const { return pre.empty() && forward.empty() && backward.empty(); }
+  void erase(uint64_t id) {
+    auto drop = [id](auto& v) {
+      v.erase(std::remove_if(v.begin(), v.end(), [id](const auto& p) { return p.first == id; }),
+              v.end());
+    };
+    drop(pre);
+    drop(forward);
+    drop(backward);
+  }
+};
+
+// Wraps a hook returning void into one returning std::nullopt.
+template <class R, class F, class... Args>
+std::function<std::optional<Tensor<float>>(Args...)> hook_fn(F&& fn) {
+  if constexpr (std::is_void_v<R>) {
+    return [fn = std::forward<F>(fn)](Args... args) mutable -> std::optional<Tensor<float>> {
+      fn(std::forward<Args>(args)...);
+      return std::nullopt;
+    };
+  } else {
+    return std::forward<F>(fn);
+  }
+}
+
+// y = x as a new graph node, so a hook on y sees exactly the gradient flowing through this use
+// of x (what PyTorch's BackwardHookFunction does);  dL/dx = dL/dy.
+inline Tensor<float> hook_identity(const Tensor<float>& x) {
+  Tensor<float> y = x.detach();
+  return autograd::record(y, "BackwardHookFunction", {x}, [](const Tensor<float>& g) { return g; });
+}
+}  // namespace detail
+
+// What the register_*_hook functions return; remove() unregisters the hook. Removing twice, or
+// after the module is gone, does nothing.
+class RemovableHandle {
+ public:
+  RemovableHandle() = default;
+  RemovableHandle(std::weak_ptr<detail::HookRegistry> registry, uint64_t id)
+      : registry_(std::move(registry)), id_(id) {}
+  void remove() {
+    if (auto r = registry_.lock()) r->erase(id_);
+    registry_.reset();
+  }
+  uint64_t id() const { return id_; }
+
+ private:
+  std::weak_ptr<detail::HookRegistry> registry_;
+  uint64_t id_ = 0;
+};
+
 // A module type or a reference to one (what register_module and push_back accept by value).
 template <class M>
 concept ModuleValue = std::is_base_of_v<Module, std::remove_cvref_t<M>>;
@@ -165,7 +238,42 @@ class Module {
     (void)x;
     sinew::detail::fail(name_.c_str(), "this module has no forward(const Tensor<float>&)");
   }
-  Tensor<float> operator()(const Tensor<float>& x) { return forward(x); }
+  // forward(x) with the hooks around it: pre-hooks (may replace the input), forward, forward hooks
+  // (may replace the output), then the backward hooks' wiring. Containers call their members
+  // through here, so a member's hooks fire inside a Sequential.
+  Tensor<float> operator()(const Tensor<float>& x) {
+    if (!hooks_ || hooks_->empty()) return forward(x);
+    return call_with_hooks(x);
+  }
+
+  // ---- hooks ----------------------------------------------------------------------------------
+  // fn(module, input) runs before forward; a returned tensor becomes forward's input.
+  template <class F>
+  RemovableHandle register_forward_pre_hook(F fn) {
+    using R = std::invoke_result_t<F&, Module&, const Tensor<float>&>;
+    return add_hook(hooks().pre,
+                    detail::hook_fn<R, F, Module&, const Tensor<float>&>(std::move(fn)));
+  }
+  // fn(module, input, output) runs after forward; a returned tensor replaces the output.
+  template <class F>
+  RemovableHandle register_forward_hook(F fn) {
+    using R = std::invoke_result_t<F&, Module&, const Tensor<float>&, const Tensor<float>&>;
+    return add_hook(
+        hooks().forward,
+        detail::hook_fn<R, F, Module&, const Tensor<float>&, const Tensor<float>&>(std::move(fn)));
+  }
+  // fn(module, grad_input, grad_output) runs during backward once the gradient with respect to
+  // this call's input is known (grad_output: with respect to its output); a returned tensor
+  // replaces grad_input. When the input needs no gradient, fn runs as soon as grad_output is
+  // known, with an undefined grad_input (its result is then ignored). The graph refers to this
+  // module object, so it must outlive the backward of that call (as a module in training does).
+  template <class F>
+  RemovableHandle register_full_backward_hook(F fn) {
+    using R = std::invoke_result_t<F&, Module&, const Tensor<float>&, const Tensor<float>&>;
+    return add_hook(
+        hooks().backward,
+        detail::hook_fn<R, F, Module&, const Tensor<float>&, const Tensor<float>&>(std::move(fn)));
+  }
 
   // A deep copy: new parameters and buffers with the same values and requires_grad flags, new
   // submodules, the same training mode. Provided by nn::Cloneable and by Sequential.
@@ -388,6 +496,9 @@ class Module {
     children_.clear();
   }
 
+  // Gives this module its own empty hook registry (clone() calls it on the copy).
+  void reset_hooks() { hooks_ = std::make_shared<detail::HookRegistry>(); }
+
   // Copies values, requires_grad flags and training modes from `src`, a module whose registry has
   // the same names and shapes (checked), recursively. Used by Cloneable::clone after reset().
   void copy_state_from(const Module& src) {
@@ -421,6 +532,58 @@ class Module {
   }
 
  private:
+  detail::HookRegistry& hooks() {
+    if (!hooks_) reset_hooks();  // a moved-from module
+    return *hooks_;
+  }
+  template <class H>
+  RemovableHandle add_hook(std::vector<std::pair<uint64_t, H>>& list, H fn) {
+    SINEW_CHECK(fn != nullptr, "register hook", "the hook of ", name_, " is empty");
+    uint64_t id = hooks_->next_id++;
+    list.emplace_back(id, std::move(fn));
+    return RemovableHandle(hooks_, id);
+  }
+
+  Tensor<float> call_with_hooks(const Tensor<float>& x) {
+    std::shared_ptr<detail::HookRegistry> reg = hooks_;  // alive even if a hook resets ours
+    auto pre = reg->pre;  // copies: a hook may remove itself while running
+    auto fwd = reg->forward;
+    auto bwd = reg->backward;
+    Tensor<float> input = x;
+    for (auto& [id, h] : pre) {
+      if (auto r = h(*this, input)) input = *r;
+    }
+    bool wire_backward = !bwd.empty() && autograd::is_grad_enabled();
+    // grad_output, filled in by the output's hook before the input's hook runs.
+    auto grad_output = std::make_shared<Tensor<float>>();
+    bool input_hooked = wire_backward && input.requires_grad();
+    if (input_hooked) {
+      input = detail::hook_identity(input);
+      input.register_hook([this, bwd, grad_output](const Tensor<float>& g) {
+        Tensor<float> gi = g;
+        for (auto& [id, h] : bwd) {
+          if (auto r = h(*this, gi, *grad_output)) gi = *r;
+        }
+        return gi;
+      });
+    }
+    Tensor<float> out = forward(input);
+    for (auto& [id, h] : fwd) {
+      if (auto r = h(*this, input, out)) out = *r;
+    }
+    if (wire_backward && out.defined() && out.requires_grad()) {
+      out = detail::hook_identity(out);
+      out.register_hook([this, bwd, grad_output, input_hooked](const Tensor<float>& g) {
+        *grad_output = g;
+        if (!input_hooked) {
+          for (auto& [id, h] : bwd) h(*this, Tensor<float>(), g);
+        }
+        return Tensor<float>();
+      });
+    }
+    return out;
+  }
+
   void check_new_name(const std::string& n, const char* where) const {
     SINEW_CHECK(!n.empty() && n.find('.') == std::string::npos, where, "name '", n, "' in ", name_,
                 " must be non-empty and contain no '.'");
@@ -454,6 +617,7 @@ class Module {
   OrderedDict<Tensor<float>> parameters_;
   OrderedDict<Tensor<float>> buffers_;
   OrderedDict<std::shared_ptr<Module>> children_;
+  std::shared_ptr<detail::HookRegistry> hooks_ = std::make_shared<detail::HookRegistry>();
 };
 
 inline std::ostream& operator<<(std::ostream& os, const Module& m) {
@@ -477,6 +641,7 @@ class Cloneable : public Module {
     auto copy = std::make_shared<Derived>(static_cast<const Derived&>(*this));
     Cloneable& c = *copy;
     c.clear_registry();
+    c.reset_hooks();
     c.reset();
     c.copy_state_from(*this);
     return copy;

@@ -34,7 +34,7 @@ class Sequential : public IndexedModules<Sequential> {
 
   Tensor<float> forward(const Tensor<float>& x) override {
     Tensor<float> y = x;
-    for (const auto& [name, m] : named_children()) y = m->forward(y);
+    for (const auto& [name, m] : named_children()) y = (*m)(y);  // runs the member's hooks
     return y;
   }
 };

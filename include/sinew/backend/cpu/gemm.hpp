@@ -1,7 +1,8 @@
-// CPU GEMM through Eigen: C = alpha A B + beta C over strided tensor memory, single and batched.
-// Each matrix is read in place (row-major, or column-major for a transposed view) whenever one
-// of its two strides is 1, so a.t() costs nothing; only fully strided operands are packed.
-// Eigen's blocked kernel does the arithmetic; threading and packing buffers are Sinew's.
+// CPU GEMM: C = alpha A B + beta C over strided tensor memory, single and batched. float on an
+// AVX-512 CPU runs Sinew's own blocked kernel (sgemm_avx512.hpp), which packs any strides itself;
+// otherwise Eigen's blocked kernel does the arithmetic, reading each matrix in place (row-major,
+// or column-major for a transposed view) whenever one of its two strides is 1, so a.t() costs
+// nothing; only fully strided operands are packed. Threading and packing buffers are Sinew's.
 #pragma once
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 
 #include "sinew/backend/cpu/eigen.hpp"
 #include "sinew/backend/cpu/parallel.hpp"
+#include "sinew/backend/cpu/sgemm_avx512.hpp"
 #include "sinew/core/tensor.hpp"
 
 namespace sinew::backend::cpu {
@@ -220,6 +222,18 @@ void gemm_accumulate(const Mat<T>& a, const Mat<T>& b, const Mat<T>& c, T alpha)
 // c = alpha a b + beta c for a row-major c (beta == 0: c is not read).
 template <class T>
 void gemm_rowmajor_out(Mat<T> a, Mat<T> b, const Mat<T>& c, T alpha, T beta) {
+#if defined(__AVX512F__)
+  // Everything but matrix-vector and tiny products: Sinew's AVX-512 kernel, beta applied at store.
+  if constexpr (std::is_same_v<T, float>) {
+    const int64_t m = c.rows, n = c.cols, k = a.cols;
+    if (k > 0 && m > 1 && n > 1 && m + n + k >= 20) {
+      using sgemm_avx512::Operand;
+      return sgemm_avx512::sgemm(m, n, k, alpha, Operand{a.data, a.rs, a.cs},
+                                 Operand{b.data, b.rs, b.cs}, beta, c.data, c.rs,
+                                 gemm_threads(m, n, k));
+    }
+  }
+#endif
   OutMap<T> cm = map_output(c);
   if (beta == T(0))
     cm.setZero();

@@ -1,0 +1,178 @@
+// optim::Adam and optim::AdamW: adaptive moment estimation, with L2 or decoupled weight decay.
+#pragma once
+
+#include <cmath>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sinew/optim/optimizer.hpp"
+
+namespace sinew::optim {
+
+struct AdamOptions {
+  double lr = 1e-3;
+  std::pair<double, double> betas = {0.9, 0.999};
+  double eps = 1e-8;
+  double weight_decay = 0;
+  bool amsgrad = false;
+  bool maximize = false;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AdamOptions, lr, betas, eps, weight_decay, amsgrad,
+                                                maximize)
+
+// AdamW has the same fields; only the default weight decay differs (0.01, as PyTorch's).
+struct AdamWOptions {
+  double lr = 1e-3;
+  std::pair<double, double> betas = {0.9, 0.999};
+  double eps = 1e-8;
+  double weight_decay = 1e-2;
+  bool amsgrad = false;
+  bool maximize = false;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AdamWOptions, lr, betas, eps, weight_decay,
+                                                amsgrad, maximize)
+
+// Per-group overrides; betas is written with double braces: {.betas = {{0.8, 0.99}}}.
+template <class O>
+struct AdamGroupOptionsOf {
+  std::optional<double> lr = std::nullopt;
+  std::optional<std::pair<double, double>> betas = std::nullopt;
+  std::optional<double> eps = std::nullopt;
+  std::optional<double> weight_decay = std::nullopt;
+  std::optional<bool> amsgrad = std::nullopt;
+  std::optional<bool> maximize = std::nullopt;
+  O resolve(const O& d) const {
+    O o = d;
+    o.lr = lr.value_or(d.lr);
+    o.betas = betas.value_or(d.betas);
+    o.eps = eps.value_or(d.eps);
+    o.weight_decay = weight_decay.value_or(d.weight_decay);
+    o.amsgrad = amsgrad.value_or(d.amsgrad);
+    o.maximize = maximize.value_or(d.maximize);
+    return o;
+  }
+};
+using AdamGroupOptions = AdamGroupOptionsOf<AdamOptions>;
+using AdamWGroupOptions = AdamGroupOptionsOf<AdamWOptions>;
+
+namespace detail {
+
+// PyTorch 1.13's single-tensor Adam/AdamW, for each parameter p with gradient g at step t:
+//   g <- -g if maximize
+//   AdamW: p <- p * (1 - lr * weight_decay)        Adam: g <- g + weight_decay * p
+//   m <- beta1 * m + (1 - beta1) * g;  v <- beta2 * v + (1 - beta2) * g^2
+//   c1 = 1 - beta1^t;  c2 = 1 - beta2^t;  step_size = lr / c1
+//   amsgrad: vmax <- max(vmax, v), and vmax replaces v below
+//   p <- p - step_size * m / (sqrt(v) / sqrt(c2) + eps)
+// State: "exp_avg", "exp_avg_sq", "max_exp_avg_sq" (amsgrad), and the step count.
+template <class Options, class GroupOptions>
+class AdamBase : public OptimizerWith<Options, GroupOptions> {
+  using Base = OptimizerWith<Options, GroupOptions>;
+
+ public:
+  using typename Base::ParamGroup;
+  AdamBase(std::string name, bool decoupled, std::vector<ParamGroup> groups, Options defaults)
+      : Base(std::move(name), defaults), decoupled_(decoupled) {
+    this->init(std::move(groups));
+  }
+
+  bool has_momentum() const override { return true; }
+  // beta1, the coefficient OneCycleLR cycles.
+  double momentum(size_t group = 0) const override { return this->options(group).betas.first; }
+  using Optimizer::set_momentum;
+  void set_momentum(double m, size_t group) override {
+    Options o = this->options(group);
+    o.betas.first = m;
+    validate(o);
+    this->options(group) = o;
+  }
+
+  void step() override {
+    NoGradGuard guard;
+    for (size_t gi = 0; gi < this->num_param_groups(); ++gi) {
+      const Options& o = this->options(gi);
+      const double beta1 = o.betas.first, beta2 = o.betas.second;
+      const float b1 = static_cast<float>(beta1), b2 = static_cast<float>(beta2);
+      const float one_b1 = static_cast<float>(1 - beta1), one_b2 = static_cast<float>(1 - beta2);
+      const float wd = static_cast<float>(o.weight_decay);
+      const float decay = static_cast<float>(1 - o.lr * o.weight_decay);
+      for (const Tensor<float>& p : this->params_[gi]) {
+        Tensor<float> gt = this->grad_of(p);
+        if (!gt.defined()) continue;
+        float* w = this->param_data(p);
+        const float* gp = gt.data_ptr();
+        const int64_t n = p.numel();
+        ParamState& s = this->state(p);
+        float* m = this->buffer(s, "exp_avg", p).data_ptr();
+        float* v = this->buffer(s, "exp_avg_sq", p).data_ptr();
+        float* vmax = o.amsgrad ? this->buffer(s, "max_exp_avg_sq", p).data_ptr() : nullptr;
+        const int64_t t = ++s.step;
+        // Scalars in double, as Python floats are in PyTorch.
+        const double c1 = 1 - std::pow(beta1, static_cast<double>(t));
+        const double c2 = 1 - std::pow(beta2, static_cast<double>(t));
+        const float step_size = static_cast<float>(o.lr / c1);
+        const float c2_sqrt = static_cast<float>(std::sqrt(c2));
+        const float eps = static_cast<float>(o.eps);
+        for (int64_t i = 0; i < n; ++i) {
+          float g = o.maximize ? -gp[i] : gp[i];
+          if (o.weight_decay != 0) {
+            if (decoupled_) {
+              w[i] = w[i] * decay;
+            } else {
+              g = g + wd * w[i];
+            }
+          }
+          m[i] = m[i] * b1 + one_b1 * g;
+          v[i] = v[i] * b2 + one_b2 * (g * g);
+          float second = v[i];
+          if (vmax != nullptr) {
+            vmax[i] = std::max(vmax[i], v[i]);
+            second = vmax[i];
+          }
+          const float denom = std::sqrt(second) / c2_sqrt + eps;
+          w[i] = w[i] - step_size * (m[i] / denom);
+        }
+        p.impl().storage->bump_version();
+      }
+    }
+  }
+
+ protected:
+  void validate(const Options& o) const override {
+    const char* n = this->name().c_str();
+    SINEW_CHECK(o.lr >= 0, n, "invalid learning rate: ", o.lr);
+    SINEW_CHECK(o.eps >= 0, n, "invalid epsilon value: ", o.eps);
+    SINEW_CHECK(o.betas.first >= 0 && o.betas.first < 1, n,
+                "invalid beta parameter at index 0: ", o.betas.first, " (must be in [0, 1))");
+    SINEW_CHECK(o.betas.second >= 0 && o.betas.second < 1, n,
+                "invalid beta parameter at index 1: ", o.betas.second, " (must be in [0, 1))");
+    SINEW_CHECK(o.weight_decay >= 0, n, "invalid weight_decay value: ", o.weight_decay);
+  }
+
+ private:
+  bool decoupled_;
+};
+
+}  // namespace detail
+
+class Adam : public detail::AdamBase<AdamOptions, AdamGroupOptions> {
+ public:
+  Adam(std::vector<Tensor<float>> params, AdamOptions defaults = {})
+      : AdamBase("Adam", false, {ParamGroup{std::move(params), {}}}, defaults) {}
+  Adam(std::vector<ParamGroup> groups, AdamOptions defaults = {})
+      : AdamBase("Adam", false, std::move(groups), defaults) {}
+};
+
+class AdamW : public detail::AdamBase<AdamWOptions, AdamWGroupOptions> {
+ public:
+  AdamW(std::vector<Tensor<float>> params, AdamWOptions defaults = {})
+      : AdamBase("AdamW", true, {ParamGroup{std::move(params), {}}}, defaults) {}
+  AdamW(std::vector<ParamGroup> groups, AdamWOptions defaults = {})
+      : AdamBase("AdamW", true, std::move(groups), defaults) {}
+};
+
+}  // namespace sinew::optim

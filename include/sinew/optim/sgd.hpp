@@ -1,0 +1,117 @@
+// optim::SGD: stochastic gradient descent with momentum, dampening, Nesterov and weight decay.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sinew/optim/optimizer.hpp"
+
+namespace sinew::optim {
+
+struct SGDOptions {
+  double lr = 1e-3;
+  double momentum = 0;
+  double dampening = 0;
+  double weight_decay = 0;
+  bool nesterov = false;
+  bool maximize = false;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SGDOptions, lr, momentum, dampening, weight_decay,
+                                                nesterov, maximize)
+
+// Per-group overrides of SGDOptions: a field left empty takes the optimizer's default.
+struct SGDGroupOptions {
+  std::optional<double> lr = std::nullopt;
+  std::optional<double> momentum = std::nullopt;
+  std::optional<double> dampening = std::nullopt;
+  std::optional<double> weight_decay = std::nullopt;
+  std::optional<bool> nesterov = std::nullopt;
+  std::optional<bool> maximize = std::nullopt;
+  SGDOptions resolve(const SGDOptions& d) const {
+    return {lr.value_or(d.lr),
+            momentum.value_or(d.momentum),
+            dampening.value_or(d.dampening),
+            weight_decay.value_or(d.weight_decay),
+            nesterov.value_or(d.nesterov),
+            maximize.value_or(d.maximize)};
+  }
+};
+
+// PyTorch 1.13's update, for each parameter p with gradient g:
+//   g <- -g if maximize;  g <- g + weight_decay * p
+//   with momentum mu:  b <- g on the first step, else b <- mu * b + (1 - dampening) * g;
+//                      g <- g + mu * b (nesterov) or g <- b
+//   p <- p - lr * g
+// State: "momentum_buffer" (only with momentum != 0).
+class SGD : public OptimizerWith<SGDOptions, SGDGroupOptions> {
+ public:
+  SGD(std::vector<Tensor<float>> params, SGDOptions defaults = {})
+      : OptimizerWith("SGD", defaults) {
+    init({ParamGroup{std::move(params), {}}});
+  }
+  SGD(std::vector<ParamGroup> groups, SGDOptions defaults = {}) : OptimizerWith("SGD", defaults) {
+    init(std::move(groups));
+  }
+
+  bool has_momentum() const override { return true; }
+  double momentum(size_t group = 0) const override { return options(group).momentum; }
+  using Optimizer::set_momentum;
+  void set_momentum(double m, size_t group) override {
+    SGDOptions o = options(group);
+    o.momentum = m;
+    validate(o);
+    options(group) = o;
+  }
+
+  void step() override {
+    NoGradGuard guard;
+    for (size_t gi = 0; gi < num_param_groups(); ++gi) {
+      const SGDOptions& o = options(gi);
+      const float wd = static_cast<float>(o.weight_decay);
+      const float mu = static_cast<float>(o.momentum);
+      const float damp = static_cast<float>(1 - o.dampening);
+      const float lr = static_cast<float>(o.lr);
+      for (const Tensor<float>& p : params_[gi]) {
+        Tensor<float> gt = grad_of(p);
+        if (!gt.defined()) continue;
+        float* w = param_data(p);
+        const float* gp = gt.data_ptr();
+        const int64_t n = p.numel();
+        ParamState& s = state(p);
+        float* buf = nullptr;
+        bool first = false;
+        if (o.momentum != 0) {
+          first = s.buffers.find("momentum_buffer") == nullptr;
+          buf = buffer(s, "momentum_buffer", p).data_ptr();
+        }
+        ++s.step;
+        for (int64_t i = 0; i < n; ++i) {
+          float d = o.maximize ? -gp[i] : gp[i];
+          if (o.weight_decay != 0) d = d + wd * w[i];
+          if (buf != nullptr) {
+            buf[i] = first ? d : buf[i] * mu + damp * d;
+            d = o.nesterov ? d + mu * buf[i] : buf[i];
+          }
+          w[i] = w[i] - lr * d;
+        }
+        p.impl().storage->bump_version();
+      }
+    }
+  }
+
+ protected:
+  void validate(const SGDOptions& o) const override {
+    SINEW_CHECK(o.lr >= 0, "SGD", "invalid learning rate: ", o.lr);
+    SINEW_CHECK(o.momentum >= 0, "SGD", "invalid momentum value: ", o.momentum);
+    SINEW_CHECK(o.weight_decay >= 0, "SGD", "invalid weight_decay value: ", o.weight_decay);
+    SINEW_CHECK(!o.nesterov || (o.momentum > 0 && o.dampening == 0), "SGD",
+                "Nesterov momentum requires a momentum and zero dampening (momentum ", o.momentum,
+                ", dampening ", o.dampening, ")");
+  }
+};
+
+}  // namespace sinew::optim

@@ -1,0 +1,565 @@
+// Tests for ops/conv.hpp and nn/conv.hpp: output shapes, values and gradients against PyTorch
+// (tests/fixtures/gen_conv.py -> nn/conv.json), gradcheck / gradgradcheck in double, the padding
+// modes, the modules' parameters, init, printing, and error messages.
+#include <cmath>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "fixture.hpp"
+#include "test_util.hpp"
+
+using namespace sinew;
+using nlohmann::json;
+using sinew::testing::all_close;
+using sinew::testing::fixture_tensor;
+using sinew::testing::grad_ok;
+using sinew::testing::gradgrad_ok;
+using sinew::testing::rand_input;
+namespace F = sinew::nn::functional;
+
+namespace {
+
+const json& fixture() {
+  static const json j = sinew::testing::load_fixture("nn/conv.json");
+  return j;
+}
+
+const json& find_case(const std::string& name) {
+  for (const auto& c : fixture().at("cases")) {
+    if (c.at("name") == name) return c;
+  }
+  throw Error("no fixture case " + name);
+}
+
+nn::IntPair pair_of(const json& opts, const char* key, int64_t def) {
+  if (!opts.contains(key)) return def;
+  const json& v = opts.at(key);
+  if (v.is_array()) return {v[0].get<int64_t>(), v[1].get<int64_t>()};
+  return v.get<int64_t>();
+}
+
+nn::Padding2d padding2_of(const json& opts) {
+  if (opts.contains("padding") && opts.at("padding").is_string())
+    return opts.at("padding").get<std::string>();
+  return pair_of(opts, "padding", 0);
+}
+
+nn::Padding1d padding1_of(const json& opts) {
+  if (!opts.contains("padding")) return 0;
+  const json& v = opts.at("padding");
+  if (v.is_string()) return v.get<std::string>();
+  return v.get<int64_t>();
+}
+
+int64_t int_of(const json& opts, const char* key, int64_t def) {
+  return opts.contains(key) ? opts.at(key).get<int64_t>() : def;
+}
+
+// The case's functional op on x, w, b (padding_mode "zeros" cases only).
+template <class T>
+Tensor<T> run_functional(const json& c, const Tensor<T>& x, const Tensor<T>& w,
+                         const Tensor<T>& b) {
+  const json& o = c.at("opts");
+  const std::string op = c.at("op");
+  if (op == "conv1d") {
+    return F::conv1d(x, w, b,
+                     {.stride = int_of(o, "stride", 1),
+                      .padding = padding1_of(o),
+                      .dilation = int_of(o, "dilation", 1),
+                      .groups = int_of(o, "groups", 1)});
+  }
+  if (op == "conv2d") {
+    return F::conv2d(x, w, b,
+                     {.stride = pair_of(o, "stride", 1),
+                      .padding = padding2_of(o),
+                      .dilation = pair_of(o, "dilation", 1),
+                      .groups = int_of(o, "groups", 1)});
+  }
+  return F::conv_transpose2d(x, w, b,
+                             {.stride = pair_of(o, "stride", 1),
+                              .padding = pair_of(o, "padding", 0),
+                              .output_padding = pair_of(o, "output_padding", 0),
+                              .groups = int_of(o, "groups", 1),
+                              .dilation = pair_of(o, "dilation", 1)});
+}
+
+// Forward output and the gradients of sum(y * gy) in double against PyTorch at 1e-10.
+void check_functional(const std::string& name) {
+  SCOPED_TRACE(name);
+  const json& c = find_case(name);
+  Tensor<double> x = fixture_tensor<double>(c.at("x")).requires_grad_();
+  Tensor<double> w = fixture_tensor<double>(c.at("w")).requires_grad_();
+  Tensor<double> b;
+  if (c.contains("b")) b = fixture_tensor<double>(c.at("b")).requires_grad_();
+  Tensor<double> y = run_functional(c, x, w, b);
+  ASSERT_TRUE(all_close(y, fixture_tensor<double>(c.at("y")), 1e-10, 1e-10));
+  (y * fixture_tensor<double>(c.at("gy"))).sum().backward();
+  EXPECT_TRUE(all_close(x.grad(), fixture_tensor<double>(c.at("gx")), 1e-10, 1e-10));
+  EXPECT_TRUE(all_close(w.grad(), fixture_tensor<double>(c.at("gw")), 1e-10, 1e-10));
+  if (b.defined()) {
+    EXPECT_TRUE(all_close(b.grad(), fixture_tensor<double>(c.at("gb")), 1e-10, 1e-10));
+  }
+}
+
+void set_values(Tensor<float>& t, const Tensor<double>& v) {
+  NoGradGuard g;
+  t.detach().copy_(v.to<float>());
+}
+
+// The case through the float module (padding_mode included), with PyTorch's values at ~1e-5.
+template <class M>
+void check_module(M& m, const json& c) {
+  set_values(m.weight, fixture_tensor<double>(c.at("w")));
+  if (c.contains("b")) set_values(m.bias, fixture_tensor<double>(c.at("b")));
+  Tensor<float> x = fixture_tensor<float>(c.at("x")).requires_grad_();
+  Tensor<float> y = m(x);
+  ASSERT_TRUE(all_close(y, fixture_tensor<float>(c.at("y")), 1e-5, 1e-5));
+  (y * fixture_tensor<float>(c.at("gy"))).sum().backward();
+  EXPECT_TRUE(all_close(x.grad(), fixture_tensor<float>(c.at("gx")), 1e-5, 1e-5));
+  EXPECT_TRUE(all_close(m.weight.grad(), fixture_tensor<float>(c.at("gw")), 1e-5, 1e-5));
+  if (c.contains("b")) {
+    EXPECT_TRUE(all_close(m.bias.grad(), fixture_tensor<float>(c.at("gb")), 1e-5, 1e-5));
+  }
+}
+
+void check_conv2d_module(const std::string& name) {
+  SCOPED_TRACE(name);
+  const json& c = find_case(name);
+  const json& o = c.at("opts");
+  Shape ws = fixture_tensor<double>(c.at("w")).shape();
+  int64_t groups = int_of(o, "groups", 1);
+  nn::Conv2d m(ws[1] * groups, ws[0], {ws[2], ws[3]},
+               {.stride = pair_of(o, "stride", 1),
+                .padding = padding2_of(o),
+                .dilation = pair_of(o, "dilation", 1),
+                .groups = groups,
+                .bias = c.contains("b"),
+                .padding_mode = c.at("padding_mode")});
+  check_module(m, c);
+}
+
+void check_conv1d_module(const std::string& name) {
+  SCOPED_TRACE(name);
+  const json& c = find_case(name);
+  const json& o = c.at("opts");
+  Shape ws = fixture_tensor<double>(c.at("w")).shape();
+  int64_t groups = int_of(o, "groups", 1);
+  nn::Conv1d m(ws[1] * groups, ws[0], ws[2],
+               {.stride = int_of(o, "stride", 1),
+                .padding = padding1_of(o),
+                .dilation = int_of(o, "dilation", 1),
+                .groups = groups,
+                .bias = c.contains("b"),
+                .padding_mode = c.at("padding_mode")});
+  check_module(m, c);
+}
+
+void check_transpose_module(const std::string& name) {
+  SCOPED_TRACE(name);
+  const json& c = find_case(name);
+  const json& o = c.at("opts");
+  Shape ws = fixture_tensor<double>(c.at("w")).shape();
+  int64_t groups = int_of(o, "groups", 1);
+  nn::ConvTranspose2d m(ws[0], ws[1] * groups, {ws[2], ws[3]},
+                        {.stride = pair_of(o, "stride", 1),
+                         .padding = pair_of(o, "padding", 0),
+                         .output_padding = pair_of(o, "output_padding", 0),
+                         .groups = groups,
+                         .bias = c.contains("b"),
+                         .dilation = pair_of(o, "dilation", 1)});
+  check_module(m, c);
+}
+
+std::string printed(const nn::Module& m) {
+  std::ostringstream os;
+  os << m;
+  return os.str();
+}
+
+}  // namespace
+
+// ---- values and gradients against PyTorch (double, functional) ---------------------------------
+
+TEST(Conv2d, BasicMatchesPyTorch) { check_functional("basic"); }
+TEST(Conv2d, StrideTwoPaddingOneMatchesPyTorch) { check_functional("stride2_padding1"); }
+TEST(Conv2d, DilationTwoWithPairOptionsMatchesPyTorch) { check_functional("dilation2_pairs"); }
+TEST(Conv2d, GroupsTwoMatchesPyTorch) { check_functional("groups2"); }
+TEST(Conv2d, SamePaddingMatchesPyTorch) {
+  check_functional("same_odd_kernel");
+  check_functional("same_dilation2");
+}
+TEST(Conv2d, SamePaddingWithEvenKernelPadsTheExtraRowAtTheBottom) {
+  check_functional("same_asymmetric");
+}
+TEST(Conv2d, ValidPaddingWithoutBiasMatchesPyTorch) { check_functional("valid_no_bias"); }
+TEST(Conv2d, PointwiseKernelMatchesPyTorch) { check_functional("pointwise"); }
+TEST(Conv1d, StrideAndPaddingMatchPyTorch) { check_functional("conv1d_stride2_padding1"); }
+TEST(Conv1d, GroupsDilationAndSameMatchPyTorch) {
+  check_functional("conv1d_groups3_dilation2_same");
+}
+TEST(ConvTranspose2d, StrideTwoWithOutputPaddingMatchesPyTorch) {
+  check_functional("transpose_stride2_output_padding");
+}
+TEST(ConvTranspose2d, GroupsDilationAndPairsMatchPyTorch) { check_functional("transpose_groups2"); }
+TEST(ConvTranspose2d, WithoutBiasMatchesPyTorch) { check_functional("transpose_no_bias"); }
+
+TEST(Pad, ReflectReplicateCircularMatchPyTorch) {
+  for (const auto& c : fixture().at("pad")) {
+    const std::string mode = c.at("mode");
+    SCOPED_TRACE(mode);
+    Tensor<double> x = fixture_tensor<double>(c.at("x")).requires_grad_();
+    Tensor<double> y = F::pad(x, Shape(c.at("pad").get<std::vector<int64_t>>()), mode);
+    ASSERT_TRUE(all_close(y, fixture_tensor<double>(c.at("y")), 1e-12, 0));
+    (y * fixture_tensor<double>(c.at("gy"))).sum().backward();
+    EXPECT_TRUE(all_close(x.grad(), fixture_tensor<double>(c.at("gx")), 1e-10, 1e-10));
+  }
+}
+
+TEST(Pad, ConstantModeIsSinewPad) {
+  Tensor<double> x = ones<double>({1, 2});
+  EXPECT_TRUE(sinew::testing::values_are(F::pad(x, {1, 0}, "constant", 5), {5, 1, 1}));
+}
+
+// ---- the modules (float) against PyTorch, padding modes included -------------------------------
+
+TEST(Conv2d, ModuleMatchesPyTorchInFloat) {
+  check_conv2d_module("basic");
+  check_conv2d_module("groups2");
+  check_conv2d_module("same_asymmetric");
+}
+TEST(Conv2d, ReflectPaddingModeMatchesPyTorch) { check_conv2d_module("reflect"); }
+TEST(Conv2d, ReplicatePaddingModeMatchesPyTorch) { check_conv2d_module("replicate"); }
+TEST(Conv2d, CircularPaddingModeWithStrideMatchesPyTorch) { check_conv2d_module("circular"); }
+TEST(Conv2d, ReflectPaddingModeWithSameMatchesPyTorch) { check_conv2d_module("reflect_same"); }
+TEST(Conv1d, ModuleMatchesPyTorchInFloat) {
+  check_conv1d_module("conv1d_stride2_padding1");
+  check_conv1d_module("conv1d_groups3_dilation2_same");
+}
+TEST(Conv1d, CircularPaddingModeMatchesPyTorch) { check_conv1d_module("conv1d_circular"); }
+TEST(ConvTranspose2d, ModuleMatchesPyTorchInFloat) {
+  check_transpose_module("transpose_stride2_output_padding");
+  check_transpose_module("transpose_groups2");
+}
+
+// ---- shapes ---------------------------------------------------------------------------------
+
+TEST(Conv2d, OutputShapesOfTheW2Layers) {
+  nn::Conv2d c1(1, 32, 3, {.padding = 1}), c2(32, 64, 3, {.padding = 1});
+  EXPECT_EQ(c1(zeros<float>({4, 1, 28, 28})).shape(), (Shape{4, 32, 28, 28}));
+  EXPECT_EQ(c2(zeros<float>({4, 32, 14, 14})).shape(), (Shape{4, 64, 14, 14}));
+}
+
+TEST(Conv2d, OutputShapesFollowTheSizeFormula) {
+  Tensor<float> x = zeros<float>({2, 4, 11, 8});
+  // Ho = (H + 2p - d (k - 1) - 1) / s + 1.
+  EXPECT_EQ(F::conv2d(x, zeros<float>({6, 4, 3, 3}), {}, {.stride = 2}).shape(),
+            (Shape{2, 6, 5, 3}));
+  EXPECT_EQ(F::conv2d(x, zeros<float>({6, 2, 3, 2}), {},
+                      {.stride = {1, 3}, .padding = {2, 0}, .dilation = {2, 1}, .groups = 2})
+                .shape(),
+            (Shape{2, 6, 11, 3}));
+  EXPECT_EQ(F::conv2d(x, zeros<float>({6, 4, 4, 5}), {}, {.padding = "same"}).shape(),
+            (Shape{2, 6, 11, 8}));
+  EXPECT_EQ(F::conv2d(x, zeros<float>({6, 4, 11, 8})).shape(), (Shape{2, 6, 1, 1}));
+  EXPECT_EQ(F::conv2d(zeros<float>({0, 4, 5, 5}), zeros<float>({6, 4, 3, 3})).shape(),
+            (Shape{0, 6, 3, 3}));
+}
+
+TEST(Conv2d, AcceptsAnUnbatchedInput) {
+  nn::Conv2d c(3, 5, {3, 2}, {.stride = {1, 2}});
+  Tensor<float> x = rand<float>({3, 6, 6});
+  Tensor<float> y = c(x);
+  EXPECT_EQ(y.shape(), (Shape{5, 4, 3}));
+  EXPECT_TRUE(all_close(y, c(x.unsqueeze(0)).squeeze(0)));
+}
+
+TEST(Conv1d, OutputShapes) {
+  EXPECT_EQ(F::conv1d(zeros<float>({3, 2, 10}), zeros<float>({4, 2, 3}), {}, {.stride = 3}).shape(),
+            (Shape{3, 4, 3}));
+  EXPECT_EQ(
+      F::conv1d(zeros<float>({2, 10}), zeros<float>({4, 2, 4}), {}, {.padding = "same"}).shape(),
+      (Shape{4, 10}));
+}
+
+TEST(ConvTranspose2d, OutputShapesFollowTheSizeFormula) {
+  // Ho = (H - 1) s - 2 p + d (k - 1) + op + 1.
+  nn::ConvTranspose2d up(8, 4, 4, {.stride = 2, .padding = 1});
+  EXPECT_EQ(up(zeros<float>({2, 8, 7, 7})).shape(), (Shape{2, 4, 14, 14}));
+  EXPECT_EQ(F::conv_transpose2d(
+                zeros<float>({1, 2, 3, 4}), zeros<float>({2, 3, 3, 2}), {},
+                {.stride = {2, 3}, .output_padding = {1, 2}, .groups = 2, .dilation = {1, 2}})
+                .shape(),
+            (Shape{1, 6, 8, 14}));
+}
+
+TEST(ConvTranspose2d, IsTheGradientOfConv2dWithRespectToItsInput) {
+  Tensor<double> x = rand_input({2, 4, 7, 6}, 1), w = rand_input({6, 2, 3, 3}, 2);
+  Tensor<double> g = rand_input({2, 6, 4, 3}, 3).detach();
+  Tensor<double> y = F::conv2d(x, w, {}, {.stride = 2, .padding = 1, .groups = 2});
+  ASSERT_EQ(y.shape(), g.shape());
+  auto dx = autograd::grad<double>({y}, {x}, {g})[0];
+  // (H - 1) s - 2 p + (k - 1) + 1 = 7 rows and 5 columns; output_padding 1 recovers the 6th.
+  Tensor<double> t = F::conv_transpose2d(
+      g, w.detach(), {}, {.stride = 2, .padding = 1, .output_padding = {0, 1}, .groups = 2});
+  EXPECT_TRUE(all_close(dx, t, 1e-12, 1e-12));
+}
+
+// ---- gradcheck in double --------------------------------------------------------------------
+
+TEST(Conv2d, GradcheckWithStridePaddingDilationAndGroups) {
+  EXPECT_TRUE(grad_ok(
+      [](const std::vector<Tensor<double>>& in) {
+        return F::conv2d(in[0], in[1], in[2],
+                         {.stride = {2, 1}, .padding = {1, 2}, .dilation = {1, 2}, .groups = 2});
+      },
+      {rand_input({1, 4, 5, 4}, 1), rand_input({4, 2, 2, 2}, 2), rand_input({4}, 3)}));
+}
+
+TEST(Conv2d, GradcheckWithAsymmetricSamePadding) {
+  EXPECT_TRUE(grad_ok(
+      [](const std::vector<Tensor<double>>& in) {
+        return F::conv2d(in[0], in[1], in[2], {.padding = "same"});
+      },
+      {rand_input({1, 2, 4, 3}, 4), rand_input({2, 2, 2, 3}, 5), rand_input({2}, 6)}));
+}
+
+TEST(Conv2d, GradcheckOnANonContiguousInput) {
+  Tensor<double> base = rand_input({1, 4, 3, 2}, 7);
+  EXPECT_TRUE(grad_ok(
+      [](const std::vector<Tensor<double>>& in) {
+        return F::conv2d(in[0].permute({0, 3, 2, 1}), in[1].transpose(2, 3), {}, {.padding = 1});
+      },
+      {base, rand_input({3, 2, 2, 2}, 8)}));
+}
+
+TEST(Conv2d, GradgradcheckPassesSoDoubleBackwardWorks) {
+  EXPECT_TRUE(gradgrad_ok(
+      [](const std::vector<Tensor<double>>& in) {
+        return F::conv2d(in[0], in[1], in[2], {.stride = 2, .padding = 1, .groups = 2});
+      },
+      {rand_input({1, 4, 4, 3}, 9), rand_input({2, 2, 2, 2}, 10), rand_input({2}, 11)}));
+}
+
+TEST(Conv1d, GradcheckWithStridePaddingDilationAndGroups) {
+  EXPECT_TRUE(grad_ok(
+      [](const std::vector<Tensor<double>>& in) {
+        return F::conv1d(in[0], in[1], in[2],
+                         {.stride = 2, .padding = 2, .dilation = 2, .groups = 2});
+      },
+      {rand_input({2, 4, 7}, 12), rand_input({2, 2, 3}, 13), rand_input({2}, 14)}));
+}
+
+TEST(ConvTranspose2d, GradcheckWithStrideOutputPaddingGroupsAndDilation) {
+  EXPECT_TRUE(grad_ok(
+      [](const std::vector<Tensor<double>>& in) {
+        return F::conv_transpose2d(
+            in[0], in[1], in[2],
+            {.stride = 2, .padding = {1, 0}, .output_padding = 1, .groups = 2, .dilation = {1, 2}});
+      },
+      {rand_input({1, 4, 3, 2}, 15), rand_input({4, 1, 3, 2}, 16), rand_input({2}, 17)}));
+}
+
+TEST(ConvTranspose2d, GradgradcheckPasses) {
+  EXPECT_TRUE(gradgrad_ok(
+      [](const std::vector<Tensor<double>>& in) {
+        return F::conv_transpose2d(in[0], in[1], {}, {.stride = 2, .output_padding = 1});
+      },
+      {rand_input({1, 2, 2, 2}, 18), rand_input({2, 2, 2, 2}, 19)}));
+}
+
+TEST(Pad, GradcheckAndGradgradcheckForEachMode) {
+  for (std::string mode : {"reflect", "replicate", "circular"}) {
+    SCOPED_TRACE(mode);
+    auto f = [mode](const std::vector<Tensor<double>>& in) {
+      return F::pad(in[0], {2, 1, 1, 2}, mode);
+    };
+    EXPECT_TRUE(grad_ok(f, {rand_input({1, 3, 4}, 20)}));
+    EXPECT_TRUE(gradgrad_ok(f, {rand_input({1, 3, 4}, 21)}));
+  }
+}
+
+TEST(Conv2d, ResultsDoNotDependOnTheThreadCount) {
+  const int threads = get_num_threads();
+  Tensor<double> x = rand_input({8, 3, 9, 7}, 22), w = rand_input({4, 3, 3, 3}, 23);
+  auto run = [&](int n) {
+    set_num_threads(n);
+    x.set_grad(Tensor<double>());
+    w.set_grad(Tensor<double>());
+    Tensor<double> y = F::conv2d(x, w, {}, {.stride = {1, 2}, .padding = 1});
+    y.pow(2).sum().backward();
+    return std::vector<Tensor<double>>{y.detach(), x.grad(), w.grad()};
+  };
+  auto one = run(1), four = run(4);
+  set_num_threads(threads);
+  for (size_t i = 0; i < one.size(); ++i) EXPECT_TRUE(all_close(one[i], four[i], 1e-10, 1e-10));
+}
+
+// ---- modules: parameters, init, printing, clone -----------------------------------------------
+
+TEST(Conv2d, ParametersHavePyTorchsNamesAndLayout) {
+  nn::Conv2d c(4, 6, {3, 5}, {.groups = 2});
+  EXPECT_EQ(c.named_parameters().keys(), (std::vector<std::string>{"weight", "bias"}));
+  EXPECT_EQ(c.weight.shape(), (Shape{6, 2, 3, 5}));
+  EXPECT_EQ(c.bias.shape(), (Shape{6}));
+  nn::Conv2d nb(4, 6, 3, {.bias = false});
+  EXPECT_FALSE(nb.bias.defined());
+  EXPECT_EQ(nb.named_parameters().keys(), std::vector<std::string>{"weight"});
+  nn::ConvTranspose2d t(4, 6, 3, {.groups = 2});
+  EXPECT_EQ(t.weight.shape(), (Shape{4, 3, 3, 3}));
+  EXPECT_EQ(t.bias.shape(), (Shape{6}));
+  nn::Conv1d c1(2, 4, 5);
+  EXPECT_EQ(c1.weight.shape(), (Shape{4, 2, 5}));
+}
+
+TEST(Conv2d, DefaultInitStaysWithinOneOverSqrtFanIn) {
+  manual_seed(3);
+  nn::Conv2d c(8, 16, 3);                         // fan_in = 8 * 9
+  nn::ConvTranspose2d t(8, 4, 3, {.groups = 2});  // weight [8, 2, 3, 3]: fan_in = 2 * 9
+  auto check = [](const Tensor<float>& p, double bound) {
+    double lo = p.min().item(), hi = p.max().item();
+    EXPECT_LE(hi, bound);
+    EXPECT_GE(lo, -bound);
+    EXPECT_GT(hi - lo, bound);  // spread over the range, not a constant
+  };
+  check(c.weight, 1 / std::sqrt(72.0));
+  check(c.bias, 1 / std::sqrt(72.0));
+  check(t.weight, 1 / std::sqrt(18.0));
+  check(t.bias, 1 / std::sqrt(18.0));
+}
+
+TEST(Conv2d, PrintsLikePyTorch) {
+  EXPECT_EQ(printed(nn::Conv2d(1, 32, 3, {.padding = 1})),
+            "Conv2d(1, 32, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))");
+  EXPECT_EQ(printed(nn::Conv2d(4, 8, {3, 5},
+                               {.stride = 2,
+                                .padding = 1,
+                                .dilation = 2,
+                                .groups = 2,
+                                .bias = false,
+                                .padding_mode = "reflect"})),
+            "Conv2d(4, 8, kernel_size=(3, 5), stride=(2, 2), padding=(1, 1), dilation=(2, 2), "
+            "groups=2, bias=False, padding_mode=reflect)");
+  EXPECT_EQ(printed(nn::Conv1d(2, 4, 3, {.padding = "same"})),
+            "Conv1d(2, 4, kernel_size=(3,), stride=(1,), padding=same)");
+  EXPECT_EQ(printed(nn::ConvTranspose2d(3, 2, 3, {.stride = 2, .output_padding = 1})),
+            "ConvTranspose2d(3, 2, kernel_size=(3, 3), stride=(2, 2), output_padding=(1, 1))");
+  EXPECT_EQ(printed(nn::ConvTranspose2d(4, 6, {2, 3}, {.groups = 2, .dilation = {1, 2}})),
+            "ConvTranspose2d(4, 6, kernel_size=(2, 3), stride=(1, 1), dilation=(1, 2), groups=2)");
+}
+
+TEST(Conv2d, CloneCopiesValuesIntoNewParameters) {
+  nn::Conv2d c(2, 3, 3, {.padding = "same", .padding_mode = "circular"});
+  auto copy = nn::clone(c);
+  EXPECT_FALSE(copy->weight.is_same(c.weight));
+  EXPECT_TRUE(all_close(copy->weight, c.weight, 0, 0));
+  Tensor<float> x = rand<float>({1, 2, 4, 4});
+  EXPECT_TRUE(all_close((*copy)(x), c(x), 0, 0));
+}
+
+// ---- errors ---------------------------------------------------------------------------------
+
+TEST(Conv2d, RejectsAChannelMismatchNamingBothShapes) {
+  SINEW_EXPECT_ERROR(F::conv2d(zeros<float>({8, 3, 28, 28}), zeros<float>({32, 1, 3, 3})),
+                     "conv2d: input [8, 3, 28, 28] has 3 channels, weight [32, 1, 3, 3] expects "
+                     "1 (groups 1)");
+  SINEW_EXPECT_ERROR(
+      F::conv2d(zeros<float>({1, 3, 5, 5}), zeros<float>({4, 2, 3, 3}), {}, {.groups = 2}),
+      "has 3 channels", "expects 4 (groups 2)");
+}
+
+TEST(Conv2d, RejectsWrongRanks) {
+  SINEW_EXPECT_ERROR(F::conv2d(zeros<float>({28, 28}), zeros<float>({1, 1, 3, 3})), "conv2d",
+                     "4-d (batched) input", "[28, 28]");
+  SINEW_EXPECT_ERROR(F::conv2d(zeros<float>({1, 1, 5, 5}), zeros<float>({1, 3, 3})), "conv2d",
+                     "weight must be 4-d", "[1, 3, 3]");
+  SINEW_EXPECT_ERROR(F::conv1d(zeros<float>({1, 1, 5, 5}), zeros<float>({1, 1, 3})), "conv1d",
+                     "3-d (batched) input", "[1, 1, 5, 5]");
+}
+
+TEST(Conv2d, RejectsGroupsThatDoNotDivideTheChannels) {
+  SINEW_EXPECT_ERROR(
+      F::conv2d(zeros<float>({1, 4, 5, 5}), zeros<float>({3, 2, 3, 3}), {}, {.groups = 2}),
+      "conv2d", "3 output channels, not divisible by groups 2");
+  SINEW_EXPECT_ERROR(
+      F::conv2d(zeros<float>({1, 4, 5, 5}), zeros<float>({4, 4, 3, 3}), {}, {.groups = 0}),
+      "groups must be positive");
+}
+
+TEST(Conv2d, RejectsAKernelLargerThanThePaddedInput) {
+  SINEW_EXPECT_ERROR(
+      F::conv2d(zeros<float>({1, 1, 2, 2}), zeros<float>({1, 1, 5, 5}), {}, {.padding = 1}),
+      "conv2d: kernel size (5, 5) (dilated) is larger than the padded input (4, 4)");
+  SINEW_EXPECT_ERROR(
+      F::conv2d(zeros<float>({1, 1, 4, 4}), zeros<float>({1, 1, 3, 3}), {}, {.dilation = 2}),
+      "kernel size (5, 5) (dilated)");
+}
+
+TEST(Conv2d, RejectsBadStrideDilationPaddingAndBias) {
+  Tensor<float> x = zeros<float>({1, 1, 5, 5}), w = zeros<float>({2, 1, 3, 3});
+  SINEW_EXPECT_ERROR(F::conv2d(x, w, {}, {.stride = {0, 1}}), "conv2d",
+                     "stride must be positive, got (0, 1)");
+  SINEW_EXPECT_ERROR(F::conv2d(x, w, {}, {.dilation = -1}), "dilation must be positive");
+  SINEW_EXPECT_ERROR(F::conv2d(x, w, {}, {.padding = {1, -1}}),
+                     "padding must be non-negative, got (1, -1)");
+  SINEW_EXPECT_ERROR(F::conv2d(x, w, {}, {.padding = "full"}), "\"same\" or \"valid\"", "full");
+  SINEW_EXPECT_ERROR(F::conv2d(x, w, {}, {.stride = 2, .padding = "same"}),
+                     "padding=\"same\" is not supported for strided convolutions");
+  SINEW_EXPECT_ERROR(F::conv2d(x, w, zeros<float>({3})), "bias must have shape [2]", "got [3]");
+  SINEW_EXPECT_ERROR(F::conv1d(zeros<float>({1, 1, 5}), zeros<float>({1, 1, 3}), {}, {.stride = 0}),
+                     "conv1d", "stride must be positive, got 0");
+}
+
+TEST(ConvTranspose2d, RejectsBadArguments) {
+  Tensor<float> x = zeros<float>({1, 4, 3, 3});
+  SINEW_EXPECT_ERROR(F::conv_transpose2d(x, zeros<float>({3, 2, 3, 3})), "conv_transpose2d",
+                     "input [1, 4, 3, 3] has 4 channels, weight [3, 2, 3, 3] expects 3");
+  SINEW_EXPECT_ERROR(
+      F::conv_transpose2d(x, zeros<float>({4, 2, 3, 3}), {}, {.stride = 2, .output_padding = 2}),
+      "output_padding (2, 2) must be non-negative and smaller than either stride");
+  SINEW_EXPECT_ERROR(F::conv_transpose2d(x, zeros<float>({4, 2, 3, 3}), {}, {.groups = 3}),
+                     "not divisible by groups 3");
+  SINEW_EXPECT_ERROR(F::conv_transpose2d(x, zeros<float>({4, 2, 3, 3}), {}, {.padding = 3}),
+                     "gives an empty output");
+  SINEW_EXPECT_ERROR(
+      F::conv_transpose2d(x, zeros<float>({4, 2, 3, 3}), zeros<float>({2}), {.groups = 2}),
+      "bias must have shape [4]", "got [2]");
+}
+
+TEST(Pad, RejectsAmountsTheModeCannotProduce) {
+  Tensor<float> x = zeros<float>({1, 2, 3});
+  SINEW_EXPECT_ERROR(F::pad(x, {3, 0}, "reflect"),
+                     "pad: reflect padding (3, 0) of dimension 2 must be smaller than its size 3");
+  SINEW_EXPECT_ERROR(F::pad(x, {0, 4}, "circular"), "must not exceed its size 3");
+  SINEW_EXPECT_ERROR(F::pad(x, {1, 1}, "mirror"), "mode must be", "mirror");
+  SINEW_EXPECT_ERROR(F::pad(x, {-1, 1}, "replicate"), "must be non-negative");
+}
+
+TEST(Conv2d, ModuleErrorsNameTheLayerAndTheExpectedShape) {
+  nn::Conv2d c(1, 32, 3);
+  SINEW_EXPECT_ERROR(c(zeros<float>({64, 3, 28, 28})),
+                     "Conv2d(1, 32, kernel_size=(3, 3)): expected input [N, 1, H, W], got "
+                     "[64, 3, 28, 28]");
+  SINEW_EXPECT_ERROR(c(zeros<float>({28, 28})), "expected input [N, 1, H, W], got [28, 28]");
+  nn::Conv1d c1(2, 4, 3);
+  SINEW_EXPECT_ERROR(c1(zeros<float>({1, 3, 9})),
+                     "Conv1d(2, 4, kernel_size=(3,)): expected input [N, 2, L], got [1, 3, 9]");
+  nn::ConvTranspose2d t(4, 2, 3);
+  SINEW_EXPECT_ERROR(t(zeros<float>({1, 2, 5, 5})), "ConvTranspose2d(4, 2, kernel_size=(3, 3))",
+                     "expected input [N, 4, H, W]");
+}
+
+TEST(Conv2d, ModuleRejectsBadOptions) {
+  SINEW_EXPECT_ERROR(nn::Conv2d(3, 4, 3, {.groups = 2}),
+                     "in_channels 3 must be divisible by groups 2");
+  SINEW_EXPECT_ERROR(nn::Conv2d(4, 3, 3, {.groups = 2}), "out_channels 3 must be divisible");
+  SINEW_EXPECT_ERROR(nn::Conv2d(1, 1, 3, {.padding_mode = "mirror"}), "padding_mode must be");
+  SINEW_EXPECT_ERROR(nn::Conv2d(1, 1, 3, {.stride = 2, .padding = "same"}),
+                     "Conv2d(1, 1, kernel_size=(3, 3))", "not supported for strided");
+  SINEW_EXPECT_ERROR(nn::Conv2d(1, 1, {3, 0}), "kernel_size must be positive, got (3, 0)");
+  SINEW_EXPECT_ERROR(nn::ConvTranspose2d(1, 1, 3, {.stride = 2, .output_padding = 2}),
+                     "output_padding (2, 2)");
+  SINEW_EXPECT_ERROR(
+      nn::Conv2d(2, 2, 3, {.padding = 2, .padding_mode = "reflect"})(zeros<float>({1, 2, 2, 2})),
+      "reflect padding (2, 2)");
+}
