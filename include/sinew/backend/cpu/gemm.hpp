@@ -190,33 +190,13 @@ void gemm_accumulate(const Mat<T>& a, const Mat<T>& b, const Mat<T>& c, T alpha)
   const int threads = gemm_threads(m, n, k);
   if (threads == 1) return gemm_serial<T, LO, RO>(a, b, c, alpha);
   const bool split_n = n >= m;
-  const int64_t len = split_n ? n : m, units = (len + kGemmSliceUnit - 1) / kGemmSliceUnit;
-  std::exception_ptr error;
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads)
-#endif
-  {
-#ifdef _OPENMP
-    const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
-#else
-    const int64_t nt = 1, id = 0;
-#endif
-    const int64_t s0 = std::min(len, units * id / nt * kGemmSliceUnit);
-    const int64_t s1 = std::min(len, units * (id + 1) / nt * kGemmSliceUnit);
-    try {
-      if (s0 < s1 && split_n) {
-        gemm_serial<T, LO, RO>(a, col_block(b, s0, s1), col_block(c, s0, s1), alpha);
-      } else if (s0 < s1) {
-        gemm_serial<T, LO, RO>(row_block(a, s0, s1), b, row_block(c, s0, s1), alpha);
-      }
-    } catch (...) {
-#ifdef _OPENMP
-#pragma omp critical(sinew_gemm_error)
-#endif
-      error = std::current_exception();
+  parallel_slices(split_n ? n : m, kGemmSliceUnit, threads, [&](int64_t s0, int64_t s1) {
+    if (split_n) {
+      gemm_serial<T, LO, RO>(a, col_block(b, s0, s1), col_block(c, s0, s1), alpha);
+    } else {
+      gemm_serial<T, LO, RO>(row_block(a, s0, s1), b, row_block(c, s0, s1), alpha);
     }
-  }
-  if (error) std::rethrow_exception(error);
+  });
 }
 
 // c = alpha a b + beta c for a row-major c (beta == 0: c is not read).

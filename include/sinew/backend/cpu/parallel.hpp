@@ -1,7 +1,9 @@
 // The one CPU thread pool (OpenMP): thread count control and a chunked parallel_for.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <exception>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -49,6 +51,37 @@ void parallel_for(int64_t n, int64_t cost_per_item, F&& f) {
   }
 #endif
   f(int64_t{0}, n);
+}
+
+// Splits [0, len) into one slice per thread, cut at multiples of `unit`, and calls f(begin, end)
+// for each non-empty slice on `threads` OpenMP threads (1: on the calling thread). The first
+// exception thrown by any slice is rethrown on the calling thread after the region ends.
+template <class F>
+void parallel_slices(int64_t len, int64_t unit, int threads, F&& f) {
+  const int64_t units = (len + unit - 1) / unit;
+  std::exception_ptr error;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+#endif
+  {
+#ifdef _OPENMP
+    const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
+#else
+    const int64_t nt = 1, id = 0;
+    (void)threads;
+#endif
+    const int64_t s0 = std::min(len, units * id / nt * unit);
+    const int64_t s1 = std::min(len, units * (id + 1) / nt * unit);
+    try {
+      if (s0 < s1) f(s0, s1);
+    } catch (...) {
+#ifdef _OPENMP
+#pragma omp critical(sinew_parallel_slices_error)
+#endif
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace backend::cpu

@@ -21,7 +21,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <exception>
 #include <new>
 #include <utility>
 
@@ -266,34 +265,13 @@ inline void sgemm(int64_t m, int64_t n, int64_t k, float alpha, const Operand& a
                   float beta, float* c, int64_t ldc, int threads) {
   if (threads <= 1) return sgemm_serial(m, n, k, alpha, a, b, beta, c, ldc);
   const bool split_n = n >= m;
-  const int64_t unit = split_n ? kNR : kMR, len = split_n ? n : m;
-  const int64_t units = (len + unit - 1) / unit;
-  std::exception_ptr error;
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads)
-#endif
-  {
-#ifdef _OPENMP
-    const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
-#else
-    const int64_t nt = 1, id = 0;
-#endif
-    const int64_t s0 = std::min(len, units * id / nt * unit);
-    const int64_t s1 = std::min(len, units * (id + 1) / nt * unit);
-    try {
-      if (s0 < s1 && split_n) {
-        sgemm_serial(m, s1 - s0, k, alpha, a, {b.at(0, s0), b.rs, b.cs}, beta, c + s0, ldc);
-      } else if (s0 < s1) {
-        sgemm_serial(s1 - s0, n, k, alpha, {a.at(s0, 0), a.rs, a.cs}, b, beta, c + s0 * ldc, ldc);
-      }
-    } catch (...) {
-#ifdef _OPENMP
-#pragma omp critical(sinew_gemm_error)
-#endif
-      error = std::current_exception();
+  parallel_slices(split_n ? n : m, split_n ? kNR : kMR, threads, [&](int64_t s0, int64_t s1) {
+    if (split_n) {
+      sgemm_serial(m, s1 - s0, k, alpha, a, {b.at(0, s0), b.rs, b.cs}, beta, c + s0, ldc);
+    } else {
+      sgemm_serial(s1 - s0, n, k, alpha, {a.at(s0, 0), a.rs, a.cs}, b, beta, c + s0 * ldc, ldc);
     }
-  }
-  if (error) std::rethrow_exception(error);
+  });
 }
 
 }  // namespace sinew::backend::cpu::sgemm_avx512
