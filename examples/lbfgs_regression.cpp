@@ -23,13 +23,16 @@ int main(int argc, char** argv) {
   const double a_true = 2.0, b_true = 1.5, c_true = 0.5;
   Generator gen(seed);
   const Tensor<float> x = linspace<float>(-3, 3, 64);
-  const Tensor<float> y = (a_true * sin(b_true * x) + c_true + 0.05 * randn<float>({64}, gen)).detach();
+  const Tensor<float> y =
+      (a_true * sin(b_true * x) + c_true + 0.05 * randn<float>({64}, gen)).detach();
 
   Tensor<float> a = full<float>({1}, 1.0).requires_grad_();
   Tensor<float> b = full<float>({1}, 1.0).requires_grad_();
   Tensor<float> c = full<float>({1}, 0.0).requires_grad_();
   // max_iter = 1: each step() call is one L-BFGS iteration; the history carries over between calls.
-  optim::LBFGS opt({a, b, c}, {.lr = 1, .max_iter = 1, .history_size = 10,
+  optim::LBFGS opt({a, b, c}, {.lr = 1,
+                               .max_iter = 1,
+                               .history_size = 10,
                                .line_search_fn = optim::LineSearch::StrongWolfe});
   auto closure = [&] {
     opt.zero_grad();

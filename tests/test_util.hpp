@@ -25,7 +25,8 @@ template <class T>
     if (std::isnan(x) && std::isnan(y)) continue;
     if (!(std::abs(x - y) <= atol + rtol * std::abs(y))) {
       return ::testing::AssertionFailure() << "element " << i << ": " << x << " vs " << y << "\n"
-                                           << a << "\nvs\n" << b;
+                                           << a << "\nvs\n"
+                                           << b;
     }
   }
   return ::testing::AssertionSuccess();
@@ -36,12 +37,13 @@ template <class T>
                                       double atol = 1e-6) {
   auto v = a.to_vector();
   if (v.size() != expected.size()) {
-    return ::testing::AssertionFailure() << "got " << v.size() << " values, expected " << expected.size();
+    return ::testing::AssertionFailure()
+           << "got " << v.size() << " values, expected " << expected.size();
   }
   for (size_t i = 0; i < v.size(); ++i) {
     if (!(std::abs(double(v[i]) - expected[i]) <= atol)) {
-      return ::testing::AssertionFailure() << "element " << i << ": " << double(v[i]) << " vs "
-                                           << expected[i];
+      return ::testing::AssertionFailure()
+             << "element " << i << ": " << double(v[i]) << " vs " << expected[i];
     }
   }
   return ::testing::AssertionSuccess();
@@ -82,7 +84,8 @@ inline ::testing::AssertionResult gradgrad_ok(const autograd::SingleFn& f,
 }
 
 // A double tensor that requires grad, with values drawn from a fixed seed.
-inline Tensor<double> rand_input(const Shape& shape, uint64_t seed = 0, double lo = -1, double hi = 1) {
+inline Tensor<double> rand_input(const Shape& shape, uint64_t seed = 0, double lo = -1,
+                                 double hi = 1) {
   Generator g(seed + 17);
   Tensor<double> t = rand<double>(shape, g) * (hi - lo) + lo;
   return t.detach().requires_grad_();

@@ -8,9 +8,9 @@
 #include "test_util.hpp"
 
 using namespace sinew;
+using sinew::testing::all_close;
 using sinew::testing::grad_ok;
 using sinew::testing::gradgrad_ok;
-using sinew::testing::all_close;
 using sinew::testing::rand_input;
 using sinew::testing::values_are;
 

@@ -23,10 +23,9 @@ struct Problem {
       params = {from_vector<float>({-1.5f, 2.0f}, {2}).requires_grad_()};
       return;
     }
-    const std::vector<std::vector<double>> X = {{0.5, -1.0, 2.0},  {1.5, 0.25, -0.5},
-                                                {-0.75, 1.0, 0.0}, {2.0, -0.5, 1.0},
-                                                {0.0, 0.75, -1.25}, {-1.0, -1.5, 0.5},
-                                                {1.25, 2.0, -0.25}, {-0.5, 0.5, 1.5}};
+    const std::vector<std::vector<double>> X = {
+        {0.5, -1.0, 2.0},   {1.5, 0.25, -0.5}, {-0.75, 1.0, 0.0},  {2.0, -0.5, 1.0},
+        {0.0, 0.75, -1.25}, {-1.0, -1.5, 0.5}, {1.25, 2.0, -0.25}, {-0.5, 0.5, 1.5}};
     const double w_true[3] = {0.8, -1.2, 0.5};
     std::vector<float> xs, ys;
     for (size_t i = 0; i < X.size(); ++i) {

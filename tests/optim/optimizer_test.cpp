@@ -248,9 +248,9 @@ TEST(Optimizers, RejectBadOptions) {
   Problem p("linear");
   SINEW_EXPECT_ERROR(optim::SGD(p.params, {.lr = -0.1}), "SGD", "learning rate", "-0.1");
   SINEW_EXPECT_ERROR(optim::SGD(p.params, {.lr = 0.1, .nesterov = true}), "SGD", "Nesterov");
-  SINEW_EXPECT_ERROR(optim::SGD(p.params, {.lr = 0.1, .momentum = 0.9, .dampening = 0.1,
-                                            .nesterov = true}),
-                     "Nesterov");
+  SINEW_EXPECT_ERROR(
+      optim::SGD(p.params, {.lr = 0.1, .momentum = 0.9, .dampening = 0.1, .nesterov = true}),
+      "Nesterov");
   SINEW_EXPECT_ERROR(optim::SGD(p.params, {.momentum = -1}), "momentum");
   SINEW_EXPECT_ERROR(optim::SGD(p.params, {.weight_decay = -1}), "weight_decay");
   SINEW_EXPECT_ERROR(optim::Adam(p.params, {.betas = {1.0, 0.999}}), "Adam", "index 0");

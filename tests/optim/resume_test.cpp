@@ -73,12 +73,14 @@ std::vector<Case> cases() {
       {"Adagrad lr_decay", "linear",
        [](const P& p) {
          return std::make_unique<optim::Adagrad>(
-             p, optim::AdagradOptions{.lr = 0.1, .lr_decay = 0.05, .initial_accumulator_value = 0.1});
+             p,
+             optim::AdagradOptions{.lr = 0.1, .lr_decay = 0.05, .initial_accumulator_value = 0.1});
        }},
       {"LBFGS strong_wolfe", "rosenbrock",
        [](const P& p) {
          return std::make_unique<optim::LBFGS>(
-             p, optim::LBFGSOptions{.max_iter = 2, .history_size = 3,
+             p, optim::LBFGSOptions{.max_iter = 2,
+                                    .history_size = 3,
                                     .line_search_fn = optim::LineSearch::StrongWolfe});
        }},
       {"LBFGS no line search", "linear",

@@ -59,9 +59,8 @@ inline bool owned(const ImplPtr& g) {
 
 // A copy of g for .grad: differentiable under create_graph (like PyTorch), detached otherwise.
 inline ImplPtr grad_copy(const ImplPtr& g, bool create_graph) {
-  return visit_floating(g, [&](auto t) {
-    return (create_graph ? t.clone() : t.detach().clone()).impl_ptr();
-  });
+  return visit_floating(
+      g, [&](auto t) { return (create_graph ? t.clone() : t.detach().clone()).impl_ptr(); });
 }
 
 // Adds a gradient into a tensor's .grad: takes the buffer when owned, adds in place when no graph
@@ -83,7 +82,8 @@ inline void accumulate_grad(sinew::detail::TensorImpl& t, ImplPtr g, bool create
   }
 }
 
-inline void check_grad_shape(const ImplPtr& g, const Shape& shape, DType dtype, const std::string& node) {
+inline void check_grad_shape(const ImplPtr& g, const Shape& shape, DType dtype,
+                             const std::string& node) {
   SINEW_CHECK(g->shape == shape, "backward", "node ", node, " produced a gradient of shape ",
               g->shape, " for an input of shape ", shape);
   SINEW_CHECK(g->dtype == dtype, "backward", "node ", node, " produced a ", g->dtype,
@@ -109,8 +109,10 @@ inline std::vector<ImplPtr> execute(const EngineTask& task) {
   std::unordered_map<const TensorImpl*, std::vector<size_t>> capture_leaf;
   for (size_t i = 0; i < task.capture.size(); ++i) {
     const auto& c = task.capture[i];
-    if (c->grad_fn) capture_node[c->grad_fn.get()].push_back(i);
-    else capture_leaf[c.get()].push_back(i);
+    if (c->grad_fn)
+      capture_node[c->grad_fn.get()].push_back(i);
+    else
+      capture_leaf[c.get()].push_back(i);
   }
   std::vector<ImplPtr> captured(task.capture.size());
 
@@ -232,12 +234,14 @@ struct GradOptions {
 // Gradients of sum(outputs[i] * grad_outputs[i]) with respect to each input, returned rather
 // than accumulated into .grad. grad_outputs may be empty for scalar outputs.
 template <class T>
-std::vector<Tensor<T>> grad(const std::vector<Tensor<T>>& outputs, const std::vector<Tensor<T>>& inputs,
-                            const std::vector<Tensor<T>>& grad_outputs = {}, GradOptions options = {}) {
+std::vector<Tensor<T>> grad(const std::vector<Tensor<T>>& outputs,
+                            const std::vector<Tensor<T>>& inputs,
+                            const std::vector<Tensor<T>>& grad_outputs = {},
+                            GradOptions options = {}) {
   SINEW_CHECK(!outputs.empty(), "autograd::grad", "no outputs given");
   SINEW_CHECK(!inputs.empty(), "autograd::grad", "no inputs given");
-  SINEW_CHECK(grad_outputs.empty() || grad_outputs.size() == outputs.size(), "autograd::grad", "got ",
-              grad_outputs.size(), " grad_outputs for ", outputs.size(), " outputs");
+  SINEW_CHECK(grad_outputs.empty() || grad_outputs.size() == outputs.size(), "autograd::grad",
+              "got ", grad_outputs.size(), " grad_outputs for ", outputs.size(), " outputs");
   detail::EngineTask task;
   task.create_graph = options.create_graph;
   task.retain_graph = options.retain_graph.value_or(options.create_graph);
@@ -246,26 +250,30 @@ std::vector<Tensor<T>> grad(const std::vector<Tensor<T>>& outputs, const std::ve
     Tensor<T> g;
     if (!grad_outputs.empty() && grad_outputs[i].defined()) {
       g = grad_outputs[i];
-      SINEW_CHECK(g.shape() == outputs[i].shape(), "autograd::grad", "grad_outputs[", i, "] has shape ",
-                  g.shape(), " but outputs[", i, "] has shape ", outputs[i].shape());
+      SINEW_CHECK(g.shape() == outputs[i].shape(), "autograd::grad", "grad_outputs[", i,
+                  "] has shape ", g.shape(), " but outputs[", i, "] has shape ",
+                  outputs[i].shape());
     } else {
-      SINEW_CHECK(outputs[i].numel() == 1, "autograd::grad", "grad can be implicitly created only for "
-                  "scalar outputs; outputs[", i, "] has shape ", outputs[i].shape());
+      SINEW_CHECK(outputs[i].numel() == 1, "autograd::grad",
+                  "grad can be implicitly created only for "
+                  "scalar outputs; outputs[",
+                  i, "] has shape ", outputs[i].shape());
       g = ones_like(outputs[i]);
     }
     task.roots.push_back(outputs[i].impl_ptr());
     task.root_grads.push_back(g.impl_ptr());
   }
   for (size_t i = 0; i < inputs.size(); ++i) {
-    SINEW_CHECK(inputs[i].requires_grad(), "autograd::grad", "inputs[", i, "] (shape ", inputs[i].shape(),
-                ") does not require grad");
+    SINEW_CHECK(inputs[i].requires_grad(), "autograd::grad", "inputs[", i, "] (shape ",
+                inputs[i].shape(), ") does not require grad");
     task.capture.push_back(inputs[i].impl_ptr());
   }
   auto captured = detail::execute(task);
   std::vector<Tensor<T>> result;
   for (size_t i = 0; i < captured.size(); ++i) {
     SINEW_CHECK(captured[i] || options.allow_unused, "autograd::grad", "inputs[", i, "] (shape ",
-                inputs[i].shape(), ") was not used in the graph; pass allow_unused = true to get an "
+                inputs[i].shape(),
+                ") was not used in the graph; pass allow_unused = true to get an "
                 "undefined gradient instead");
     result.push_back(captured[i] ? Tensor<T>(captured[i]) : Tensor<T>());
   }
@@ -274,8 +282,9 @@ std::vector<Tensor<T>> grad(const std::vector<Tensor<T>>& outputs, const std::ve
 
 // Runs backward from several roots at once (see Tensor::backward on create_graph's cycle).
 template <class T>
-void backward(const std::vector<Tensor<T>>& tensors, const std::vector<Tensor<T>>& grad_tensors = {},
-              bool retain_graph = false, bool create_graph = false) {
+void backward(const std::vector<Tensor<T>>& tensors,
+              const std::vector<Tensor<T>>& grad_tensors = {}, bool retain_graph = false,
+              bool create_graph = false) {
   detail::EngineTask task;
   task.retain_graph = retain_graph || create_graph;
   task.create_graph = create_graph;
@@ -288,8 +297,10 @@ void backward(const std::vector<Tensor<T>>& tensors, const std::vector<Tensor<T>
                   " but the tensor has shape ", t.shape());
       sinew::detail::check_same_device("backward", g, t);
     } else {
-      SINEW_CHECK(t.numel() == 1, "backward", "grad can be implicitly created only for scalar outputs; "
-                  "got a tensor of shape ", t.shape(), " (pass a gradient of that shape)");
+      SINEW_CHECK(t.numel() == 1, "backward",
+                  "grad can be implicitly created only for scalar outputs; "
+                  "got a tensor of shape ",
+                  t.shape(), " (pass a gradient of that shape)");
       g = ones_like(t);
     }
     task.roots.push_back(t.impl_ptr());
@@ -343,13 +354,16 @@ Tensor<T>& Tensor<T>::retain_grad() {
 
 template <class T>
 void Tensor<T>::register_hook(Hook hook) {
-  SINEW_CHECK(requires_grad(), "register_hook", "cannot register a hook on a tensor that does not require grad");
+  SINEW_CHECK(requires_grad(), "register_hook",
+              "cannot register a hook on a tensor that does not require grad");
   auto h = [hook = std::move(hook)](const detail::ImplPtr& g) -> detail::ImplPtr {
     Tensor<T> r = hook(Tensor<T>(g));
     return r.defined() ? r.impl_ptr() : nullptr;
   };
-  if (is_leaf()) impl().leaf_hooks.push_back(std::move(h));
-  else impl().grad_fn->tensor_hooks.push_back(std::move(h));
+  if (is_leaf())
+    impl().leaf_hooks.push_back(std::move(h));
+  else
+    impl().grad_fn->tensor_hooks.push_back(std::move(h));
 }
 
 template <class T>
@@ -361,7 +375,8 @@ Tensor<T> Tensor<T>::detach() const {
 
 template <class T>
 Tensor<T>& Tensor<T>::detach_() {
-  SINEW_CHECK(!impl().is_view || !requires_grad(), "detach_", "cannot detach a view in place; use detach()");
+  SINEW_CHECK(!impl().is_view || !requires_grad(), "detach_",
+              "cannot detach a view in place; use detach()");
   impl().grad_fn = nullptr;
   impl().leaf_requires_grad = false;
   return *this;

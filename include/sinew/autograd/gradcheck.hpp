@@ -64,7 +64,8 @@ inline GradcheckResult gradcheck(const MultiFn& fn, const std::vector<Tensor<dou
 
   std::vector<Tensor<double>> outputs = fn(inputs);
   std::vector<Tensor<double>> outs;  // defined outputs that depend on the inputs
-  for (const auto& y : outputs) if (y.defined()) outs.push_back(y);
+  for (const auto& y : outputs)
+    if (y.defined()) outs.push_back(y);
   int64_t n_out = 0;
   for (const auto& y : outs) n_out += y.numel();
 
@@ -107,8 +108,9 @@ inline GradcheckResult gradcheck(const MultiFn& fn, const std::vector<Tensor<dou
         if (!(std::abs(a - num) <= opt.atol + opt.rtol * std::abs(num))) {
           result.ok = false;
           if (reported++ < 8) {
-            msg << "input " << i << " (shape " << diff[i].shape() << ") element " << k << ", output element "
-                << q << ": analytical " << a << " vs numerical " << num << "\n";
+            msg << "input " << i << " (shape " << diff[i].shape() << ") element " << k
+                << ", output element " << q << ": analytical " << a << " vs numerical " << num
+                << "\n";
           }
         }
       }
@@ -144,7 +146,8 @@ inline GradcheckResult gradgradcheck(const SingleFn& fn, const std::vector<Tenso
     EnableGradGuard enable;  // the numerical pass runs under NoGradGuard, these grads need a graph
     std::vector<Tensor<double>> ins(xs.begin(), xs.begin() + static_cast<std::ptrdiff_t>(n));
     std::vector<Tensor<double>> diff;
-    for (const auto& x : ins) if (x.requires_grad()) diff.push_back(x);
+    for (const auto& x : ins)
+      if (x.requires_grad()) diff.push_back(x);
     Tensor<double> y = fn(ins);
     return grad<double>({y}, diff, {xs[n]}, {.create_graph = true, .allow_unused = true});
   };

@@ -43,7 +43,8 @@ inline uint64_t next_sequence_nr() {
 
 class Node : public std::enable_shared_from_this<Node> {
  public:
-  explicit Node(std::string name) : name_(std::move(name)), sequence_nr_(detail::next_sequence_nr()) {}
+  explicit Node(std::string name)
+      : name_(std::move(name)), sequence_nr_(detail::next_sequence_nr()) {}
   // Freeing a long chain through nested shared_ptr destructors would recurse once per node and
   // overflow the stack (10^5 ops; far fewer under ASan). A dying node hands its edges to a list
   // that the outermost destructor on this thread drains, so the chain is freed in a loop. (A
@@ -85,11 +86,12 @@ class Node : public std::enable_shared_from_this<Node> {
   std::vector<sinew::detail::ImplPtr> run(const sinew::detail::ImplPtr& grad_output) {
     SINEW_CHECK(!released_, "backward",
                 "trying to backward through the graph a second time (or to use saved tensors after "
-                "they were freed) at node ", name_,
+                "they were freed) at node ",
+                name_,
                 "; pass retain_graph=true to the first backward if you need to run it twice");
     for (const auto& [impl, version] : saved_) {
-      SINEW_CHECK(impl->storage->version() == version, "backward",
-                  "a tensor of shape ", impl->shape, " needed by ", name_,
+      SINEW_CHECK(impl->storage->version() == version, "backward", "a tensor of shape ",
+                  impl->shape, " needed by ", name_,
                   " was modified by an in-place operation (version ", impl->storage->version(),
                   ", expected ", version, ")");
     }
@@ -211,8 +213,10 @@ Tensor<T>& record(Tensor<T>& y, const char* name, const std::vector<Input>& inpu
   auto node = std::make_shared<FunctionNode<T, F>>(name, std::move(fn));
   for (const auto& in : inputs) {
     Edge e;
-    if (in.impl && in.impl->grad_fn) e.node = in.impl->grad_fn;
-    else if (in.impl && in.impl->leaf_requires_grad) e.leaf = in.impl;
+    if (in.impl && in.impl->grad_fn)
+      e.node = in.impl->grad_fn;
+    else if (in.impl && in.impl->leaf_requires_grad)
+      e.leaf = in.impl;
     if (e.valid()) {
       e.shape = in.impl->shape;
       e.dtype = in.impl->dtype;

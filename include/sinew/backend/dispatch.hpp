@@ -6,11 +6,12 @@
 #include "sinew/core/device.hpp"
 
 #ifdef SINEW_WITH_CUDA
-#define SINEW_DISPATCH(device, kernel, ...)                                   \
-  ((device).is_cpu() ? ::sinew::backend::cpu::kernel(__VA_ARGS__)             \
+#define SINEW_DISPATCH(device, kernel, ...)                       \
+  ((device).is_cpu() ? ::sinew::backend::cpu::kernel(__VA_ARGS__) \
                      : ::sinew::backend::cuda::kernel(__VA_ARGS__))
 #else
-#define SINEW_DISPATCH(device, kernel, ...)                                   \
-  ((device).is_cpu() ? ::sinew::backend::cpu::kernel(__VA_ARGS__)             \
-                     : (::sinew::no_cuda(#kernel, (device)), ::sinew::backend::cpu::kernel(__VA_ARGS__)))
+#define SINEW_DISPATCH(device, kernel, ...)         \
+  ((device).is_cpu()                                \
+       ? ::sinew::backend::cpu::kernel(__VA_ARGS__) \
+       : (::sinew::no_cuda(#kernel, (device)), ::sinew::backend::cpu::kernel(__VA_ARGS__)))
 #endif

@@ -9,9 +9,38 @@ namespace sinew::backend {
 // Clamp* bounds a (and b); *Scalar the scalar a; Step: x > a; InRange: a <= x <= b;
 // LeakyStep: 1 where x > 0, else a (the derivative of LeakyRelu).
 enum class Unary : uint8_t {
-  Neg, Exp, Log, Log1p, Sqrt, Rsqrt, Abs, Sign, Sin, Cos, Tanh, Sigmoid, Erf,
-  Relu, LeakyRelu, Elu, Gelu, Softplus, Silu, ClampMin, ClampMax, Clamp,
-  AddScalar, MulScalar, DivScalar, RSubScalar, RDivScalar, PowScalar, RPowScalar, Step, InRange, LeakyStep
+  Neg,
+  Exp,
+  Log,
+  Log1p,
+  Sqrt,
+  Rsqrt,
+  Abs,
+  Sign,
+  Sin,
+  Cos,
+  Tanh,
+  Sigmoid,
+  Erf,
+  Relu,
+  LeakyRelu,
+  Elu,
+  Gelu,
+  Softplus,
+  Silu,
+  ClampMin,
+  ClampMax,
+  Clamp,
+  AddScalar,
+  MulScalar,
+  DivScalar,
+  RSubScalar,
+  RDivScalar,
+  PowScalar,
+  RPowScalar,
+  Step,
+  InRange,
+  LeakyStep
 };
 
 // z = f(x, y); Add and Sub scale y by alpha. Minimum/Maximum propagate NaN like PyTorch.

@@ -32,8 +32,9 @@ template <class... Args>
 }  // namespace detail
 }  // namespace sinew
 
-// SINEW_CHECK(cond, "function", pieces...) throws sinew::Error("function: pieces...") when cond is false.
-#define SINEW_CHECK(cond, where, ...)                   \
-  do {                                                  \
+// SINEW_CHECK(cond, "function", pieces...) throws sinew::Error("function: pieces...") when cond is
+// false.
+#define SINEW_CHECK(cond, where, ...)                       \
+  do {                                                      \
     if (!(cond)) ::sinew::detail::fail(where, __VA_ARGS__); \
   } while (0)

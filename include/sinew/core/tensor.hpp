@@ -40,9 +40,9 @@ class TensorIndex {
   enum class Kind { Integer, Slice, Ellipsis, None };
   TensorIndex(int64_t i) : kind_(Kind::Integer), integer_(i) {}  // NOLINT: implicit on purpose
   TensorIndex(int i) : kind_(Kind::Integer), integer_(i) {}      // NOLINT
-  TensorIndex(Slice s) : kind_(Kind::Slice), slice_(s) {}         // NOLINT
-  TensorIndex(EllipsisIndex) : kind_(Kind::Ellipsis) {}           // NOLINT
-  TensorIndex(NoneIndex) : kind_(Kind::None) {}                   // NOLINT
+  TensorIndex(Slice s) : kind_(Kind::Slice), slice_(s) {}        // NOLINT
+  TensorIndex(EllipsisIndex) : kind_(Kind::Ellipsis) {}          // NOLINT
+  TensorIndex(NoneIndex) : kind_(Kind::None) {}                  // NOLINT
   Kind kind() const { return kind_; }
   int64_t integer() const { return integer_; }
   const Slice& slice() const { return slice_; }
@@ -55,7 +55,8 @@ class TensorIndex {
 
 template <class T = float>
 class Tensor {
-  static_assert(is_supported_dtype_v<T>, "Tensor<T>: T must be float, double, int64_t, uint8_t or bool");
+  static_assert(is_supported_dtype_v<T>,
+                "Tensor<T>: T must be float, double, int64_t, uint8_t or bool");
 
  public:
   using value_type = T;
@@ -64,8 +65,8 @@ class Tensor {
   // An undefined tensor (like a default torch::Tensor): defined() is false.
   Tensor() = default;
   explicit Tensor(detail::ImplPtr impl) : impl_(std::move(impl)) {
-    SINEW_CHECK(!impl_ || impl_->dtype == dtype_of<T>(), "Tensor", "cannot view a ",
-                impl_->dtype, " tensor as ", dtype_of<T>());
+    SINEW_CHECK(!impl_ || impl_->dtype == dtype_of<T>(), "Tensor", "cannot view a ", impl_->dtype,
+                " tensor as ", dtype_of<T>());
   }
 
   // ---- metadata ------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-// TensorImpl: the untyped state behind a Tensor handle (storage, shape, strides, offset, autograd fields).
+// TensorImpl: the untyped state behind a Tensor handle (storage, shape, strides, offset, autograd
+// fields).
 #pragma once
 
 #include <cstdint>
@@ -55,8 +56,8 @@ struct TensorImpl {
 inline ImplPtr make_impl(const Shape& shape, DType dtype, Device device) {
   check_sizes(shape, "empty");
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(shape.numel()) * dtype_size(dtype),
-                                            device);
+  impl->storage = std::make_shared<Storage>(
+      static_cast<std::size_t>(shape.numel()) * dtype_size(dtype), device);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;

@@ -14,8 +14,8 @@ namespace sinew::nn {
 namespace detail_pool {
 
 // 1-d layers pass {1, size} (and {0, padding}); their messages show only the size.
-inline void check_window(const char* layer, IntPair k, IntPair stride, IntPair pad,
-                         IntPair dil, bool one_d) {
+inline void check_window(const char* layer, IntPair k, IntPair stride, IntPair pad, IntPair dil,
+                         bool one_d) {
   auto show = [one_d](IntPair v) {
     return one_d ? sinew::detail::str(v.w) : sinew::detail::str(v);
   };

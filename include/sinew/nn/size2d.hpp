@@ -7,7 +7,8 @@
 
 namespace sinew::nn {
 
-// One int for both spatial dimensions, or a pair (height, width): {.stride = 2}, {.stride = {2, 1}}.
+// One int for both spatial dimensions, or a pair (height, width):
+// {.stride = 2}, {.stride = {2, 1}}.
 struct IntPair {
   int64_t h = 0, w = 0;
   template <std::integral I>

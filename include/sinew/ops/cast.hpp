@@ -52,8 +52,8 @@ Tensor<T>& Tensor<T>::copy_(const Tensor<T>& src) {
   detail::check_same_device("copy_", *this, src);
   SINEW_CHECK(detail::broadcast_shapes(shape(), src.shape(), "copy_") == shape(), "copy_",
               "cannot broadcast ", src.shape(), " into ", shape());
-  return detail::inplace(*this, "copy_", src.requires_grad(),
-      [&] { SINEW_DISPATCH(device(), copy, *this, src); },
+  return detail::inplace(
+      *this, "copy_", src.requires_grad(), [&] { SINEW_DISPATCH(device(), copy, *this, src); },
       [&] {
         Tensor<T> r = empty_like(*this);
         SINEW_DISPATCH(device(), copy, r, src);

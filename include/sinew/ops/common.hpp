@@ -41,8 +41,8 @@ void check_inplace(const Tensor<T>& self, const char* where, bool tracked) {
   const auto& s = self.impl();
   for (int64_t d = 0; d < s.shape.size(); ++d) {
     SINEW_CHECK(s.strides[d] != 0 || s.shape[d] <= 1, where,
-                "cannot write in place to an expanded tensor (shape ", s.shape, ", stride 0 in dim ",
-                d, "): several elements share one memory location");
+                "cannot write in place to an expanded tensor (shape ", s.shape,
+                ", stride 0 in dim ", d, "): several elements share one memory location");
   }
   if (!tracked) return;
   SINEW_CHECK(!(s.grad_fn == nullptr && s.leaf_requires_grad), where,

@@ -1,5 +1,6 @@
 // Elementwise ops with NumPy broadcasting: arithmetic, math functions, activations, comparisons,
-// where, and the in-place variants. Each backward is written with ops, so it is differentiable again.
+// where, and the in-place variants. Each backward is written with ops, so it is differentiable
+// again.
 #pragma once
 
 #include <cmath>
@@ -25,8 +26,8 @@ Tensor<T> unary_kernel(backend::Unary op, const Tensor<T>& x, double a = 0, doub
 }
 
 template <class T>
-Tensor<T> binary_kernel(backend::Binary op, const Tensor<T>& a, const Tensor<T>& b, const char* where,
-                        double alpha = 1) {
+Tensor<T> binary_kernel(backend::Binary op, const Tensor<T>& a, const Tensor<T>& b,
+                        const char* where, double alpha = 1) {
   check_same_device(where, a, b);
   Tensor<T> y = empty<T>(broadcast_shapes(a.shape(), b.shape(), where), a.device());
   SINEW_DISPATCH(a.device(), binary, op, a, b, y, alpha);
@@ -41,70 +42,88 @@ Tensor<T> binary_kernel(backend::Binary op, const Tensor<T>& a, const Tensor<T>&
 template <class T>
 Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b, double alpha = 1) {
   Tensor<T> z = detail::binary_kernel(backend::Binary::Add, a, b, "add", alpha);
-  return autograd::record(z, "add", {a, b}, [sa = a.shape(), sb = b.shape(), alpha](const Tensor<T>& g) {
-    return std::vector<Tensor<T>>{detail::reduce_grad(g, sa),
-                                  detail::reduce_grad(alpha == 1 ? g : g * alpha, sb)};
-  });
+  return autograd::record(
+      z, "add", {a, b}, [sa = a.shape(), sb = b.shape(), alpha](const Tensor<T>& g) {
+        return std::vector<Tensor<T>>{detail::reduce_grad(g, sa),
+                                      detail::reduce_grad(alpha == 1 ? g : g * alpha, sb)};
+      });
 }
 
 template <class T>
 Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b, double alpha = 1) {
   Tensor<T> z = detail::binary_kernel(backend::Binary::Sub, a, b, "sub", alpha);
-  return autograd::record(z, "sub", {a, b}, [sa = a.shape(), sb = b.shape(), alpha](const Tensor<T>& g) {
-    return std::vector<Tensor<T>>{detail::reduce_grad(g, sa), detail::reduce_grad(g * -alpha, sb)};
-  });
+  return autograd::record(z, "sub", {a, b},
+                          [sa = a.shape(), sb = b.shape(), alpha](const Tensor<T>& g) {
+                            return std::vector<Tensor<T>>{detail::reduce_grad(g, sa),
+                                                          detail::reduce_grad(g * -alpha, sb)};
+                          });
 }
 
 // z = a * b;  dz/da = b, dz/db = a.
 template <class T>
 Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
   Tensor<T> z = detail::binary_kernel(backend::Binary::Mul, a, b, "mul");
-  return autograd::record(z, "mul", {a, b}, [a, b](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
-    return std::vector<Tensor<T>>{ctx.needs(0) ? detail::reduce_grad(g * b, a.shape()) : Tensor<T>(),
-                                  ctx.needs(1) ? detail::reduce_grad(g * a, b.shape()) : Tensor<T>()};
-  }, {.saved = {a, b}});
+  return autograd::record(z, "mul", {a, b},
+                          [a, b](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
+                            return std::vector<Tensor<T>>{
+                                ctx.needs(0) ? detail::reduce_grad(g * b, a.shape()) : Tensor<T>(),
+                                ctx.needs(1) ? detail::reduce_grad(g * a, b.shape()) : Tensor<T>()};
+                          },
+                          {.saved = {a, b}});
 }
 
 // z = a / b;  dz/da = 1 / b, dz/db = -a / b^2.
 template <class T>
 Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
   Tensor<T> z = detail::binary_kernel(backend::Binary::Div, a, b, "div");
-  return autograd::record(z, "div", {a, b}, [a, b](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
-    return std::vector<Tensor<T>>{
-        ctx.needs(0) ? detail::reduce_grad(g / b, a.shape()) : Tensor<T>(),
-        ctx.needs(1) ? detail::reduce_grad(-g * a / (b * b), b.shape()) : Tensor<T>()};
-  }, {.saved = {a, b}});
+  return autograd::record(
+      z, "div", {a, b},
+      [a, b](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
+        return std::vector<Tensor<T>>{
+            ctx.needs(0) ? detail::reduce_grad(g / b, a.shape()) : Tensor<T>(),
+            ctx.needs(1) ? detail::reduce_grad(-g * a / (b * b), b.shape()) : Tensor<T>()};
+      },
+      {.saved = {a, b}});
 }
 
 // z = a ^ b;  dz/da = b a^(b-1), dz/db = z log(a).
 template <class T>
 Tensor<T> pow(const Tensor<T>& a, const Tensor<T>& b) {
   Tensor<T> z = detail::binary_kernel(backend::Binary::Pow, a, b, "pow");
-  return autograd::record(z, "pow", {a, b}, [a, b](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
-    return std::vector<Tensor<T>>{
-        ctx.needs(0) ? detail::reduce_grad(g * b * pow(a, b - 1.0), a.shape()) : Tensor<T>(),
-        ctx.needs(1) ? detail::reduce_grad(g * ctx.output() * log(a), b.shape()) : Tensor<T>()};
-  }, {.saved = {a, b}, .save_output = true});
+  return autograd::record(
+      z, "pow", {a, b},
+      [a, b](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
+        return std::vector<Tensor<T>>{
+            ctx.needs(0) ? detail::reduce_grad(g * b * pow(a, b - 1.0), a.shape()) : Tensor<T>(),
+            ctx.needs(1) ? detail::reduce_grad(g * ctx.output() * log(a), b.shape()) : Tensor<T>()};
+      },
+      {.saved = {a, b}, .save_output = true});
 }
 
 // Elementwise min/max; where both are equal the gradient is split evenly, as in PyTorch.
 template <class T>
 Tensor<T> maximum(const Tensor<T>& a, const Tensor<T>& b) {
   Tensor<T> z = detail::binary_kernel(backend::Binary::Maximum, a, b, "maximum");
-  return autograd::record(z, "maximum", {a, b}, [a, b](const Tensor<T>& g) {
-    Tensor<T> wa = (a > b).template to<T>() + (a == b).template to<T>() * 0.5;
-    return std::vector<Tensor<T>>{detail::reduce_grad(g * wa, a.shape()),
-                                  detail::reduce_grad(g * (1.0 - wa), b.shape())};
-  }, {.saved = {a, b}});
+  return autograd::record(
+      z, "maximum", {a, b},
+      [a, b](const Tensor<T>& g) {
+        Tensor<T> wa = (a > b).template to<T>() + (a == b).template to<T>() * 0.5;
+        return std::vector<Tensor<T>>{detail::reduce_grad(g * wa, a.shape()),
+                                      detail::reduce_grad(g * (1.0 - wa), b.shape())};
+      },
+      {.saved = {a, b}});
 }
 template <class T>
 Tensor<T> minimum(const Tensor<T>& a, const Tensor<T>& b) {
   Tensor<T> z = detail::binary_kernel(backend::Binary::Minimum, a, b, "minimum");
-  return autograd::record(z, "minimum", {a, b}, [a, b](const Tensor<T>& g) {
-    Tensor<T> wa = (a < b).template to<T>() + (a == b).template to<T>() * 0.5;
-    return std::vector<Tensor<T>>{detail::reduce_grad(g * wa, a.shape()),
-                                  detail::reduce_grad(g * (1.0 - wa), b.shape())};
-  }, {.saved = {a, b}});
+  return autograd::record(
+      z, "minimum", {a, b},
+      [a, b](const Tensor<T>& g) {
+        Tensor<T> wa = (a < b).template to<T>() + (a == b).template to<T>() * 0.5;
+        return std::vector<Tensor<T>>{detail::reduce_grad(g * wa, a.shape()),
+                                      detail::reduce_grad(g * (1.0 - wa), b.shape())};
+      },
+      {.saved = {a, b}});
 }
 
 // ---- scalar arithmetic (one kernel, no scalar tensor allocated) ---------------------------------
@@ -121,44 +140,63 @@ Tensor<T> scalar_op(const Tensor<T>& x, backend::Unary op, double s, const char*
 
 template <class T, Scalar S>
 Tensor<T> operator+(const Tensor<T>& x, S s) {
-  return detail::scalar_op(x, backend::Unary::AddScalar, double(s), "add", [](const Tensor<T>& g) { return g; });
+  return detail::scalar_op(x, backend::Unary::AddScalar, double(s), "add",
+                           [](const Tensor<T>& g) { return g; });
 }
 template <class T, Scalar S>
-Tensor<T> operator+(S s, const Tensor<T>& x) { return x + s; }
+Tensor<T> operator+(S s, const Tensor<T>& x) {
+  return x + s;
+}
 template <class T, Scalar S>
-Tensor<T> operator-(const Tensor<T>& x, S s) { return x + (-double(s)); }
+Tensor<T> operator-(const Tensor<T>& x, S s) {
+  return x + (-double(s));
+}
 template <class T, Scalar S>
 Tensor<T> operator-(S s, const Tensor<T>& x) {
-  return detail::scalar_op(x, backend::Unary::RSubScalar, double(s), "rsub", [](const Tensor<T>& g) { return -g; });
+  return detail::scalar_op(x, backend::Unary::RSubScalar, double(s), "rsub",
+                           [](const Tensor<T>& g) { return -g; });
 }
 template <class T, Scalar S>
 Tensor<T> operator*(const Tensor<T>& x, S s) {
   double v = double(s);
-  return detail::scalar_op(x, backend::Unary::MulScalar, v, "mul", [v](const Tensor<T>& g) { return g * v; });
+  return detail::scalar_op(x, backend::Unary::MulScalar, v, "mul",
+                           [v](const Tensor<T>& g) { return g * v; });
 }
 template <class T, Scalar S>
-Tensor<T> operator*(S s, const Tensor<T>& x) { return x * s; }
+Tensor<T> operator*(S s, const Tensor<T>& x) {
+  return x * s;
+}
 template <class T, Scalar S>
 Tensor<T> operator/(const Tensor<T>& x, S s) {
   double v = double(s);  // true division, not multiplication by 1/s: matches PyTorch to the ulp
-  return detail::scalar_op(x, backend::Unary::DivScalar, v, "div", [v](const Tensor<T>& g) { return g / v; });
+  return detail::scalar_op(x, backend::Unary::DivScalar, v, "div",
+                           [v](const Tensor<T>& g) { return g / v; });
 }
 // s / x;  d/dx = -s / x^2.
 template <class T, Scalar S>
 Tensor<T> operator/(S s, const Tensor<T>& x) {
   double v = double(s);
-  return detail::scalar_op(x, backend::Unary::RDivScalar, v, "rdiv",
-                           [x, v](const Tensor<T>& g) { return g * (-v) / (x * x); }, true);
+  return detail::scalar_op(
+      x, backend::Unary::RDivScalar, v, "rdiv",
+      [x, v](const Tensor<T>& g) { return g * (-v) / (x * x); }, true);
 }
 
 template <class T>
-Tensor<T> operator+(const Tensor<T>& a, const Tensor<T>& b) { return add(a, b); }
+Tensor<T> operator+(const Tensor<T>& a, const Tensor<T>& b) {
+  return add(a, b);
+}
 template <class T>
-Tensor<T> operator-(const Tensor<T>& a, const Tensor<T>& b) { return sub(a, b); }
+Tensor<T> operator-(const Tensor<T>& a, const Tensor<T>& b) {
+  return sub(a, b);
+}
 template <class T>
-Tensor<T> operator*(const Tensor<T>& a, const Tensor<T>& b) { return mul(a, b); }
+Tensor<T> operator*(const Tensor<T>& a, const Tensor<T>& b) {
+  return mul(a, b);
+}
 template <class T>
-Tensor<T> operator/(const Tensor<T>& a, const Tensor<T>& b) { return div(a, b); }
+Tensor<T> operator/(const Tensor<T>& a, const Tensor<T>& b) {
+  return div(a, b);
+}
 
 // ---- unary math --------------------------------------------------------------------------------
 
@@ -169,64 +207,70 @@ Tensor<T> neg(const Tensor<T>& x) {
   return autograd::record(y, "neg", {x}, [](const Tensor<T>& g) { return neg(g); });
 }
 template <class T>
-Tensor<T> operator-(const Tensor<T>& x) { return neg(x); }
+Tensor<T> operator-(const Tensor<T>& x) {
+  return neg(x);
+}
 
 // x ^ e for a scalar e;  d/dx = e x^(e-1).
 template <class T>
 Tensor<T> pow(const Tensor<T>& x, double e) {
   Tensor<T> y = detail::unary_kernel(backend::Unary::PowScalar, x, e);
-  return autograd::record(y, "pow", {x}, [x, e](const Tensor<T>& g) {
-    return e == 0 ? zeros_like(x) : g * e * pow(x, e - 1);
-  }, {.saved = {x}});
+  return autograd::record(
+      y, "pow", {x},
+      [x, e](const Tensor<T>& g) { return e == 0 ? zeros_like(x) : g * e * pow(x, e - 1); },
+      {.saved = {x}});
 }
 
 // s ^ x for a scalar base;  d/dx = s^x log(s).
 template <class T>
 Tensor<T> pow(double s, const Tensor<T>& x) {
   Tensor<T> y = detail::unary_kernel(backend::Unary::RPowScalar, x, s);
-  return autograd::record(y, "pow", {x}, [s](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
-    return g * ctx.output() * std::log(s);
-  }, {.save_output = true});
+  return autograd::record(y, "pow", {x},
+                          [s](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
+                            return g * ctx.output() * std::log(s);
+                          },
+                          {.save_output = true});
 }
 
-#define SINEW_UNARY_OP(NAME, KIND, SAVE, ...)                                                  \
-  template <class T>                                                                          \
-  Tensor<T> NAME(const Tensor<T>& x) {                                                        \
-    detail::check_floating<T>(#NAME);                                                         \
-    Tensor<T> y = detail::unary_kernel(backend::Unary::KIND, x);                              \
-    return autograd::record(y, #NAME, {x},                                                    \
-                            [x](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) { \
-                              (void)ctx;                                                      \
-                              return __VA_ARGS__;                                             \
-                            },                                                                \
-                            SAVE);                                                            \
+#define SINEW_UNARY_OP(NAME, KIND, SAVE, ...)                              \
+  template <class T>                                                       \
+  Tensor<T> NAME(const Tensor<T>& x) {                                     \
+    detail::check_floating<T>(#NAME);                                      \
+    Tensor<T> y = detail::unary_kernel(backend::Unary::KIND, x);           \
+    return autograd::record(                                               \
+        y, #NAME, {x},                                                     \
+        [x](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) { \
+          (void)ctx;                                                       \
+          return __VA_ARGS__;                                              \
+        },                                                                 \
+        SAVE);                                                             \
   }
 
 #define SINEW_SAVE_X (autograd::RecordOptions{.saved = {x}})
 #define SINEW_SAVE_Y (autograd::RecordOptions{.save_output = true})
 
 // Below: y = f(x) and dL/dx from g = dL/dy.
-SINEW_UNARY_OP(exp, Exp, SINEW_SAVE_Y, g * ctx.output())                       // e^x
-SINEW_UNARY_OP(log, Log, SINEW_SAVE_X, g / x)                                  // ln x
-SINEW_UNARY_OP(log1p, Log1p, SINEW_SAVE_X, g / (x + 1.0))                      // ln(1 + x)
-SINEW_UNARY_OP(sqrt, Sqrt, SINEW_SAVE_Y, g / (ctx.output() * 2.0))             // x^(1/2)
-SINEW_UNARY_OP(rsqrt, Rsqrt, SINEW_SAVE_Y, g * pow(ctx.output(), 3.0) * -0.5)  // x^(-1/2)
-SINEW_UNARY_OP(abs, Abs, SINEW_SAVE_X, g * sign(x))                            // |x|
-SINEW_UNARY_OP(sign, Sign, SINEW_SAVE_X, zeros_like(g))                        // -1, 0, 1
-SINEW_UNARY_OP(sin, Sin, SINEW_SAVE_X, g * cos(x))
-SINEW_UNARY_OP(cos, Cos, SINEW_SAVE_X, -g * sin(x))
-SINEW_UNARY_OP(tanh, Tanh, SINEW_SAVE_Y, g * (1.0 - ctx.output() * ctx.output()))
-SINEW_UNARY_OP(sigmoid, Sigmoid, SINEW_SAVE_Y, g * ctx.output() * (1.0 - ctx.output()))
+SINEW_UNARY_OP(exp, Exp, SINEW_SAVE_Y, g* ctx.output())                       // e^x
+SINEW_UNARY_OP(log, Log, SINEW_SAVE_X, g / x)                                 // ln x
+SINEW_UNARY_OP(log1p, Log1p, SINEW_SAVE_X, g / (x + 1.0))                     // ln(1 + x)
+SINEW_UNARY_OP(sqrt, Sqrt, SINEW_SAVE_Y, g / (ctx.output() * 2.0))            // x^(1/2)
+SINEW_UNARY_OP(rsqrt, Rsqrt, SINEW_SAVE_Y, g* pow(ctx.output(), 3.0) * -0.5)  // x^(-1/2)
+SINEW_UNARY_OP(abs, Abs, SINEW_SAVE_X, g* sign(x))                            // |x|
+SINEW_UNARY_OP(sign, Sign, SINEW_SAVE_X, zeros_like(g))                       // -1, 0, 1
+SINEW_UNARY_OP(sin, Sin, SINEW_SAVE_X, g* cos(x))
+SINEW_UNARY_OP(cos, Cos, SINEW_SAVE_X, -g* sin(x))
+SINEW_UNARY_OP(tanh, Tanh, SINEW_SAVE_Y, g*(1.0 - ctx.output() * ctx.output()))
+SINEW_UNARY_OP(sigmoid, Sigmoid, SINEW_SAVE_Y, g* ctx.output() * (1.0 - ctx.output()))
 // erf;  d/dx = 2/sqrt(pi) e^(-x^2).
-SINEW_UNARY_OP(erf, Erf, SINEW_SAVE_X, g * exp(-(x * x)) * 1.1283791670955126)
+SINEW_UNARY_OP(erf, Erf, SINEW_SAVE_X, g* exp(-(x* x)) * 1.1283791670955126)
 // max(x, 0);  d/dx = 1 where x > 0 (0 at 0, as PyTorch).
-SINEW_UNARY_OP(relu, Relu, SINEW_SAVE_X, g * detail::unary_kernel(backend::Unary::Step, x, 0.0))
+SINEW_UNARY_OP(relu, Relu, SINEW_SAVE_X, g* detail::unary_kernel(backend::Unary::Step, x, 0.0))
 // x sigmoid(x);  d/dx = s (1 + x (1 - s)).
-SINEW_UNARY_OP(silu, Silu, SINEW_SAVE_X, g * sigmoid(x) * (1.0 + x * (1.0 - sigmoid(x))))
+SINEW_UNARY_OP(silu, Silu, SINEW_SAVE_X, g* sigmoid(x) * (1.0 + x * (1.0 - sigmoid(x))))
 // x Phi(x) (exact GELU);  d/dx = Phi(x) + x phi(x).
 SINEW_UNARY_OP(gelu_exact, Gelu, SINEW_SAVE_X,
-               g * ((erf(x * 0.70710678118654752440) + 1.0) * 0.5 +
-                    x * exp(x * x * -0.5) * 0.39894228040143267794))
+               g*((erf(x * 0.70710678118654752440) + 1.0) * 0.5 +
+                  x * exp(x * x * -0.5) * 0.39894228040143267794))
 
 #undef SINEW_UNARY_OP
 #undef SINEW_SAVE_X
@@ -236,7 +280,8 @@ SINEW_UNARY_OP(gelu_exact, Gelu, SINEW_SAVE_X,
 template <class T>
 Tensor<T> gelu(const Tensor<T>& x, const std::string& approximate = "none") {
   if (approximate == "none") return gelu_exact(x);
-  SINEW_CHECK(approximate == "tanh", "gelu", "approximate must be 'none' or 'tanh', got '", approximate, "'");
+  SINEW_CHECK(approximate == "tanh", "gelu", "approximate must be 'none' or 'tanh', got '",
+              approximate, "'");
   constexpr double k = 0.79788456080286535588;  // sqrt(2 / pi)
   return x * 0.5 * (tanh((x + pow(x, 3.0) * 0.044715) * k) + 1.0);
 }
@@ -245,18 +290,23 @@ Tensor<T> gelu(const Tensor<T>& x, const std::string& approximate = "none") {
 template <class T>
 Tensor<T> leaky_relu(const Tensor<T>& x, double negative_slope = 0.01) {
   Tensor<T> y = detail::unary_kernel(backend::Unary::LeakyRelu, x, negative_slope);
-  return autograd::record(y, "leaky_relu", {x}, [x, negative_slope](const Tensor<T>& g) {
-    return g * detail::unary_kernel(backend::Unary::LeakyStep, x, negative_slope);
-  }, {.saved = {x}});
+  return autograd::record(y, "leaky_relu", {x},
+                          [x, negative_slope](const Tensor<T>& g) {
+                            return g * detail::unary_kernel(backend::Unary::LeakyStep, x,
+                                                            negative_slope);
+                          },
+                          {.saved = {x}});
 }
 
 // x where x > 0, alpha (e^x - 1) elsewhere;  d/dx = 1 or y + alpha.
 template <class T>
 Tensor<T> elu(const Tensor<T>& x, double alpha = 1.0) {
   Tensor<T> y = detail::unary_kernel(backend::Unary::Elu, x, alpha);
-  return autograd::record(y, "elu", {x}, [x, alpha](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
-    return where(x > 0.0, g, g * (ctx.output() + alpha));
-  }, {.saved = {x}, .save_output = true});
+  return autograd::record(y, "elu", {x},
+                          [x, alpha](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
+                            return where(x > 0.0, g, g * (ctx.output() + alpha));
+                          },
+                          {.saved = {x}, .save_output = true});
 }
 
 // log(1 + e^(beta x)) / beta, linear above threshold;  d/dx = sigmoid(beta x) (1 above threshold).
@@ -264,9 +314,11 @@ template <class T>
 Tensor<T> softplus(const Tensor<T>& x, double beta = 1.0, double threshold = 20.0) {
   SINEW_CHECK(beta != 0, "softplus", "beta must be non-zero");
   Tensor<T> y = detail::unary_kernel(backend::Unary::Softplus, x, beta, threshold);
-  return autograd::record(y, "softplus", {x}, [x, beta, threshold](const Tensor<T>& g) {
-    return where(x * beta > threshold, g, g * sigmoid(x * beta));
-  }, {.saved = {x}});
+  return autograd::record(y, "softplus", {x},
+                          [x, beta, threshold](const Tensor<T>& g) {
+                            return where(x * beta > threshold, g, g * sigmoid(x * beta));
+                          },
+                          {.saved = {x}});
 }
 
 // Clamps into [min, max] (either bound optional);  d/dx = 1 inside the range, 0 outside.
@@ -274,34 +326,45 @@ template <class T>
 Tensor<T> clamp(const Tensor<T>& x, std::optional<double> min, std::optional<double> max) {
   SINEW_CHECK(min || max, "clamp", "at least one of min and max must be given");
   Tensor<T> y;
-  if (min && max) y = detail::unary_kernel(backend::Unary::Clamp, x, *min, *max);
-  else if (min) y = detail::unary_kernel(backend::Unary::ClampMin, x, *min);
-  else y = detail::unary_kernel(backend::Unary::ClampMax, x, *max);
+  if (min && max)
+    y = detail::unary_kernel(backend::Unary::Clamp, x, *min, *max);
+  else if (min)
+    y = detail::unary_kernel(backend::Unary::ClampMin, x, *min);
+  else
+    y = detail::unary_kernel(backend::Unary::ClampMax, x, *max);
   double lo = min ? *min : -INFINITY, hi = max ? *max : INFINITY;
-  return autograd::record(y, "clamp", {x}, [x, lo, hi](const Tensor<T>& g) {
-    return g * detail::unary_kernel(backend::Unary::InRange, x, lo, hi);
-  }, {.saved = {x}});
+  return autograd::record(y, "clamp", {x},
+                          [x, lo, hi](const Tensor<T>& g) {
+                            return g * detail::unary_kernel(backend::Unary::InRange, x, lo, hi);
+                          },
+                          {.saved = {x}});
 }
 template <class T>
-Tensor<T> clamp_min(const Tensor<T>& x, double min) { return clamp(x, min, std::nullopt); }
+Tensor<T> clamp_min(const Tensor<T>& x, double min) {
+  return clamp(x, min, std::nullopt);
+}
 template <class T>
-Tensor<T> clamp_max(const Tensor<T>& x, double max) { return clamp(x, std::nullopt, max); }
+Tensor<T> clamp_max(const Tensor<T>& x, double max) {
+  return clamp(x, std::nullopt, max);
+}
 
-// ---- comparisons and where -----------------------------------------------------------------------
+// ---- comparisons and where
+// -----------------------------------------------------------------------
 
-#define SINEW_COMPARE_OP(OP, KIND)                                                          \
-  template <class T>                                                                        \
-  Tensor<bool> operator OP(const Tensor<T>& a, const Tensor<T>& b) {                        \
-    detail::check_same_device("operator" #OP, a, b);                                        \
-    Tensor<bool> out = empty<bool>(detail::broadcast_shapes(a.shape(), b.shape(), "operator" #OP), a.device()); \
-    SINEW_DISPATCH(a.device(), compare, backend::Compare::KIND, a, b, out);                 \
-    return out;                                                                             \
-  }                                                                                         \
-  template <class T, Scalar S>                                                              \
-  Tensor<bool> operator OP(const Tensor<T>& a, S s) {                                       \
-    Tensor<bool> out = empty<bool>(a.shape(), a.device());                                  \
-    SINEW_DISPATCH(a.device(), compare_scalar, backend::Compare::KIND, a, double(s), out);  \
-    return out;                                                                             \
+#define SINEW_COMPARE_OP(OP, KIND)                                                               \
+  template <class T>                                                                             \
+  Tensor<bool> operator OP(const Tensor<T>& a, const Tensor<T>& b) {                             \
+    detail::check_same_device("operator" #OP, a, b);                                             \
+    Tensor<bool> out =                                                                           \
+        empty<bool>(detail::broadcast_shapes(a.shape(), b.shape(), "operator" #OP), a.device()); \
+    SINEW_DISPATCH(a.device(), compare, backend::Compare::KIND, a, b, out);                      \
+    return out;                                                                                  \
+  }                                                                                              \
+  template <class T, Scalar S>                                                                   \
+  Tensor<bool> operator OP(const Tensor<T>& a, S s) {                                            \
+    Tensor<bool> out = empty<bool>(a.shape(), a.device());                                       \
+    SINEW_DISPATCH(a.device(), compare_scalar, backend::Compare::KIND, a, double(s), out);       \
+    return out;                                                                                  \
   }
 SINEW_COMPARE_OP(==, Eq)
 SINEW_COMPARE_OP(!=, Ne)
@@ -312,14 +375,17 @@ SINEW_COMPARE_OP(>=, Ge)
 #undef SINEW_COMPARE_OP
 
 template <class T>
-Tensor<bool> eq(const Tensor<T>& a, const Tensor<T>& b) { return a == b; }
+Tensor<bool> eq(const Tensor<T>& a, const Tensor<T>& b) {
+  return a == b;
+}
 
-#define SINEW_LOGICAL_OP(NAME, KIND)                                                      \
-  inline Tensor<bool> NAME(const Tensor<bool>& a, const Tensor<bool>& b) {                \
-    detail::check_same_device(#NAME, a, b);                                               \
-    Tensor<bool> out = empty<bool>(detail::broadcast_shapes(a.shape(), b.shape(), #NAME), a.device()); \
-    SINEW_DISPATCH(a.device(), logical, backend::Logical::KIND, a, b, out);               \
-    return out;                                                                           \
+#define SINEW_LOGICAL_OP(NAME, KIND)                                                    \
+  inline Tensor<bool> NAME(const Tensor<bool>& a, const Tensor<bool>& b) {              \
+    detail::check_same_device(#NAME, a, b);                                             \
+    Tensor<bool> out =                                                                  \
+        empty<bool>(detail::broadcast_shapes(a.shape(), b.shape(), #NAME), a.device()); \
+    SINEW_DISPATCH(a.device(), logical, backend::Logical::KIND, a, b, out);             \
+    return out;                                                                         \
   }
 SINEW_LOGICAL_OP(logical_and, And)
 SINEW_LOGICAL_OP(logical_or, Or)
@@ -332,14 +398,16 @@ template <class T>
 Tensor<T> where(const Tensor<bool>& cond, const Tensor<T>& a, const Tensor<T>& b) {
   detail::check_same_device("where", cond, a);
   detail::check_same_device("where", a, b);
-  Shape s = detail::broadcast_shapes(detail::broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
+  Shape s = detail::broadcast_shapes(detail::broadcast_shapes(cond.shape(), a.shape(), "where"),
+                                     b.shape(), "where");
   Tensor<T> y = empty<T>(s, a.device());
   SINEW_DISPATCH(a.device(), where, cond, a, b, y);
-  return autograd::record(y, "where", {a, b}, [cond, sa = a.shape(), sb = b.shape()](const Tensor<T>& g) {
-    Tensor<T> z = zeros<T>({}, g.device());
-    return std::vector<Tensor<T>>{detail::reduce_grad(where(cond, g, z), sa),
-                                  detail::reduce_grad(where(cond, z, g), sb)};
-  });
+  return autograd::record(
+      y, "where", {a, b}, [cond, sa = a.shape(), sb = b.shape()](const Tensor<T>& g) {
+        Tensor<T> z = zeros<T>({}, g.device());
+        return std::vector<Tensor<T>>{detail::reduce_grad(where(cond, g, z), sa),
+                                      detail::reduce_grad(where(cond, z, g), sb)};
+      });
 }
 template <class T, Scalar S>
 Tensor<T> where(const Tensor<bool>& cond, const Tensor<T>& a, S b) {
@@ -352,15 +420,42 @@ Tensor<T> where(const Tensor<bool>& cond, S a, const Tensor<T>& b) {
 
 // ---- Tensor members ----------------------------------------------------------------------------
 
-template <class T> Tensor<T> Tensor<T>::neg() const { return sinew::neg(*this); }
-template <class T> Tensor<T> Tensor<T>::exp() const { return sinew::exp(*this); }
-template <class T> Tensor<T> Tensor<T>::log() const { return sinew::log(*this); }
-template <class T> Tensor<T> Tensor<T>::sqrt() const { return sinew::sqrt(*this); }
-template <class T> Tensor<T> Tensor<T>::abs() const { return sinew::abs(*this); }
-template <class T> Tensor<T> Tensor<T>::sigmoid() const { return sinew::sigmoid(*this); }
-template <class T> Tensor<T> Tensor<T>::tanh() const { return sinew::tanh(*this); }
-template <class T> Tensor<T> Tensor<T>::relu() const { return sinew::relu(*this); }
-template <class T> Tensor<T> Tensor<T>::pow(double e) const { return sinew::pow(*this, e); }
+template <class T>
+Tensor<T> Tensor<T>::neg() const {
+  return sinew::neg(*this);
+}
+template <class T>
+Tensor<T> Tensor<T>::exp() const {
+  return sinew::exp(*this);
+}
+template <class T>
+Tensor<T> Tensor<T>::log() const {
+  return sinew::log(*this);
+}
+template <class T>
+Tensor<T> Tensor<T>::sqrt() const {
+  return sinew::sqrt(*this);
+}
+template <class T>
+Tensor<T> Tensor<T>::abs() const {
+  return sinew::abs(*this);
+}
+template <class T>
+Tensor<T> Tensor<T>::sigmoid() const {
+  return sinew::sigmoid(*this);
+}
+template <class T>
+Tensor<T> Tensor<T>::tanh() const {
+  return sinew::tanh(*this);
+}
+template <class T>
+Tensor<T> Tensor<T>::relu() const {
+  return sinew::relu(*this);
+}
+template <class T>
+Tensor<T> Tensor<T>::pow(double e) const {
+  return sinew::pow(*this, e);
+}
 template <class T>
 Tensor<T> Tensor<T>::clamp(std::optional<double> min, std::optional<double> max) const {
   return sinew::clamp(*this, min, max);
@@ -381,8 +476,11 @@ Tensor<T>& add_inplace(Tensor<T>& self, const Tensor<T>& other, double alpha, co
   check_same_device(name, self, other);
   SINEW_CHECK(broadcast_shapes(self.shape(), other.shape(), name) == self.shape(), name,
               "cannot broadcast ", other.shape(), " into the in-place target ", self.shape());
-  return inplace(self, name, other.requires_grad(),
-      [&] { SINEW_DISPATCH(self.device(), binary, backend::Binary::Add, self, other, self, alpha); },
+  return inplace(
+      self, name, other.requires_grad(),
+      [&] {
+        SINEW_DISPATCH(self.device(), binary, backend::Binary::Add, self, other, self, alpha);
+      },
       [&] { return sinew::add(self, other, alpha); });
 }
 }  // namespace detail
@@ -400,7 +498,8 @@ Tensor<T>& Tensor<T>::mul_(const Tensor<T>& other) {
   detail::check_same_device("mul_", *this, other);
   SINEW_CHECK(detail::broadcast_shapes(shape(), other.shape(), "mul_") == shape(), "mul_",
               "cannot broadcast ", other.shape(), " into the in-place target ", shape());
-  return detail::inplace(*this, "mul_", other.requires_grad(),
+  return detail::inplace(
+      *this, "mul_", other.requires_grad(),
       [&] { SINEW_DISPATCH(device(), binary, backend::Binary::Mul, *this, other, *this, 1.0); },
       [&] { return sinew::mul(clone(), detail::before_write(other, *this)); });
 }
@@ -409,7 +508,8 @@ Tensor<T>& Tensor<T>::div_(const Tensor<T>& other) {
   detail::check_same_device("div_", *this, other);
   SINEW_CHECK(detail::broadcast_shapes(shape(), other.shape(), "div_") == shape(), "div_",
               "cannot broadcast ", other.shape(), " into the in-place target ", shape());
-  return detail::inplace(*this, "div_", other.requires_grad(),
+  return detail::inplace(
+      *this, "div_", other.requires_grad(),
       [&] { SINEW_DISPATCH(device(), binary, backend::Binary::Div, *this, other, *this, 1.0); },
       [&] { return sinew::div(clone(), detail::before_write(other, *this)); });
 }
@@ -418,55 +518,68 @@ namespace detail {
 template <class T, class F>
 Tensor<T>& unary_inplace(Tensor<T>& self, const char* name, backend::Unary op, double a, double b,
                          F&& out_of_place) {
-  return inplace(self, name, false,
-                 [&] { SINEW_DISPATCH(self.device(), unary, op, self, self, a, b); },
-                 std::forward<F>(out_of_place));
+  return inplace(
+      self, name, false, [&] { SINEW_DISPATCH(self.device(), unary, op, self, self, a, b); },
+      std::forward<F>(out_of_place));
 }
 }  // namespace detail
 
 template <class T>
 Tensor<T>& Tensor<T>::add_(double v) {
-  return detail::unary_inplace(*this, "add_", backend::Unary::AddScalar, v, 0, [&] { return *this + v; });
+  return detail::unary_inplace(*this, "add_", backend::Unary::AddScalar, v, 0,
+                               [&] { return *this + v; });
 }
 template <class T>
 Tensor<T>& Tensor<T>::sub_(double v) {
-  return detail::unary_inplace(*this, "sub_", backend::Unary::AddScalar, -v, 0, [&] { return *this - v; });
+  return detail::unary_inplace(*this, "sub_", backend::Unary::AddScalar, -v, 0,
+                               [&] { return *this - v; });
 }
 template <class T>
 Tensor<T>& Tensor<T>::mul_(double v) {
-  return detail::unary_inplace(*this, "mul_", backend::Unary::MulScalar, v, 0, [&] { return *this * v; });
+  return detail::unary_inplace(*this, "mul_", backend::Unary::MulScalar, v, 0,
+                               [&] { return *this * v; });
 }
 template <class T>
 Tensor<T>& Tensor<T>::div_(double v) {
-  return detail::unary_inplace(*this, "div_", backend::Unary::DivScalar, v, 0, [&] { return *this / v; });
+  return detail::unary_inplace(*this, "div_", backend::Unary::DivScalar, v, 0,
+                               [&] { return *this / v; });
 }
 template <class T>
 Tensor<T>& Tensor<T>::relu_() {
-  return detail::unary_inplace(*this, "relu_", backend::Unary::Relu, 0, 0, [&] { return sinew::relu(clone()); });
+  return detail::unary_inplace(*this, "relu_", backend::Unary::Relu, 0, 0,
+                               [&] { return sinew::relu(clone()); });
 }
 template <class T>
 Tensor<T>& Tensor<T>::clamp_(std::optional<double> min, std::optional<double> max) {
   SINEW_CHECK(min || max, "clamp_", "at least one of min and max must be given");
-  backend::Unary op = min && max ? backend::Unary::Clamp : min ? backend::Unary::ClampMin : backend::Unary::ClampMax;
+  backend::Unary op = min && max ? backend::Unary::Clamp
+                      : min      ? backend::Unary::ClampMin
+                                 : backend::Unary::ClampMax;
   double a = min ? *min : *max, b = max ? *max : 0;
-  return detail::unary_inplace(*this, "clamp_", op, a, b, [&] { return sinew::clamp(clone(), min, max); });
+  return detail::unary_inplace(*this, "clamp_", op, a, b,
+                               [&] { return sinew::clamp(clone(), min, max); });
 }
 
 namespace detail {
 template <class T>
 Tensor<T>& fill_inplace(Tensor<T>& self, double value, const char* name) {
-  return inplace(self, name, false,
-      [&] { SINEW_DISPATCH(self.device(), fill, self, value); },
+  return inplace(
+      self, name, false, [&] { SINEW_DISPATCH(self.device(), fill, self, value); },
       [&] {
         Tensor<T> r = full_like(self, value);
-        return autograd::record(r, "fill_", {self}, [](const Tensor<T>& g) { return zeros_like(g); });
+        return autograd::record(r, "fill_", {self},
+                                [](const Tensor<T>& g) { return zeros_like(g); });
       });
 }
 }  // namespace detail
 
 template <class T>
-Tensor<T>& Tensor<T>::fill_(double value) { return detail::fill_inplace(*this, value, "fill_"); }
+Tensor<T>& Tensor<T>::fill_(double value) {
+  return detail::fill_inplace(*this, value, "fill_");
+}
 template <class T>
-Tensor<T>& Tensor<T>::zero_() { return detail::fill_inplace(*this, 0, "zero_"); }
+Tensor<T>& Tensor<T>::zero_() {
+  return detail::fill_inplace(*this, 0, "zero_");
+}
 
 }  // namespace sinew

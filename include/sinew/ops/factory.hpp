@@ -35,13 +35,21 @@ Tensor<T> scalar_tensor(double value, Device device = Device::cpu()) {
 }
 
 template <class T>
-Tensor<T> empty_like(const Tensor<T>& t) { return empty<T>(t.shape(), t.device()); }
+Tensor<T> empty_like(const Tensor<T>& t) {
+  return empty<T>(t.shape(), t.device());
+}
 template <class T>
-Tensor<T> zeros_like(const Tensor<T>& t) { return zeros<T>(t.shape(), t.device()); }
+Tensor<T> zeros_like(const Tensor<T>& t) {
+  return zeros<T>(t.shape(), t.device());
+}
 template <class T>
-Tensor<T> ones_like(const Tensor<T>& t) { return ones<T>(t.shape(), t.device()); }
+Tensor<T> ones_like(const Tensor<T>& t) {
+  return ones<T>(t.shape(), t.device());
+}
 template <class T>
-Tensor<T> full_like(const Tensor<T>& t, double value) { return full<T>(t.shape(), value, t.device()); }
+Tensor<T> full_like(const Tensor<T>& t, double value) {
+  return full<T>(t.shape(), value, t.device());
+}
 
 namespace detail {
 // Fills a CPU tensor from a host generator function, then moves it to the device.
@@ -56,11 +64,13 @@ Tensor<T> generate(const Shape& shape, Device device, F&& f) {
 
 // Copies `data` (row-major) into a new tensor of `shape`.
 template <class T>
-Tensor<T> from_vector(const std::vector<T>& data, const Shape& shape, Device device = Device::cpu()) {
+Tensor<T> from_vector(const std::vector<T>& data, const Shape& shape,
+                      Device device = Device::cpu()) {
   detail::check_sizes(shape, "from_vector");
   SINEW_CHECK(static_cast<int64_t>(data.size()) == shape.numel(), "from_vector", "got ",
               data.size(), " values for shape ", shape, " (", shape.numel(), " elements)");
-  return detail::generate<T>(shape, device, [&](int64_t i) { return data[static_cast<size_t>(i)]; });
+  return detail::generate<T>(shape, device,
+                             [&](int64_t i) { return data[static_cast<size_t>(i)]; });
 }
 // A 1-d tensor of the values (CTAD-friendly: from_vector(std::vector{1.f, 2.f})).
 template <class T>
@@ -77,7 +87,8 @@ Tensor<T> arange(double start, double end, double step = 1, Device device = Devi
   SINEW_CHECK((end - start) / step >= 0, "arange", "range [", start, ", ", end,
               ") is empty or has the wrong sign for step ", step);
   int64_t n = static_cast<int64_t>(std::ceil((end - start) / step));
-  return detail::generate<T>({n}, device, [&](int64_t i) { return start + static_cast<double>(i) * step; });
+  return detail::generate<T>({n}, device,
+                             [&](int64_t i) { return start + static_cast<double>(i) * step; });
 }
 template <class T = float>
 Tensor<T> arange(double end, Device device = Device::cpu()) {
@@ -92,7 +103,7 @@ Tensor<T> linspace(double start, double end, int64_t steps, Device device = Devi
   // step gives start.
   return detail::generate<T>({steps}, device, [&](int64_t i) {
     return steps == 1 || i < steps / 2 ? start + step * static_cast<double>(i)
-                         : end - step * static_cast<double>(steps - 1 - i);
+                                       : end - step * static_cast<double>(steps - 1 - i);
   });
 }
 
@@ -144,9 +155,13 @@ Tensor<T> randint(int64_t low, int64_t high, const Shape& shape, Device device =
 }
 
 template <class T>
-Tensor<T> rand_like(const Tensor<T>& t) { return rand<T>(t.shape(), t.device()); }
+Tensor<T> rand_like(const Tensor<T>& t) {
+  return rand<T>(t.shape(), t.device());
+}
 template <class T>
-Tensor<T> randn_like(const Tensor<T>& t) { return randn<T>(t.shape(), t.device()); }
+Tensor<T> randn_like(const Tensor<T>& t) {
+  return randn<T>(t.shape(), t.device());
+}
 
 // ---- element access ----------------------------------------------------------------------------
 

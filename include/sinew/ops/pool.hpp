@@ -80,8 +80,8 @@ Tensor<U> from_4d(const Tensor<U>& y, const Shape& given, bool one_d) {
 
 // Fills the geometry of a windowed pool after checking it.
 inline Spec window_spec(const char* name, Kind kind, const Shape& s4, IntPair k,
-                        std::optional<IntPair> stride, IntPair pad, IntPair dil,
-                        bool ceil_mode, bool one_d, const Shape& given) {
+                        std::optional<IntPair> stride, IntPair pad, IntPair dil, bool ceil_mode,
+                        bool one_d, const Shape& given) {
   IntPair st = stride.value_or(k);
   auto show = [&](const IntPair& v) {
     return one_d ? sinew::detail::str(v.w) : sinew::detail::str("[", v.h, ", ", v.w, "]");
@@ -112,14 +112,13 @@ inline Spec window_spec(const char* name, Kind kind, const Shape& s4, IntPair k,
   p.out_h = output_size(p.in_h, k.h, st.h, pad.h, dil.h, ceil_mode);
   p.out_w = output_size(p.in_w, k.w, st.w, pad.w, dil.w, ceil_mode);
   SINEW_CHECK(p.out_h >= 1 && p.out_w >= 1, name, "the output would be empty (",
-              one_d ? sinew::detail::str(p.out_w) : show(IntPair(p.out_h, p.out_w)),
-              ") for input ", given, " with kernel_size ", show(k), ", stride ", show(st),
-              ", padding ", show(pad), ", dilation ", show(dil));
+              one_d ? sinew::detail::str(p.out_w) : show(IntPair(p.out_h, p.out_w)), ") for input ",
+              given, " with kernel_size ", show(k), ", stride ", show(st), ", padding ", show(pad),
+              ", dilation ", show(dil));
   return sp;
 }
 
-inline Spec adaptive_spec(const char* name, Kind kind, const Shape& s4, IntPair out,
-                          bool one_d) {
+inline Spec adaptive_spec(const char* name, Kind kind, const Shape& s4, IntPair out, bool one_d) {
   SINEW_CHECK(out.h >= 1 && out.w >= 1, name, "output_size must be positive, got ",
               one_d ? sinew::detail::str(out.w) : sinew::detail::str("[", out.h, ", ", out.w, "]"));
   Spec sp;
@@ -201,8 +200,7 @@ Tensor<T> avg_backward(const Tensor<T>& g, const Spec& sp) {
 
 template <class T>
 ValuesIndices<T> max_pool(const Tensor<T>& x, const char* name, bool one_d, IntPair k,
-                          std::optional<IntPair> stride, IntPair pad, IntPair dil,
-                          bool ceil_mode) {
+                          std::optional<IntPair> stride, IntPair pad, IntPair dil, bool ceil_mode) {
   Tensor<T> x4 = as_4d(x, one_d, name);
   Spec sp =
       window_spec(name, Kind::Max, x4.shape(), k, stride, pad, dil, ceil_mode, one_d, x.shape());

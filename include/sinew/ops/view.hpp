@@ -26,7 +26,8 @@ Tensor<T> make_view(const Tensor<T>& x, Shape shape, Shape strides, int64_t offs
 }
 
 // Resolves one -1 entry of a requested shape against numel.
-inline Shape infer_shape(const Shape& requested, int64_t numel, const Shape& from, const char* where) {
+inline Shape infer_shape(const Shape& requested, int64_t numel, const Shape& from,
+                         const char* where) {
   Shape s = requested;
   int64_t known = 1, infer = -1;
   for (int64_t i = 0; i < s.size(); ++i) {
@@ -57,7 +58,8 @@ Tensor<T> Tensor<T>::view(const Shape& requested) const {
   SINEW_CHECK(is_contiguous(), "view", "input of shape ", shape(), " with strides ", strides(),
               " is not contiguous; use reshape (which copies) instead");
   Tensor<T> y = detail::make_view(*this, s, detail::contiguous_strides(s), storage_offset());
-  return autograd::record(y, "view", {*this}, [from = shape()](const Tensor<T>& g) { return g.reshape(from); });
+  return autograd::record(y, "view", {*this},
+                          [from = shape()](const Tensor<T>& g) { return g.reshape(from); });
 }
 
 template <class T>
@@ -69,7 +71,8 @@ Tensor<T> Tensor<T>::reshape(const Shape& requested) const {
 template <class T>
 Tensor<T> Tensor<T>::flatten(int64_t start_dim, int64_t end_dim) const {
   if (dim() == 0) return reshape({1});
-  int64_t a = detail::wrap_dim(start_dim, dim(), "flatten"), b = detail::wrap_dim(end_dim, dim(), "flatten");
+  int64_t a = detail::wrap_dim(start_dim, dim(), "flatten"),
+          b = detail::wrap_dim(end_dim, dim(), "flatten");
   SINEW_CHECK(a <= b, "flatten", "start_dim ", start_dim, " comes after end_dim ", end_dim);
   Shape s;
   for (int64_t i = 0; i < a; ++i) s.push_back(size(i));
@@ -88,7 +91,8 @@ Tensor<T> Tensor<T>::unsqueeze(int64_t d) const {
   s.insert(d, 1);
   st.insert(d, stride);
   Tensor<T> y = detail::make_view(*this, s, st, storage_offset());
-  return autograd::record(y, "unsqueeze", {*this}, [d](const Tensor<T>& g) { return g.squeeze(d); });
+  return autograd::record(y, "unsqueeze", {*this},
+                          [d](const Tensor<T>& g) { return g.squeeze(d); });
 }
 
 template <class T>
@@ -99,7 +103,8 @@ Tensor<T> Tensor<T>::squeeze(int64_t d) const {
   s.erase(d);
   st.erase(d);
   Tensor<T> y = detail::make_view(*this, s, st, storage_offset());
-  return autograd::record(y, "squeeze", {*this}, [d](const Tensor<T>& g) { return g.unsqueeze(d); });
+  return autograd::record(y, "squeeze", {*this},
+                          [d](const Tensor<T>& g) { return g.unsqueeze(d); });
 }
 
 template <class T>
@@ -113,7 +118,8 @@ Tensor<T> Tensor<T>::squeeze() const {
   }
   if (s.size() == dim()) return *this;
   Tensor<T> y = detail::make_view(*this, s, st, storage_offset());
-  return autograd::record(y, "squeeze", {*this}, [from = shape()](const Tensor<T>& g) { return g.reshape(from); });
+  return autograd::record(y, "squeeze", {*this},
+                          [from = shape()](const Tensor<T>& g) { return g.reshape(from); });
 }
 
 template <class T>
@@ -130,7 +136,8 @@ Tensor<T> Tensor<T>::permute(const Shape& dims) const {
     st.push_back(stride(d));
   }
   Tensor<T> y = detail::make_view(*this, s, st, storage_offset());
-  return autograd::record(y, "permute", {*this}, [inverse](const Tensor<T>& g) { return g.permute(inverse); });
+  return autograd::record(y, "permute", {*this},
+                          [inverse](const Tensor<T>& g) { return g.permute(inverse); });
 }
 
 template <class T>
@@ -161,7 +168,8 @@ Tensor<T> Tensor<T>::expand(const Shape& target) const {
   for (int64_t i = 0; i < target.size(); ++i) {
     int64_t want = target[i];
     if (i < lead) {
-      SINEW_CHECK(want >= 0, "expand", "size -1 is not allowed in new leading dimension ", i, " of ", target);
+      SINEW_CHECK(want >= 0, "expand", "size -1 is not allowed in new leading dimension ", i,
+                  " of ", target);
       s.push_back(want);
       st.push_back(0);
       continue;
@@ -169,28 +177,31 @@ Tensor<T> Tensor<T>::expand(const Shape& target) const {
     int64_t have = size(i - lead);
     SINEW_CHECK(want >= -1, "expand", "invalid size ", want, " in ", target);
     if (want == -1) want = have;
-    SINEW_CHECK(have == want || have == 1, "expand", "cannot expand shape ", shape(), " to ", target,
-                " (dimension ", i, ": ", have, " vs ", want, ")");
+    SINEW_CHECK(have == want || have == 1, "expand", "cannot expand shape ", shape(), " to ",
+                target, " (dimension ", i, ": ", have, " vs ", want, ")");
     s.push_back(want);
     st.push_back(have == want ? stride(i - lead) : 0);
   }
   Tensor<T> y = detail::make_view(*this, s, st, storage_offset());
-  return autograd::record(y, "expand", {*this}, [from = shape()](const Tensor<T>& g) { return sum_to(g, from); });
+  return autograd::record(y, "expand", {*this},
+                          [from = shape()](const Tensor<T>& g) { return sum_to(g, from); });
 }
 
 namespace detail {
 // Scatters a gradient of a strided sub-view back into zeros of the base's shape.
 template <class T>
-Tensor<T> slice_backward(const Tensor<T>& g, const Shape& base, int64_t d, int64_t start, int64_t step) {
+Tensor<T> slice_backward(const Tensor<T>& g, const Shape& base, int64_t d, int64_t start,
+                         int64_t step) {
   Tensor<T> out = zeros<T>(base, g.device());
   Shape st = out.strides();
   int64_t offset = start * st[d];
   st[d] *= step;
   Tensor<T> region = make_view(out, g.shape(), st, offset);
   SINEW_DISPATCH(g.device(), copy, region, g);
-  return autograd::record(out, "slice_backward", {g}, [d, start, step, n = g.size(d)](const Tensor<T>& gg) {
-    return gg.slice(d, start, start + n * step, step);
-  });
+  return autograd::record(out, "slice_backward", {g},
+                          [d, start, step, n = g.size(d)](const Tensor<T>& gg) {
+                            return gg.slice(d, start, start + n * step, step);
+                          });
 }
 }  // namespace detail
 
@@ -221,7 +232,8 @@ Tensor<T> Tensor<T>::narrow(int64_t d, int64_t start, int64_t length) const {
   int64_t n = size(d);
   if (start < 0) start += n;
   SINEW_CHECK(start >= 0 && length >= 0 && start + length <= n, "narrow", "range [", start, ", ",
-              start + length, ") out of bounds for dimension ", d, " of size ", n, " (shape ", shape(), ")");
+              start + length, ") out of bounds for dimension ", d, " of size ", n, " (shape ",
+              shape(), ")");
   return slice(d, start, start + length);
 }
 
@@ -230,8 +242,8 @@ Tensor<T> Tensor<T>::select(int64_t d, int64_t index) const {
   d = detail::wrap_dim(d, dim(), "select");
   SINEW_CHECK(dim() > 0, "select", "cannot select from a 0-d tensor");
   int64_t n = size(d);
-  SINEW_CHECK(index >= -n && index < n, "select", "index ", index, " out of range for dimension ", d,
-              " of size ", n, " (shape ", shape(), ")");
+  SINEW_CHECK(index >= -n && index < n, "select", "index ", index, " out of range for dimension ",
+              d, " of size ", n, " (shape ", shape(), ")");
   if (index < 0) index += n;
   return slice(d, index, index + 1).squeeze(d);
 }

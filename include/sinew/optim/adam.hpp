@@ -33,8 +33,8 @@ struct AdamWOptions {
   bool amsgrad = false;
   bool maximize = false;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AdamWOptions, lr, betas, eps, weight_decay,
-                                                amsgrad, maximize)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AdamWOptions, lr, betas, eps, weight_decay, amsgrad,
+                                                maximize)
 
 // Per-group overrides; betas is written with double braces: {.betas = {{0.8, 0.99}}}.
 template <class O>

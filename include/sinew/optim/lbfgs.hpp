@@ -1,8 +1,8 @@
 // optim::LBFGS: limited-memory BFGS over the flattened parameters, with an optional strong-Wolfe
 // line search; a port of PyTorch 1.13's torch.optim.LBFGS (_strong_wolfe, _cubic_interpolate).
 //
-//   optim::LBFGS opt(net.parameters(), {.lr = 1, .line_search_fn = optim::LineSearch::StrongWolfe});
-//   double loss = opt.step([&] {
+//   optim::LBFGS opt(net.parameters(), {.lr = 1, .line_search_fn =
+//   optim::LineSearch::StrongWolfe}); double loss = opt.step([&] {
 //     opt.zero_grad();
 //     Tensor<float> l = mse(net(x), y);
 //     l.backward();
@@ -111,7 +111,8 @@ inline double dot(const Tensor<float>& a, const Tensor<float>& b) {
 inline double abs_max(const Tensor<float>& a) {
   const float* x = a.data_ptr();
   double m = 0;
-  for (int64_t i = 0, n = a.numel(); i < n; ++i) m = std::max(m, std::fabs(static_cast<double>(x[i])));
+  for (int64_t i = 0, n = a.numel(); i < n; ++i)
+    m = std::max(m, std::fabs(static_cast<double>(x[i])));
   return m;
 }
 inline void copy_into(Tensor<float>& dst, const Tensor<float>& src) {
@@ -135,9 +136,10 @@ class LBFGS : public OptimizerWith<LBFGSOptions, LBFGSGroupOptions> {
 
   // LBFGS re-evaluates the loss: call step(closure).
   void step() override {
-    sinew::detail::fail("LBFGS::step", "LBFGS needs a closure: call step(closure), where the "
-                                       "closure zeroes the gradients, computes the loss, calls "
-                                       "backward() and returns the loss");
+    sinew::detail::fail("LBFGS::step",
+                        "LBFGS needs a closure: call step(closure), where the "
+                        "closure zeroes the gradients, computes the loss, calls "
+                        "backward() and returns the loss");
   }
 
   // Runs up to max_iter iterations on each group; returns the loss the first evaluation gave.
@@ -169,8 +171,12 @@ class LBFGS : public OptimizerWith<LBFGSOptions, LBFGSGroupOptions> {
         out.tensors.insert(prefix + "old_dirs." + std::to_string(k), s.old_dirs[k].clone());
         out.tensors.insert(prefix + "old_stps." + std::to_string(k), s.old_stps[k].clone());
       }
-      scalars[id] = {{"t", s.t},           {"H_diag", s.h_diag},       {"prev_loss", s.prev_loss},
-                     {"ro", s.ro},         {"n_iter", s.n_iter},       {"func_evals", s.func_evals},
+      scalars[id] = {{"t", s.t},
+                     {"H_diag", s.h_diag},
+                     {"prev_loss", s.prev_loss},
+                     {"ro", s.ro},
+                     {"n_iter", s.n_iter},
+                     {"func_evals", s.func_evals},
                      {"history", s.old_dirs.size()}};
     }
     out.metadata["lbfgs_state"] = scalars.dump();
@@ -208,12 +214,12 @@ class LBFGS : public OptimizerWith<LBFGSOptions, LBFGSGroupOptions> {
           sinew::detail::fail(fn, "bad LBFGS state for group ", g, ": ", e.what());
         }
         size_t n = j.value("history", size_t{0});
-        SINEW_CHECK(s.ro.size() == n, fn, "LBFGS history of group ", g, " has ", n,
-                    " entries but ", s.ro.size(), " curvature values");
+        SINEW_CHECK(s.ro.size() == n, fn, "LBFGS history of group ", g, " has ", n, " entries but ",
+                    s.ro.size(), " curvature values");
         auto take = [&](const std::string& key) {
           Tensor<float>* t = ps.buffers.find(key);
-          SINEW_CHECK(t != nullptr && t->numel() == group_numel(g), fn, "LBFGS state of group ",
-                      g, " needs '", key, "' with ", group_numel(g), " values");
+          SINEW_CHECK(t != nullptr && t->numel() == group_numel(g), fn, "LBFGS state of group ", g,
+                      " needs '", key, "' with ", group_numel(g), " values");
           return t->contiguous().reshape({group_numel(g)});
         };
         s.d = take("d");
@@ -235,8 +241,7 @@ class LBFGS : public OptimizerWith<LBFGSOptions, LBFGSGroupOptions> {
     SINEW_CHECK(o.max_iter > 0, "LBFGS", "max_iter must be positive, got ", o.max_iter);
     SINEW_CHECK(o.max_eval == -1 || o.max_eval > 0, "LBFGS",
                 "max_eval must be positive (or -1 for max_iter * 5 / 4), got ", o.max_eval);
-    SINEW_CHECK(o.history_size > 0, "LBFGS", "history_size must be positive, got ",
-                o.history_size);
+    SINEW_CHECK(o.history_size > 0, "LBFGS", "history_size must be positive, got ", o.history_size);
     SINEW_CHECK(o.tolerance_grad >= 0 && o.tolerance_change >= 0, "LBFGS",
                 "tolerances must be non-negative, got ", o.tolerance_grad, " and ",
                 o.tolerance_change);
@@ -324,8 +329,8 @@ class LBFGS : public OptimizerWith<LBFGSOptions, LBFGSGroupOptions> {
 
   // PyTorch's _strong_wolfe: returns the accepted loss and step; the accepted gradient is written
   // into s.flat_grad.
-  double strong_wolfe(size_t g, const Closure& closure, double& t, const Tensor<float>& d,
-                      double f, double gtd, double tolerance_change, int64_t& ls_func_evals) {
+  double strong_wolfe(size_t g, const Closure& closure, double& t, const Tensor<float>& d, double f,
+                      double gtd, double tolerance_change, int64_t& ls_func_evals) {
     const double c1 = 1e-4, c2 = 0.9;
     const int64_t max_ls = 25;
     GroupState& s = groups_state_[g];

@@ -1,5 +1,5 @@
-// optim::Optimizer: the base of every optimizer (parameter groups with their own options, zero_grad,
-// learning-rate and momentum access for schedulers, per-parameter state, state dicts).
+// optim::Optimizer: the base of every optimizer (parameter groups with their own options,
+// zero_grad, learning-rate and momentum access for schedulers, per-parameter state, state dicts).
 //
 // Construction, PyTorch style: a parameter list, or parameter groups whose options override the
 // optimizer's defaults field by field (a field left out takes the default):
@@ -47,8 +47,8 @@ namespace sinew::optim {
 
 // A serializable snapshot of an optimizer: state tensors plus string metadata (JSON).
 struct StateDict {
-  nn::StateDict tensors;                         // "state.<param index>.<buffer>"
-  std::map<std::string, std::string> metadata;   // "optimizer", "param_groups"
+  nn::StateDict tensors;                        // "state.<param index>.<buffer>"
+  std::map<std::string, std::string> metadata;  // "optimizer", "param_groups"
 };
 
 // The state an optimizer keeps for one parameter: a step count and named buffers.
@@ -203,7 +203,8 @@ class Optimizer {
     for (size_t i = 0; i < all.size(); ++i) {
       for (const auto& [n, t] : incoming[i]) {
         if (n == "step") {
-          SINEW_CHECK(t.numel() == 1, fn, "state.", i, ".step must hold one value, got ", t.shape());
+          SINEW_CHECK(t.numel() == 1, fn, "state.", i, ".step must hold one value, got ",
+                      t.shape());
         } else {
           check_state_shape(i, all[i], n, t);
         }
@@ -245,7 +246,8 @@ class Optimizer {
       SINEW_CHECK(p.is_leaf(), name_.c_str(), "cannot optimize a non-leaf tensor (parameter ", i,
                   ", shape ", p.shape(), ")");
       SINEW_CHECK(seen.insert(p.impl_ptr().get()).second, name_.c_str(), "parameter ", i,
-                  " (shape ", p.shape(), ") appears in more than one place in the parameter groups");
+                  " (shape ", p.shape(),
+                  ") appears in more than one place in the parameter groups");
     }
   }
   void push_group(std::vector<Tensor<float>> params) { params_.push_back(std::move(params)); }

@@ -1,4 +1,5 @@
-// optim::RMSprop: gradient scaled by a running root mean square, optionally centered and with momentum.
+// optim::RMSprop: gradient scaled by a running root mean square, optionally centered and with
+// momentum.
 #pragma once
 
 #include <cmath>
@@ -35,9 +36,12 @@ struct RMSpropGroupOptions {
   std::optional<bool> centered = std::nullopt;
   std::optional<bool> maximize = std::nullopt;
   RMSpropOptions resolve(const RMSpropOptions& d) const {
-    return {lr.value_or(d.lr),           alpha.value_or(d.alpha),
-            eps.value_or(d.eps),         weight_decay.value_or(d.weight_decay),
-            momentum.value_or(d.momentum), centered.value_or(d.centered),
+    return {lr.value_or(d.lr),
+            alpha.value_or(d.alpha),
+            eps.value_or(d.eps),
+            weight_decay.value_or(d.weight_decay),
+            momentum.value_or(d.momentum),
+            centered.value_or(d.centered),
             maximize.value_or(d.maximize)};
   }
 };
@@ -45,8 +49,8 @@ struct RMSpropGroupOptions {
 // PyTorch 1.13's update, for each parameter p with gradient g:
 //   g <- -g if maximize;  g <- g + weight_decay * p
 //   v <- alpha * v + (1 - alpha) * g^2
-//   centered: a <- alpha * a + (1 - alpha) * g;  avg = sqrt(v - a^2) + eps,  else avg = sqrt(v) + eps
-//   momentum mu > 0: b <- mu * b + g / avg;  p <- p - lr * b,   else p <- p - lr * g / avg
+//   centered: a <- alpha * a + (1 - alpha) * g;  avg = sqrt(v - a^2) + eps,  else avg = sqrt(v) +
+//   eps momentum mu > 0: b <- mu * b + g / avg;  p <- p - lr * b,   else p <- p - lr * g / avg
 // State: "square_avg", "momentum_buffer" (momentum > 0), "grad_avg" (centered), the step count.
 class RMSprop : public OptimizerWith<RMSpropOptions, RMSpropGroupOptions> {
  public:

@@ -21,7 +21,8 @@ class PooledAllocator {
   static constexpr std::size_t kMaxCachedBytes = std::size_t(2) << 30;
 
   static PooledAllocator& instance() {
-    static PooledAllocator* a = new PooledAllocator();  // never destroyed: tensors may outlive statics
+    static PooledAllocator* a =
+        new PooledAllocator();  // never destroyed: tensors may outlive statics
     return *a;
   }
 

@@ -94,8 +94,9 @@ void for_each_row(const LoopLayout<N>& L, std::array<char*, N> base,
 
 namespace detail_loops {
 template <class Out, class F, class... In, size_t... I>
-inline void run_row(std::array<char*, sizeof...(In) + 1> p, const std::array<int64_t, sizeof...(In) + 1>& s,
-                    int64_t n, F& f, std::index_sequence<I...>) {
+inline void run_row(std::array<char*, sizeof...(In) + 1> p,
+                    const std::array<int64_t, sizeof...(In) + 1>& s, int64_t n, F& f,
+                    std::index_sequence<I...>) {
   Out* o = reinterpret_cast<Out*>(p[0]);
   bool unit = s[0] == 1 && ((s[I + 1] == 1) && ...);
   if (unit) {
@@ -119,9 +120,10 @@ void map(const Tensor<Out>& out, F f, int64_t cost, const Tensor<In>&... in) {
   std::array<char*, N> base{reinterpret_cast<char*>(out.data_ptr()),
                             reinterpret_cast<char*>(in.data_ptr())...};
   std::array<int64_t, N> es{int64_t(sizeof(Out)), int64_t(sizeof(In))...};
-  for_each_row<N>(L, base, es, cost, [&](std::array<char*, N> p, const std::array<int64_t, N>& s, int64_t n) {
-    detail_loops::run_row<Out, F, In...>(p, s, n, f, std::index_sequence_for<In...>{});
-  });
+  for_each_row<N>(
+      L, base, es, cost, [&](std::array<char*, N> p, const std::array<int64_t, N>& s, int64_t n) {
+        detail_loops::run_row<Out, F, In...>(p, s, n, f, std::index_sequence_for<In...>{});
+      });
 }
 
 }  // namespace sinew::backend::cpu
