@@ -480,7 +480,9 @@ inline void save_tensors_impl(const TensorDict& tensors, const std::string& path
                               const Metadata& metadata, const char* where) {
   static_assert(sizeof(bool) == 1, "safetensors BOOL is one byte");
   std::vector<Pending> items;
-  for (const auto& [name, any] : tensors) {
+  for (const auto& entry : tensors) {
+    const std::string& name = entry.first;  // a plain reference: clang < 16 cannot capture a binding
+    const auto& any = entry.second;
     SINEW_CHECK(name != "__metadata__", where, path,
                 ": '__metadata__' is reserved, not a tensor name");
     std::visit(

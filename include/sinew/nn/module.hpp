@@ -122,7 +122,9 @@ class OrderedDict {
 };
 
 // name -> tensor, parameters then buffers of each module, in registration order, dotted names.
-using StateDict = OrderedDict<Tensor<float>>;
+template <class T = float>
+using StateDictT = OrderedDict<Tensor<T>>;
+using StateDict = StateDictT<float>;
 
 struct LoadStateDictOptions {
   bool strict = true;  // missing or unexpected keys are an Error (shape mismatches always are)
@@ -145,26 +147,37 @@ inline std::string dotted(const std::string& prefix, const std::string& name) {
 }
 }  // namespace detail
 
-class Module;
+template <class T>
+class ModuleT;
 
 // Module hooks (PyTorch's signatures, one tensor each way). A returned tensor replaces the input
 // (pre-hook), the output (forward hook) or the input's gradient (backward hook); std::nullopt keeps
 // it. The register_* functions also take callables returning void.
-using ForwardPreHook = std::function<std::optional<Tensor<float>>(Module&, const Tensor<float>&)>;
-using ForwardHook = std::function<std::optional<Tensor<float>>(Module&, const Tensor<float>& input,
-                                                               const Tensor<float>& output)>;
-using BackwardHook = std::function<std::optional<Tensor<float>>(
-    Module&, const Tensor<float>& grad_input, const Tensor<float>& grad_output)>;
+template <class T>
+using ForwardPreHook = std::function<std::optional<Tensor<T>>(ModuleT<T>&, const Tensor<T>&)>;
+template <class T>
+using ForwardHook = std::function<std::optional<Tensor<T>>(ModuleT<T>&, const Tensor<T>& input,
+                                                           const Tensor<T>& output)>;
+template <class T>
+using BackwardHook = std::function<std::optional<Tensor<T>>(
+    ModuleT<T>&, const Tensor<T>& grad_input, const Tensor<T>& grad_output)>;
 
 namespace detail {
+// What a RemovableHandle needs of a hook registry, whatever the element type.
+struct HookRegistryBase {
+  virtual ~HookRegistryBase() = default;
+  virtual void erase(uint64_t id) = 0;
+};
+
 // The hooks of a module (shared by its shallow copies); ids are unique across the three lists.
-struct HookRegistry {
+template <class T>
+struct HookRegistry final : HookRegistryBase {
   uint64_t next_id = 0;
-  std::vector<std::pair<uint64_t, ForwardPreHook>> pre;
-  std::vector<std::pair<uint64_t, ForwardHook>> forward;
-  std::vector<std::pair<uint64_t, BackwardHook>> backward;
+  std::vector<std::pair<uint64_t, ForwardPreHook<T>>> pre;
+  std::vector<std::pair<uint64_t, ForwardHook<T>>> forward;
+  std::vector<std::pair<uint64_t, BackwardHook<T>>> backward;
   bool empty() const { return pre.empty() && forward.empty() && backward.empty(); }
-  void erase(uint64_t id) {
+  void erase(uint64_t id) override {
     auto drop = [id](auto& v) {
       v.erase(std::remove_if(v.begin(), v.end(), [id](const auto& p) { return p.first == id; }),
               v.end());
@@ -176,10 +189,10 @@ struct HookRegistry {
 };
 
 // Wraps a hook returning void into one returning std::nullopt.
-template <class R, class F, class... Args>
-std::function<std::optional<Tensor<float>>(Args...)> hook_fn(F&& fn) {
+template <class T, class R, class F, class... Args>
+std::function<std::optional<Tensor<T>>(Args...)> hook_fn(F&& fn) {
   if constexpr (std::is_void_v<R>) {
-    return [fn = std::forward<F>(fn)](Args... args) mutable -> std::optional<Tensor<float>> {
+    return [fn = std::forward<F>(fn)](Args... args) mutable -> std::optional<Tensor<T>> {
       fn(std::forward<Args>(args)...);
       return std::nullopt;
     };
@@ -190,9 +203,10 @@ std::function<std::optional<Tensor<float>>(Args...)> hook_fn(F&& fn) {
 
 // y = x as a new graph node, so a hook on y sees exactly the gradient flowing through this use
 // of x (what PyTorch's BackwardHookFunction does);  dL/dx = dL/dy.
-inline Tensor<float> hook_identity(const Tensor<float>& x) {
-  Tensor<float> y = x.detach();
-  return autograd::record(y, "BackwardHookFunction", {x}, [](const Tensor<float>& g) { return g; });
+template <class T>
+Tensor<T> hook_identity(const Tensor<T>& x) {
+  Tensor<T> y = x.detach();
+  return autograd::record(y, "BackwardHookFunction", {x}, [](const Tensor<T>& g) { return g; });
 }
 }  // namespace detail
 
@@ -201,7 +215,7 @@ inline Tensor<float> hook_identity(const Tensor<float>& x) {
 class RemovableHandle {
  public:
   RemovableHandle() = default;
-  RemovableHandle(std::weak_ptr<detail::HookRegistry> registry, uint64_t id)
+  RemovableHandle(std::weak_ptr<detail::HookRegistryBase> registry, uint64_t id)
       : registry_(std::move(registry)), id_(id) {}
   void remove() {
     if (auto r = registry_.lock()) r->erase(id_);
@@ -210,22 +224,29 @@ class RemovableHandle {
   uint64_t id() const { return id_; }
 
  private:
-  std::weak_ptr<detail::HookRegistry> registry_;
+  std::weak_ptr<detail::HookRegistryBase> registry_;
   uint64_t id_ = 0;
 };
 
 // A module type or a reference to one (what register_module and push_back accept by value).
 template <class M>
-concept ModuleValue = std::is_base_of_v<Module, std::remove_cvref_t<M>>;
+concept ModuleValue = requires { typename std::remove_cvref_t<M>::value_type; } &&
+                      std::is_base_of_v<ModuleT<typename std::remove_cvref_t<M>::value_type>,
+                                        std::remove_cvref_t<M>>;
 
-class Module {
+// The base of every module whose parameters are Tensor<T>; nn::Module is ModuleT<float>. Being a
+// template, none of it is compiled into a program that does not use it.
+template <class T>
+class ModuleT {
  public:
-  explicit Module(std::string name = "Module") : name_(std::move(name)) {}
-  virtual ~Module() = default;
-  Module(const Module&) = default;  // shallow: shares parameters, buffers and submodules
-  Module& operator=(const Module&) = default;
-  Module(Module&&) = default;
-  Module& operator=(Module&&) = default;
+  using value_type = T;  // the element type of the parameters, buffers and forward
+
+  explicit ModuleT(std::string name = "Module") : name_(std::move(name)) {}
+  virtual ~ModuleT() = default;
+  ModuleT(const ModuleT&) = default;  // shallow: shares parameters, buffers and submodules
+  ModuleT& operator=(const ModuleT&) = default;
+  ModuleT(ModuleT&&) = default;
+  ModuleT& operator=(ModuleT&&) = default;
 
   // The type name used when printing ("Linear", "Sequential", a user's "Net").
   virtual std::string name() const { return name_; }
@@ -234,14 +255,14 @@ class Module {
 
   // The single-tensor forward that Sequential chains; modules with other signatures keep the
   // default, which raises an Error naming the module.
-  virtual Tensor<float> forward(const Tensor<float>& x) {
+  virtual Tensor<T> forward(const Tensor<T>& x) {
     (void)x;
-    sinew::detail::fail(name_.c_str(), "this module has no forward(const Tensor<float>&)");
+    sinew::detail::fail(name_.c_str(), "this module has no forward(const Tensor<T>&)");
   }
   // forward(x) with the hooks around it: pre-hooks (may replace the input), forward, forward hooks
   // (may replace the output), then the backward hooks' wiring. Containers call their members
   // through here, so a member's hooks fire inside a Sequential.
-  Tensor<float> operator()(const Tensor<float>& x) {
+  Tensor<T> operator()(const Tensor<T>& x) {
     if (!hooks_ || hooks_->empty()) return forward(x);
     return call_with_hooks(x);
   }
@@ -250,17 +271,17 @@ class Module {
   // fn(module, input) runs before forward; a returned tensor becomes forward's input.
   template <class F>
   RemovableHandle register_forward_pre_hook(F fn) {
-    using R = std::invoke_result_t<F&, Module&, const Tensor<float>&>;
+    using R = std::invoke_result_t<F&, ModuleT&, const Tensor<T>&>;
     return add_hook(hooks().pre,
-                    detail::hook_fn<R, F, Module&, const Tensor<float>&>(std::move(fn)));
+                    detail::hook_fn<T, R, F, ModuleT&, const Tensor<T>&>(std::move(fn)));
   }
   // fn(module, input, output) runs after forward; a returned tensor replaces the output.
   template <class F>
   RemovableHandle register_forward_hook(F fn) {
-    using R = std::invoke_result_t<F&, Module&, const Tensor<float>&, const Tensor<float>&>;
+    using R = std::invoke_result_t<F&, ModuleT&, const Tensor<T>&, const Tensor<T>&>;
     return add_hook(
         hooks().forward,
-        detail::hook_fn<R, F, Module&, const Tensor<float>&, const Tensor<float>&>(std::move(fn)));
+        detail::hook_fn<T, R, F, ModuleT&, const Tensor<T>&, const Tensor<T>&>(std::move(fn)));
   }
   // fn(module, grad_input, grad_output) runs during backward once the gradient with respect to
   // this call's input is known (grad_output: with respect to its output); a returned tensor
@@ -269,15 +290,15 @@ class Module {
   // module object, so it must outlive the backward of that call (as a module in training does).
   template <class F>
   RemovableHandle register_full_backward_hook(F fn) {
-    using R = std::invoke_result_t<F&, Module&, const Tensor<float>&, const Tensor<float>&>;
+    using R = std::invoke_result_t<F&, ModuleT&, const Tensor<T>&, const Tensor<T>&>;
     return add_hook(
         hooks().backward,
-        detail::hook_fn<R, F, Module&, const Tensor<float>&, const Tensor<float>&>(std::move(fn)));
+        detail::hook_fn<T, R, F, ModuleT&, const Tensor<T>&, const Tensor<T>&>(std::move(fn)));
   }
 
   // A deep copy: new parameters and buffers with the same values and requires_grad flags, new
   // submodules, the same training mode. Provided by nn::Cloneable and by Sequential.
-  virtual std::shared_ptr<Module> clone() const {
+  virtual std::shared_ptr<ModuleT> clone() const {
     sinew::detail::fail("clone", name(),
                         " does not implement clone(); derive it from nn::Cloneable<", name(),
                         "> and register its members in reset()");
@@ -286,7 +307,7 @@ class Module {
   // ---- registration ---------------------------------------------------------------------------
   // Registers a parameter and returns it (the same handle when `t` is a leaf, else a detached
   // alias), with requires_grad set as asked.
-  Tensor<float> register_parameter(const std::string& name, Tensor<float> t,
+  Tensor<T> register_parameter(const std::string& name, Tensor<T> t,
                                    bool requires_grad = true) {
     check_new_name(name, "register_parameter");
     SINEW_CHECK(t.defined(), "register_parameter", "parameter '", name, "' of ", name_,
@@ -296,7 +317,7 @@ class Module {
     return parameters_.insert(name, t);
   }
   // Registers a buffer: state saved in state_dict() that is not trained (running statistics).
-  Tensor<float> register_buffer(const std::string& name, Tensor<float> t) {
+  Tensor<T> register_buffer(const std::string& name, Tensor<T> t) {
     check_new_name(name, "register_buffer");
     SINEW_CHECK(t.defined(), "register_buffer", "buffer '", name, "' of ", name_,
                 " is an undefined tensor");
@@ -305,7 +326,8 @@ class Module {
   // Registers a submodule, shared with the caller.
   template <class M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> m) {
-    static_assert(std::is_base_of_v<Module, M>, "register_module: M must derive from nn::Module");
+    static_assert(std::is_base_of_v<ModuleT, M>,
+                  "register_module: M must derive from nn::ModuleT of the same element type");
     check_new_name(name, "register_module");
     SINEW_CHECK(m != nullptr, "register_module", "submodule '", name, "' of ", name_, " is null");
     children_.insert(name, m);
@@ -319,40 +341,40 @@ class Module {
 
   // ---- traversal ------------------------------------------------------------------------------
   // Parameters, each once even when registered under several names (PyTorch's remove_duplicate).
-  OrderedDict<Tensor<float>> named_parameters(bool recurse = true) const {
-    OrderedDict<Tensor<float>> out;
+  OrderedDict<Tensor<T>> named_parameters(bool recurse = true) const {
+    OrderedDict<Tensor<T>> out;
     std::unordered_set<const void*> seen;
     collect(out, "", recurse, /*buffers=*/false, &seen);
     return out;
   }
-  std::vector<Tensor<float>> parameters(bool recurse = true) const {
+  std::vector<Tensor<T>> parameters(bool recurse = true) const {
     return named_parameters(recurse).values();
   }
-  OrderedDict<Tensor<float>> named_buffers(bool recurse = true) const {
-    OrderedDict<Tensor<float>> out;
+  OrderedDict<Tensor<T>> named_buffers(bool recurse = true) const {
+    OrderedDict<Tensor<T>> out;
     std::unordered_set<const void*> seen;
     collect(out, "", recurse, /*buffers=*/true, &seen);
     return out;
   }
-  std::vector<Tensor<float>> buffers(bool recurse = true) const {
+  std::vector<Tensor<T>> buffers(bool recurse = true) const {
     return named_buffers(recurse).values();
   }
-  const OrderedDict<std::shared_ptr<Module>>& named_children() const { return children_; }
-  std::vector<std::shared_ptr<Module>> children() const { return children_.values(); }
+  const OrderedDict<std::shared_ptr<ModuleT>>& named_children() const { return children_; }
+  std::vector<std::shared_ptr<ModuleT>> children() const { return children_.values(); }
   // This module first, then every submodule depth-first ("" names this module). The pointers are
   // valid while this module lives.
-  std::vector<std::pair<std::string, Module*>> named_modules() {
-    std::vector<std::pair<std::string, Module*>> out;
+  std::vector<std::pair<std::string, ModuleT*>> named_modules() {
+    std::vector<std::pair<std::string, ModuleT*>> out;
     walk("", out);
     return out;
   }
-  std::vector<Module*> modules() {
-    std::vector<Module*> out;
+  std::vector<ModuleT*> modules() {
+    std::vector<ModuleT*> out;
     for (auto& [n, m] : named_modules()) out.push_back(m);
     return out;
   }
   // fn on every submodule (depth-first, children before their parent), then on this module.
-  Module& apply(const std::function<void(Module&)>& fn) {
+  ModuleT& apply(const std::function<void(ModuleT&)>& fn) {
     for (auto& [n, c] : children_) c->apply(fn);
     fn(*this);
     return *this;
@@ -360,19 +382,19 @@ class Module {
 
   // ---- modes and gradients --------------------------------------------------------------------
   // Training mode for this module and every submodule (Dropout and BatchNorm read it).
-  virtual Module& train(bool on = true) {
+  virtual ModuleT& train(bool on = true) {
     training_ = on;
     for (auto& [n, c] : children_) c->train(on);
     return *this;
   }
-  Module& eval() { return train(false); }
+  ModuleT& eval() { return train(false); }
   bool is_training() const { return training_; }
 
   // Resets every parameter's .grad: undefined (PyTorch 2's set_to_none default) or zero-filled.
   void zero_grad(bool set_to_none = true) {
     for (auto& p : parameters()) {
       if (set_to_none || !p.grad().defined()) {
-        p.set_grad(Tensor<float>());
+        p.set_grad(Tensor<T>());
       } else {
         NoGradGuard guard;
         p.grad().detach().zero_();
@@ -380,7 +402,7 @@ class Module {
     }
   }
   // Freezes (false) or unfreezes (true) every parameter: a frozen one gets no .grad in backward.
-  Module& requires_grad_(bool on = true) {
+  ModuleT& requires_grad_(bool on = true) {
     for (auto& p : parameters()) p.requires_grad_(on);
     return *this;
   }
@@ -388,15 +410,15 @@ class Module {
   // Moves every parameter and buffer (and its .grad) to `device` in place: each tensor keeps its
   // identity, so member handles and optimizers holding it see the move (as PyTorch swaps .data).
   // Every copy is made before any tensor switches, so an error leaves the module unchanged.
-  Module& to(Device device) {
-    std::vector<std::pair<Tensor<float>, Tensor<float>>> moves;  // (tensor, its copy on device)
-    std::vector<std::pair<Tensor<float>, Tensor<float>>> grads;
+  ModuleT& to(Device device) {
+    std::vector<std::pair<Tensor<T>, Tensor<T>>> moves;  // (tensor, its copy on device)
+    std::vector<std::pair<Tensor<T>, Tensor<T>>> grads;
     {
       NoGradGuard guard;
-      auto plan = [&](const OrderedDict<Tensor<float>>& ts) {
+      auto plan = [&](const OrderedDict<Tensor<T>>& ts) {
         for (const auto& [n, t] : ts) {
           if (t.device() != device) moves.emplace_back(t, t.detach().to(device).contiguous());
-          Tensor<float> g = t.grad();
+          Tensor<T> g = t.grad();
           if (g.defined() && g.device() != device) grads.emplace_back(t, g.detach().to(device));
         }
       };
@@ -417,8 +439,8 @@ class Module {
   // Parameters and buffers under PyTorch's dotted keys, every module's parameters before its
   // buffers, then its submodules. The tensors are detached aliases of the module's memory (as in
   // PyTorch): clone() them for a snapshot that later training does not change.
-  StateDict state_dict() const {
-    StateDict out;
+  StateDictT<T> state_dict() const {
+    StateDictT<T> out;
     state_items(out, "");
     return out;
   }
@@ -426,12 +448,12 @@ class Module {
   // Copies values from `dict` into this module's parameters and buffers (same keys, same shapes).
   // Nothing is written unless every check passes. Shape mismatches are always an Error; missing
   // and unexpected keys are one with strict, else they are reported in the result.
-  LoadStateDictResult load_state_dict(const StateDict& dict, LoadStateDictOptions opt = {}) {
-    StateDict own = state_dict();
+  LoadStateDictResult load_state_dict(const StateDictT<T>& dict, LoadStateDictOptions opt = {}) {
+    StateDictT<T> own = state_dict();
     LoadStateDictResult r;
     std::vector<std::string> mismatches;
     for (const auto& [key, t] : own) {
-      const Tensor<float>* src = dict.find(key);
+      const Tensor<T>* src = dict.find(key);
       if (src == nullptr || !src->defined()) {
         r.missing_keys.push_back(key);
       } else if (src->shape() != t.shape()) {
@@ -461,8 +483,8 @@ class Module {
     }
     NoGradGuard guard;
     for (auto& [key, t] : own) {
-      if (const Tensor<float>* src = dict.find(key); src != nullptr && src->defined()) {
-        Tensor<float> dst = t;  // a detached alias: writes reach the module's memory
+      if (const Tensor<T>* src = dict.find(key); src != nullptr && src->defined()) {
+        Tensor<T> dst = t;  // a detached alias: writes reach the module's memory
         dst.copy_(*src);
       }
     }
@@ -486,9 +508,9 @@ class Module {
 
  protected:
   // The registries, for modules that reach their members by name and for Cloneable.
-  OrderedDict<Tensor<float>>& own_parameters() { return parameters_; }
-  OrderedDict<Tensor<float>>& own_buffers() { return buffers_; }
-  OrderedDict<std::shared_ptr<Module>>& own_children() { return children_; }
+  OrderedDict<Tensor<T>>& own_parameters() { return parameters_; }
+  OrderedDict<Tensor<T>>& own_buffers() { return buffers_; }
+  OrderedDict<std::shared_ptr<ModuleT>>& own_children() { return children_; }
 
   void clear_registry() {
     parameters_.clear();
@@ -497,11 +519,11 @@ class Module {
   }
 
   // Gives this module its own empty hook registry (clone() calls it on the copy).
-  void reset_hooks() { hooks_ = std::make_shared<detail::HookRegistry>(); }
+  void reset_hooks() { hooks_ = std::make_shared<detail::HookRegistry<T>>(); }
 
   // Copies values, requires_grad flags and training modes from `src`, a module whose registry has
   // the same names and shapes (checked), recursively. Used by Cloneable::clone after reset().
-  void copy_state_from(const Module& src) {
+  void copy_state_from(const ModuleT& src) {
     auto check_same = [&](const std::vector<std::string>& mine,
                           const std::vector<std::string>& theirs, const char* what) {
       SINEW_CHECK(mine == theirs, "clone", name(), "::reset() registered the ", what, " ",
@@ -512,11 +534,11 @@ class Module {
     check_same(buffers_.keys(), src.buffers_.keys(), "buffers");
     check_same(children_.keys(), src.children_.keys(), "submodules");
     NoGradGuard guard;
-    auto copy_values = [&](OrderedDict<Tensor<float>>& dst,
-                           const OrderedDict<Tensor<float>>& from) {
+    auto copy_values = [&](OrderedDict<Tensor<T>>& dst,
+                           const OrderedDict<Tensor<T>>& from) {
       for (size_t i = 0; i < dst.size(); ++i) {
-        Tensor<float>& d = dst.item(i).second;
-        const Tensor<float>& s = from.item(i).second;
+        Tensor<T>& d = dst.item(i).second;
+        const Tensor<T>& s = from.item(i).second;
         SINEW_CHECK(d.shape() == s.shape(), "clone", name(), "::reset() made '", dst.item(i).first,
                     "' of shape ", d.shape(), " but the original's is ", s.shape());
         d.copy_(s);
@@ -532,7 +554,7 @@ class Module {
   }
 
  private:
-  detail::HookRegistry& hooks() {
+  detail::HookRegistry<T>& hooks() {
     if (!hooks_) reset_hooks();  // a moved-from module
     return *hooks_;
   }
@@ -544,41 +566,41 @@ class Module {
     return RemovableHandle(hooks_, id);
   }
 
-  Tensor<float> call_with_hooks(const Tensor<float>& x) {
-    std::shared_ptr<detail::HookRegistry> reg = hooks_;  // alive even if a hook resets ours
+  Tensor<T> call_with_hooks(const Tensor<T>& x) {
+    std::shared_ptr<detail::HookRegistry<T>> reg = hooks_;  // alive even if a hook resets ours
     auto pre = reg->pre;  // copies: a hook may remove itself while running
     auto fwd = reg->forward;
     auto bwd = reg->backward;
-    Tensor<float> input = x;
+    Tensor<T> input = x;
     for (auto& [id, h] : pre) {
       if (auto r = h(*this, input)) input = *r;
     }
     bool wire_backward = !bwd.empty() && autograd::is_grad_enabled();
     // grad_output, filled in by the output's hook before the input's hook runs.
-    auto grad_output = std::make_shared<Tensor<float>>();
+    auto grad_output = std::make_shared<Tensor<T>>();
     bool input_hooked = wire_backward && input.requires_grad();
     if (input_hooked) {
       input = detail::hook_identity(input);
-      input.register_hook([this, bwd, grad_output](const Tensor<float>& g) {
-        Tensor<float> gi = g;
+      input.register_hook([this, bwd, grad_output](const Tensor<T>& g) {
+        Tensor<T> gi = g;
         for (auto& [id, h] : bwd) {
           if (auto r = h(*this, gi, *grad_output)) gi = *r;
         }
         return gi;
       });
     }
-    Tensor<float> out = forward(input);
+    Tensor<T> out = forward(input);
     for (auto& [id, h] : fwd) {
       if (auto r = h(*this, input, out)) out = *r;
     }
     if (wire_backward && out.defined() && out.requires_grad()) {
       out = detail::hook_identity(out);
-      out.register_hook([this, bwd, grad_output, input_hooked](const Tensor<float>& g) {
+      out.register_hook([this, bwd, grad_output, input_hooked](const Tensor<T>& g) {
         *grad_output = g;
         if (!input_hooked) {
-          for (auto& [id, h] : bwd) h(*this, Tensor<float>(), g);
+          for (auto& [id, h] : bwd) h(*this, Tensor<T>(), g);
         }
-        return Tensor<float>();
+        return Tensor<T>();
       });
     }
     return out;
@@ -591,7 +613,7 @@ class Module {
                 "'", n, "' is already registered in ", name_);
   }
 
-  void collect(OrderedDict<Tensor<float>>& out, const std::string& prefix, bool recurse,
+  void collect(OrderedDict<Tensor<T>>& out, const std::string& prefix, bool recurse,
                bool buffers, std::unordered_set<const void*>* seen) const {
     for (const auto& [n, t] : buffers ? buffers_ : parameters_) {
       if (seen->insert(t.impl_ptr().get()).second) out.insert(detail::dotted(prefix, n), t);
@@ -601,26 +623,30 @@ class Module {
       c->collect(out, detail::dotted(prefix, n), true, buffers, seen);
   }
 
-  void state_items(StateDict& out, const std::string& prefix) const {
+  void state_items(StateDictT<T>& out, const std::string& prefix) const {
     for (const auto& [n, t] : parameters_) out.insert(detail::dotted(prefix, n), t.detach());
     for (const auto& [n, t] : buffers_) out.insert(detail::dotted(prefix, n), t.detach());
     for (const auto& [n, c] : children_) c->state_items(out, detail::dotted(prefix, n));
   }
 
-  void walk(const std::string& prefix, std::vector<std::pair<std::string, Module*>>& out) {
+  void walk(const std::string& prefix, std::vector<std::pair<std::string, ModuleT*>>& out) {
     out.emplace_back(prefix, this);
     for (auto& [n, c] : children_) c->walk(detail::dotted(prefix, n), out);
   }
 
   std::string name_;
   bool training_ = true;
-  OrderedDict<Tensor<float>> parameters_;
-  OrderedDict<Tensor<float>> buffers_;
-  OrderedDict<std::shared_ptr<Module>> children_;
-  std::shared_ptr<detail::HookRegistry> hooks_ = std::make_shared<detail::HookRegistry>();
+  OrderedDict<Tensor<T>> parameters_;
+  OrderedDict<Tensor<T>> buffers_;
+  OrderedDict<std::shared_ptr<ModuleT>> children_;
+  std::shared_ptr<detail::HookRegistry<T>> hooks_ = std::make_shared<detail::HookRegistry<T>>();
 };
 
-inline std::ostream& operator<<(std::ostream& os, const Module& m) {
+// nn::Module: the float module every layer and user network derives from by default.
+using Module = ModuleT<float>;
+
+template <class T>
+std::ostream& operator<<(std::ostream& os, const ModuleT<T>& m) {
   m.pretty_print(os);
   return os;
 }
@@ -629,15 +655,15 @@ inline std::ostream& operator<<(std::ostream& os, const Module& m) {
 // members), clear the registries, re-run reset() so every parameter, buffer and submodule is new
 // (and member handles point at the new ones), then copy values and flags from the original by name.
 // reset() must register every member; the names are checked against the original's.
-template <class Derived>
-class Cloneable : public Module {
+template <class Derived, class T = float>
+class Cloneable : public ModuleT<T> {
  public:
-  using Module::Module;
+  using ModuleT<T>::ModuleT;
 
   // (Re)creates and registers this module's parameters, buffers and submodules.
   virtual void reset() {}
 
-  std::shared_ptr<Module> clone() const override {
+  std::shared_ptr<ModuleT<T>> clone() const override {
     auto copy = std::make_shared<Derived>(static_cast<const Derived&>(*this));
     Cloneable& c = *copy;
     c.clear_registry();
@@ -651,7 +677,8 @@ class Cloneable : public Module {
 // clone() with the module's own type: auto copy = nn::clone(linear);  // std::shared_ptr<Linear>
 template <class M>
 std::shared_ptr<M> clone(const M& m) {
-  static_assert(std::is_base_of_v<Module, M>, "nn::clone: M must derive from nn::Module");
+  static_assert(std::is_base_of_v<ModuleT<typename M::value_type>, M>,
+                "nn::clone: M must derive from nn::Module");
   auto p = std::dynamic_pointer_cast<M>(m.clone());
   SINEW_CHECK(p != nullptr, "clone", m.name(), "::clone() returned a module of another type");
   return p;
