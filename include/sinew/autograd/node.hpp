@@ -41,17 +41,31 @@ inline uint64_t next_sequence_nr() {
 }
 }  // namespace detail
 
-class Node : public std::enable_shared_from_this<Node> {
+// One graph node class for every op. The op's backward closure lives on the heap behind a void*
+// with two plain function pointers (run it, free it), so each closure costs a program two small
+// functions instead of a node class with its own vtable and shared_ptr control block.
+class Node final : public std::enable_shared_from_this<Node> {
  public:
-  explicit Node(std::string name)
-      : name_(std::move(name)), sequence_nr_(detail::next_sequence_nr()) {}
+  // run(closure, node, grad_output) returns one gradient (or nullptr) per input; destroy frees the
+  // closure.
+  using RunFn = std::vector<sinew::detail::ImplPtr> (*)(void* closure, Node& node,
+                                                        const sinew::detail::ImplPtr& grad_output);
+  using DestroyFn = void (*)(void* closure);
+
+  Node(const char* name, void* closure, RunFn run, DestroyFn destroy)
+      : name_(name),
+        sequence_nr_(detail::next_sequence_nr()),
+        closure_(closure),
+        run_(run),
+        destroy_(destroy) {}
   // Freeing a long chain through nested shared_ptr destructors would recurse once per node and
   // overflow the stack (10^5 ops; far fewer under ASan). A dying node hands its edges to a list
-  // that the outermost destructor on this thread drains, so the chain is freed in a loop. (A
-  // derived node's closure is destroyed before this body runs; the tensors it captured hold their
-  // grad_fn, which next_ holds too, so they never free a node themselves.)
-  virtual ~Node() {
+  // that the outermost destructor on this thread drains, so the chain is freed in a loop. (The
+  // tensors the closure captured hold their grad_fn, which next_ holds too, so freeing the closure
+  // never frees a node itself.)
+  ~Node() {
     thread_local std::vector<std::shared_ptr<Node>>* pending = nullptr;  // trivially destructible
+    release_closure();
     saved_.clear();
     output_.reset();
     if (pending != nullptr) {
@@ -95,7 +109,7 @@ class Node : public std::enable_shared_from_this<Node> {
                   " was modified by an in-place operation (version ", impl->storage->version(),
                   ", expected ", version, ")");
     }
-    return apply(grad_output);
+    return run_(closure_, *this, grad_output);
   }
 
   // Frees what the closure captured (after a backward without retain_graph).
@@ -121,9 +135,11 @@ class Node : public std::enable_shared_from_this<Node> {
   std::vector<sinew::detail::ImplHook> tensor_hooks;
   std::vector<std::weak_ptr<sinew::detail::TensorImpl>> retained;
 
- protected:
-  virtual std::vector<sinew::detail::ImplPtr> apply(const sinew::detail::ImplPtr& grad_output) = 0;
-  virtual void release_closure() = 0;
+ private:
+  void release_closure() {
+    if (closure_ != nullptr) destroy_(closure_);
+    closure_ = nullptr;
+  }
 
   std::string name_;
   uint64_t sequence_nr_;
@@ -131,6 +147,9 @@ class Node : public std::enable_shared_from_this<Node> {
   std::vector<std::pair<sinew::detail::ImplPtr, uint64_t>> saved_;
   sinew::detail::ImplPtr output_;  // alias of the op's output without history, when saved
   bool released_ = false;
+  void* closure_;
+  RunFn run_;
+  DestroyFn destroy_;
 };
 
 // What a backward closure may ask about its node: which inputs need a gradient, and the op's output
@@ -177,27 +196,24 @@ std::vector<sinew::detail::ImplPtr> to_impls(R&& r) {
   return out;
 }
 
-}  // namespace detail
-
+// The two functions behind a closure of type F: run it on the output gradient, and free it.
 template <class T, class F>
-class FunctionNode final : public Node {
- public:
-  FunctionNode(const char* name, F fn) : Node(name), fn_(std::move(fn)) {}
-
- protected:
-  std::vector<sinew::detail::ImplPtr> apply(const sinew::detail::ImplPtr& grad_output) override {
-    Tensor<T> gy(grad_output);
-    if constexpr (std::is_invocable_v<F&, const Tensor<T>&, const BackwardContext<T>&>) {
-      return detail::to_impls((*fn_)(gy, BackwardContext<T>(*this)));
-    } else {
-      return detail::to_impls((*fn_)(gy));
-    }
+std::vector<sinew::detail::ImplPtr> run_closure(void* closure, Node& node,
+                                                const sinew::detail::ImplPtr& grad_output) {
+  F& fn = *static_cast<F*>(closure);
+  Tensor<T> gy(grad_output);
+  if constexpr (std::is_invocable_v<F&, const Tensor<T>&, const BackwardContext<T>&>) {
+    return to_impls(fn(gy, BackwardContext<T>(node)));
+  } else {
+    return to_impls(fn(gy));
   }
-  void release_closure() override { fn_.reset(); }
+}
+template <class F>
+void destroy_closure(void* closure) {
+  delete static_cast<F*>(closure);
+}
 
- private:
-  std::optional<F> fn_;
-};
+}  // namespace detail
 
 // Attaches `fn` (the backward of the op named `name`) to y, when grad mode is on and some input
 // requires grad. fn takes the output gradient (and optionally a BackwardContext<T>) and returns one
@@ -210,7 +226,8 @@ Tensor<T>& record(Tensor<T>& y, const char* name, const std::vector<Input>& inpu
   bool any = false;
   for (const auto& in : inputs) any = any || (in.impl && in.impl->requires_grad());
   if (!any) return y;
-  auto node = std::make_shared<FunctionNode<T, F>>(name, std::move(fn));
+  auto node = std::make_shared<Node>(name, new F(std::move(fn)), &detail::run_closure<T, F>,
+                                     &detail::destroy_closure<F>);
   for (const auto& in : inputs) {
     Edge e;
     if (in.impl && in.impl->grad_fn)

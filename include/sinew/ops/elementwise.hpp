@@ -18,19 +18,19 @@ concept Scalar = std::is_arithmetic_v<S>;
 
 namespace detail {
 
-template <class T>
-Tensor<T> unary_kernel(backend::Unary op, const Tensor<T>& x, double a = 0, double b = 0) {
+template <backend::Unary OP, class T>
+Tensor<T> unary_kernel(const Tensor<T>& x, double a = 0, double b = 0) {
   Tensor<T> y = empty<T>(x.shape(), x.device());
-  SINEW_DISPATCH(x.device(), unary, op, x, y, a, b);
+  SINEW_DISPATCH(x.device(), unary_op<OP>, x, y, a, b);
   return y;
 }
 
-template <class T>
-Tensor<T> binary_kernel(backend::Binary op, const Tensor<T>& a, const Tensor<T>& b,
-                        const char* where, double alpha = 1) {
+template <backend::Binary OP, class T>
+Tensor<T> binary_kernel(const Tensor<T>& a, const Tensor<T>& b, const char* where,
+                        double alpha = 1) {
   check_same_device(where, a, b);
   Tensor<T> y = empty<T>(broadcast_shapes(a.shape(), b.shape(), where), a.device());
-  SINEW_DISPATCH(a.device(), binary, op, a, b, y, alpha);
+  SINEW_DISPATCH(a.device(), binary_op<OP>, a, b, y, alpha);
   return y;
 }
 
@@ -41,7 +41,7 @@ Tensor<T> binary_kernel(backend::Binary op, const Tensor<T>& a, const Tensor<T>&
 // z = a + alpha * b;  dz/da = 1, dz/db = alpha (each summed over broadcast dimensions).
 template <class T>
 Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b, double alpha = 1) {
-  Tensor<T> z = detail::binary_kernel(backend::Binary::Add, a, b, "add", alpha);
+  Tensor<T> z = detail::binary_kernel<backend::Binary::Add>(a, b, "add", alpha);
   return autograd::record(
       z, "add", {a, b}, [sa = a.shape(), sb = b.shape(), alpha](const Tensor<T>& g) {
         return std::vector<Tensor<T>>{detail::reduce_grad(g, sa),
@@ -51,7 +51,7 @@ Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b, double alpha = 1) {
 
 template <class T>
 Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b, double alpha = 1) {
-  Tensor<T> z = detail::binary_kernel(backend::Binary::Sub, a, b, "sub", alpha);
+  Tensor<T> z = detail::binary_kernel<backend::Binary::Sub>(a, b, "sub", alpha);
   return autograd::record(z, "sub", {a, b},
                           [sa = a.shape(), sb = b.shape(), alpha](const Tensor<T>& g) {
                             return std::vector<Tensor<T>>{detail::reduce_grad(g, sa),
@@ -62,7 +62,7 @@ Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b, double alpha = 1) {
 // z = a * b;  dz/da = b, dz/db = a.
 template <class T>
 Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
-  Tensor<T> z = detail::binary_kernel(backend::Binary::Mul, a, b, "mul");
+  Tensor<T> z = detail::binary_kernel<backend::Binary::Mul>(a, b, "mul");
   return autograd::record(z, "mul", {a, b},
                           [a, b](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
                             return std::vector<Tensor<T>>{
@@ -75,7 +75,7 @@ Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
 // z = a / b;  dz/da = 1 / b, dz/db = -a / b^2.
 template <class T>
 Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
-  Tensor<T> z = detail::binary_kernel(backend::Binary::Div, a, b, "div");
+  Tensor<T> z = detail::binary_kernel<backend::Binary::Div>(a, b, "div");
   return autograd::record(
       z, "div", {a, b},
       [a, b](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
@@ -89,7 +89,7 @@ Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
 // z = a ^ b;  dz/da = b a^(b-1), dz/db = z log(a).
 template <class T>
 Tensor<T> pow(const Tensor<T>& a, const Tensor<T>& b) {
-  Tensor<T> z = detail::binary_kernel(backend::Binary::Pow, a, b, "pow");
+  Tensor<T> z = detail::binary_kernel<backend::Binary::Pow>(a, b, "pow");
   return autograd::record(
       z, "pow", {a, b},
       [a, b](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
@@ -103,7 +103,7 @@ Tensor<T> pow(const Tensor<T>& a, const Tensor<T>& b) {
 // Elementwise min/max; where both are equal the gradient is split evenly, as in PyTorch.
 template <class T>
 Tensor<T> maximum(const Tensor<T>& a, const Tensor<T>& b) {
-  Tensor<T> z = detail::binary_kernel(backend::Binary::Maximum, a, b, "maximum");
+  Tensor<T> z = detail::binary_kernel<backend::Binary::Maximum>(a, b, "maximum");
   return autograd::record(
       z, "maximum", {a, b},
       [a, b](const Tensor<T>& g) {
@@ -115,7 +115,7 @@ Tensor<T> maximum(const Tensor<T>& a, const Tensor<T>& b) {
 }
 template <class T>
 Tensor<T> minimum(const Tensor<T>& a, const Tensor<T>& b) {
-  Tensor<T> z = detail::binary_kernel(backend::Binary::Minimum, a, b, "minimum");
+  Tensor<T> z = detail::binary_kernel<backend::Binary::Minimum>(a, b, "minimum");
   return autograd::record(
       z, "minimum", {a, b},
       [a, b](const Tensor<T>& g) {
@@ -129,10 +129,10 @@ Tensor<T> minimum(const Tensor<T>& a, const Tensor<T>& b) {
 // ---- scalar arithmetic (one kernel, no scalar tensor allocated) ---------------------------------
 
 namespace detail {
-template <class T, class F>
-Tensor<T> scalar_op(const Tensor<T>& x, backend::Unary op, double s, const char* name, F backward,
+template <backend::Unary OP, class T, class F>
+Tensor<T> scalar_op(const Tensor<T>& x, double s, const char* name, F backward,
                     bool save_x = false) {
-  Tensor<T> y = unary_kernel(op, x, s);
+  Tensor<T> y = unary_kernel<OP>(x, s);
   if (save_x) return autograd::record(y, name, {x}, std::move(backward), {.saved = {x}});
   return autograd::record(y, name, {x}, std::move(backward));
 }
@@ -140,7 +140,7 @@ Tensor<T> scalar_op(const Tensor<T>& x, backend::Unary op, double s, const char*
 
 template <class T, Scalar S>
 Tensor<T> operator+(const Tensor<T>& x, S s) {
-  return detail::scalar_op(x, backend::Unary::AddScalar, double(s), "add",
+  return detail::scalar_op<backend::Unary::AddScalar>(x, double(s), "add",
                            [](const Tensor<T>& g) { return g; });
 }
 template <class T, Scalar S>
@@ -153,13 +153,13 @@ Tensor<T> operator-(const Tensor<T>& x, S s) {
 }
 template <class T, Scalar S>
 Tensor<T> operator-(S s, const Tensor<T>& x) {
-  return detail::scalar_op(x, backend::Unary::RSubScalar, double(s), "rsub",
+  return detail::scalar_op<backend::Unary::RSubScalar>(x, double(s), "rsub",
                            [](const Tensor<T>& g) { return -g; });
 }
 template <class T, Scalar S>
 Tensor<T> operator*(const Tensor<T>& x, S s) {
   double v = double(s);
-  return detail::scalar_op(x, backend::Unary::MulScalar, v, "mul",
+  return detail::scalar_op<backend::Unary::MulScalar>(x, v, "mul",
                            [v](const Tensor<T>& g) { return g * v; });
 }
 template <class T, Scalar S>
@@ -169,15 +169,14 @@ Tensor<T> operator*(S s, const Tensor<T>& x) {
 template <class T, Scalar S>
 Tensor<T> operator/(const Tensor<T>& x, S s) {
   double v = double(s);  // true division, not multiplication by 1/s: matches PyTorch to the ulp
-  return detail::scalar_op(x, backend::Unary::DivScalar, v, "div",
+  return detail::scalar_op<backend::Unary::DivScalar>(x, v, "div",
                            [v](const Tensor<T>& g) { return g / v; });
 }
 // s / x;  d/dx = -s / x^2.
 template <class T, Scalar S>
 Tensor<T> operator/(S s, const Tensor<T>& x) {
   double v = double(s);
-  return detail::scalar_op(
-      x, backend::Unary::RDivScalar, v, "rdiv",
+  return detail::scalar_op<backend::Unary::RDivScalar>(x, v, "rdiv",
       [x, v](const Tensor<T>& g) { return g * (-v) / (x * x); }, true);
 }
 
@@ -203,7 +202,7 @@ Tensor<T> operator/(const Tensor<T>& a, const Tensor<T>& b) {
 // -x;  d/dx = -1.
 template <class T>
 Tensor<T> neg(const Tensor<T>& x) {
-  Tensor<T> y = detail::unary_kernel(backend::Unary::Neg, x);
+  Tensor<T> y = detail::unary_kernel<backend::Unary::Neg>(x);
   return autograd::record(y, "neg", {x}, [](const Tensor<T>& g) { return neg(g); });
 }
 template <class T>
@@ -214,7 +213,7 @@ Tensor<T> operator-(const Tensor<T>& x) {
 // x ^ e for a scalar e;  d/dx = e x^(e-1).
 template <class T>
 Tensor<T> pow(const Tensor<T>& x, double e) {
-  Tensor<T> y = detail::unary_kernel(backend::Unary::PowScalar, x, e);
+  Tensor<T> y = detail::unary_kernel<backend::Unary::PowScalar>(x, e);
   return autograd::record(
       y, "pow", {x},
       [x, e](const Tensor<T>& g) { return e == 0 ? zeros_like(x) : g * e * pow(x, e - 1); },
@@ -224,7 +223,7 @@ Tensor<T> pow(const Tensor<T>& x, double e) {
 // s ^ x for a scalar base;  d/dx = s^x log(s).
 template <class T>
 Tensor<T> pow(double s, const Tensor<T>& x) {
-  Tensor<T> y = detail::unary_kernel(backend::Unary::RPowScalar, x, s);
+  Tensor<T> y = detail::unary_kernel<backend::Unary::RPowScalar>(x, s);
   return autograd::record(y, "pow", {x},
                           [s](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
                             return g * ctx.output() * std::log(s);
@@ -236,7 +235,7 @@ Tensor<T> pow(double s, const Tensor<T>& x) {
   template <class T>                                                       \
   Tensor<T> NAME(const Tensor<T>& x) {                                     \
     detail::check_floating<T>(#NAME);                                      \
-    Tensor<T> y = detail::unary_kernel(backend::Unary::KIND, x);           \
+    Tensor<T> y = detail::unary_kernel<backend::Unary::KIND>(x);           \
     return autograd::record(                                               \
         y, #NAME, {x},                                                     \
         [x](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) { \
@@ -264,7 +263,7 @@ SINEW_UNARY_OP(sigmoid, Sigmoid, SINEW_SAVE_Y, g* ctx.output() * (1.0 - ctx.outp
 // erf;  d/dx = 2/sqrt(pi) e^(-x^2).
 SINEW_UNARY_OP(erf, Erf, SINEW_SAVE_X, g* exp(-(x* x)) * 1.1283791670955126)
 // max(x, 0);  d/dx = 1 where x > 0 (0 at 0, as PyTorch).
-SINEW_UNARY_OP(relu, Relu, SINEW_SAVE_X, g* detail::unary_kernel(backend::Unary::Step, x, 0.0))
+SINEW_UNARY_OP(relu, Relu, SINEW_SAVE_X, g* detail::unary_kernel<backend::Unary::Step>(x, 0.0))
 // x sigmoid(x);  d/dx = s (1 + x (1 - s)).
 SINEW_UNARY_OP(silu, Silu, SINEW_SAVE_X, g* sigmoid(x) * (1.0 + x * (1.0 - sigmoid(x))))
 // x Phi(x) (exact GELU);  d/dx = Phi(x) + x phi(x).
@@ -289,10 +288,10 @@ Tensor<T> gelu(const Tensor<T>& x, const std::string& approximate = "none") {
 // x where x > 0, slope * x elsewhere;  d/dx = 1 or slope.
 template <class T>
 Tensor<T> leaky_relu(const Tensor<T>& x, double negative_slope = 0.01) {
-  Tensor<T> y = detail::unary_kernel(backend::Unary::LeakyRelu, x, negative_slope);
+  Tensor<T> y = detail::unary_kernel<backend::Unary::LeakyRelu>(x, negative_slope);
   return autograd::record(y, "leaky_relu", {x},
                           [x, negative_slope](const Tensor<T>& g) {
-                            return g * detail::unary_kernel(backend::Unary::LeakyStep, x,
+                            return g * detail::unary_kernel<backend::Unary::LeakyStep>(x,
                                                             negative_slope);
                           },
                           {.saved = {x}});
@@ -301,7 +300,7 @@ Tensor<T> leaky_relu(const Tensor<T>& x, double negative_slope = 0.01) {
 // x where x > 0, alpha (e^x - 1) elsewhere;  d/dx = 1 or y + alpha.
 template <class T>
 Tensor<T> elu(const Tensor<T>& x, double alpha = 1.0) {
-  Tensor<T> y = detail::unary_kernel(backend::Unary::Elu, x, alpha);
+  Tensor<T> y = detail::unary_kernel<backend::Unary::Elu>(x, alpha);
   return autograd::record(y, "elu", {x},
                           [x, alpha](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
                             return where(x > 0.0, g, g * (ctx.output() + alpha));
@@ -313,7 +312,7 @@ Tensor<T> elu(const Tensor<T>& x, double alpha = 1.0) {
 template <class T>
 Tensor<T> softplus(const Tensor<T>& x, double beta = 1.0, double threshold = 20.0) {
   SINEW_CHECK(beta != 0, "softplus", "beta must be non-zero");
-  Tensor<T> y = detail::unary_kernel(backend::Unary::Softplus, x, beta, threshold);
+  Tensor<T> y = detail::unary_kernel<backend::Unary::Softplus>(x, beta, threshold);
   return autograd::record(y, "softplus", {x},
                           [x, beta, threshold](const Tensor<T>& g) {
                             return where(x * beta > threshold, g, g * sigmoid(x * beta));
@@ -327,15 +326,15 @@ Tensor<T> clamp(const Tensor<T>& x, std::optional<double> min, std::optional<dou
   SINEW_CHECK(min || max, "clamp", "at least one of min and max must be given");
   Tensor<T> y;
   if (min && max)
-    y = detail::unary_kernel(backend::Unary::Clamp, x, *min, *max);
+    y = detail::unary_kernel<backend::Unary::Clamp>(x, *min, *max);
   else if (min)
-    y = detail::unary_kernel(backend::Unary::ClampMin, x, *min);
+    y = detail::unary_kernel<backend::Unary::ClampMin>(x, *min);
   else
-    y = detail::unary_kernel(backend::Unary::ClampMax, x, *max);
+    y = detail::unary_kernel<backend::Unary::ClampMax>(x, *max);
   double lo = min ? *min : -INFINITY, hi = max ? *max : INFINITY;
   return autograd::record(y, "clamp", {x},
                           [x, lo, hi](const Tensor<T>& g) {
-                            return g * detail::unary_kernel(backend::Unary::InRange, x, lo, hi);
+                            return g * detail::unary_kernel<backend::Unary::InRange>(x, lo, hi);
                           },
                           {.saved = {x}});
 }
@@ -357,13 +356,13 @@ Tensor<T> clamp_max(const Tensor<T>& x, double max) {
     detail::check_same_device("operator" #OP, a, b);                                             \
     Tensor<bool> out =                                                                           \
         empty<bool>(detail::broadcast_shapes(a.shape(), b.shape(), "operator" #OP), a.device()); \
-    SINEW_DISPATCH(a.device(), compare, backend::Compare::KIND, a, b, out);                      \
+    SINEW_DISPATCH(a.device(), compare_op<backend::Compare::KIND>, a, b, out);                      \
     return out;                                                                                  \
   }                                                                                              \
   template <class T, Scalar S>                                                                   \
   Tensor<bool> operator OP(const Tensor<T>& a, S s) {                                            \
     Tensor<bool> out = empty<bool>(a.shape(), a.device());                                       \
-    SINEW_DISPATCH(a.device(), compare_scalar, backend::Compare::KIND, a, double(s), out);       \
+    SINEW_DISPATCH(a.device(), compare_scalar_op<backend::Compare::KIND>, a, double(s), out);       \
     return out;                                                                                  \
   }
 SINEW_COMPARE_OP(==, Eq)
@@ -379,19 +378,26 @@ Tensor<bool> eq(const Tensor<T>& a, const Tensor<T>& b) {
   return a == b;
 }
 
+// Templates (on bool only) so that no translation unit compiles them unless it calls them.
 #define SINEW_LOGICAL_OP(NAME, KIND)                                                    \
-  inline Tensor<bool> NAME(const Tensor<bool>& a, const Tensor<bool>& b) {              \
+  template <class B>                                                                    \
+    requires std::is_same_v<B, bool>                                                    \
+  Tensor<bool> NAME(const Tensor<B>& a, const Tensor<B>& b) {                           \
     detail::check_same_device(#NAME, a, b);                                             \
     Tensor<bool> out =                                                                  \
         empty<bool>(detail::broadcast_shapes(a.shape(), b.shape(), #NAME), a.device()); \
-    SINEW_DISPATCH(a.device(), logical, backend::Logical::KIND, a, b, out);             \
+    SINEW_DISPATCH(a.device(), logical_op<backend::Logical::KIND>, a, b, out);          \
     return out;                                                                         \
   }
 SINEW_LOGICAL_OP(logical_and, And)
 SINEW_LOGICAL_OP(logical_or, Or)
 SINEW_LOGICAL_OP(logical_xor, Xor)
 #undef SINEW_LOGICAL_OP
-inline Tensor<bool> logical_not(const Tensor<bool>& a) { return a == false; }
+template <class B>
+  requires std::is_same_v<B, bool>
+Tensor<bool> logical_not(const Tensor<B>& a) {
+  return a == false;
+}
 
 // cond ? a : b with broadcasting;  d/da = cond, d/db = !cond.
 template <class T>
@@ -479,7 +485,7 @@ Tensor<T>& add_inplace(Tensor<T>& self, const Tensor<T>& other, double alpha, co
   return inplace(
       self, name, other.requires_grad(),
       [&] {
-        SINEW_DISPATCH(self.device(), binary, backend::Binary::Add, self, other, self, alpha);
+        SINEW_DISPATCH(self.device(), binary_op<backend::Binary::Add>, self, other, self, alpha);
       },
       [&] { return sinew::add(self, other, alpha); });
 }
@@ -500,7 +506,7 @@ Tensor<T>& Tensor<T>::mul_(const Tensor<T>& other) {
               "cannot broadcast ", other.shape(), " into the in-place target ", shape());
   return detail::inplace(
       *this, "mul_", other.requires_grad(),
-      [&] { SINEW_DISPATCH(device(), binary, backend::Binary::Mul, *this, other, *this, 1.0); },
+      [&] { SINEW_DISPATCH(device(), binary_op<backend::Binary::Mul>, *this, other, *this, 1.0); },
       [&] { return sinew::mul(clone(), detail::before_write(other, *this)); });
 }
 template <class T>
@@ -510,54 +516,53 @@ Tensor<T>& Tensor<T>::div_(const Tensor<T>& other) {
               "cannot broadcast ", other.shape(), " into the in-place target ", shape());
   return detail::inplace(
       *this, "div_", other.requires_grad(),
-      [&] { SINEW_DISPATCH(device(), binary, backend::Binary::Div, *this, other, *this, 1.0); },
+      [&] { SINEW_DISPATCH(device(), binary_op<backend::Binary::Div>, *this, other, *this, 1.0); },
       [&] { return sinew::div(clone(), detail::before_write(other, *this)); });
 }
 
 namespace detail {
-template <class T, class F>
-Tensor<T>& unary_inplace(Tensor<T>& self, const char* name, backend::Unary op, double a, double b,
+template <backend::Unary OP, class T, class F>
+Tensor<T>& unary_inplace(Tensor<T>& self, const char* name, double a, double b,
                          F&& out_of_place) {
   return inplace(
-      self, name, false, [&] { SINEW_DISPATCH(self.device(), unary, op, self, self, a, b); },
+      self, name, false, [&] { SINEW_DISPATCH(self.device(), unary_op<OP>, self, self, a, b); },
       std::forward<F>(out_of_place));
 }
 }  // namespace detail
 
 template <class T>
 Tensor<T>& Tensor<T>::add_(double v) {
-  return detail::unary_inplace(*this, "add_", backend::Unary::AddScalar, v, 0,
+  return detail::unary_inplace<backend::Unary::AddScalar>(*this, "add_", v, 0,
                                [&] { return *this + v; });
 }
 template <class T>
 Tensor<T>& Tensor<T>::sub_(double v) {
-  return detail::unary_inplace(*this, "sub_", backend::Unary::AddScalar, -v, 0,
+  return detail::unary_inplace<backend::Unary::AddScalar>(*this, "sub_", -v, 0,
                                [&] { return *this - v; });
 }
 template <class T>
 Tensor<T>& Tensor<T>::mul_(double v) {
-  return detail::unary_inplace(*this, "mul_", backend::Unary::MulScalar, v, 0,
+  return detail::unary_inplace<backend::Unary::MulScalar>(*this, "mul_", v, 0,
                                [&] { return *this * v; });
 }
 template <class T>
 Tensor<T>& Tensor<T>::div_(double v) {
-  return detail::unary_inplace(*this, "div_", backend::Unary::DivScalar, v, 0,
+  return detail::unary_inplace<backend::Unary::DivScalar>(*this, "div_", v, 0,
                                [&] { return *this / v; });
 }
 template <class T>
 Tensor<T>& Tensor<T>::relu_() {
-  return detail::unary_inplace(*this, "relu_", backend::Unary::Relu, 0, 0,
+  return detail::unary_inplace<backend::Unary::Relu>(*this, "relu_", 0, 0,
                                [&] { return sinew::relu(clone()); });
 }
 template <class T>
 Tensor<T>& Tensor<T>::clamp_(std::optional<double> min, std::optional<double> max) {
   SINEW_CHECK(min || max, "clamp_", "at least one of min and max must be given");
-  backend::Unary op = min && max ? backend::Unary::Clamp
-                      : min      ? backend::Unary::ClampMin
-                                 : backend::Unary::ClampMax;
-  double a = min ? *min : *max, b = max ? *max : 0;
-  return detail::unary_inplace(*this, "clamp_", op, a, b,
-                               [&] { return sinew::clamp(clone(), min, max); });
+  auto out_of_place = [&] { return sinew::clamp(clone(), min, max); };
+  if (min && max)
+    return detail::unary_inplace<backend::Unary::Clamp>(*this, "clamp_", *min, *max, out_of_place);
+  if (min) return detail::unary_inplace<backend::Unary::ClampMin>(*this, "clamp_", *min, 0, out_of_place);
+  return detail::unary_inplace<backend::Unary::ClampMax>(*this, "clamp_", *max, 0, out_of_place);
 }
 
 namespace detail {

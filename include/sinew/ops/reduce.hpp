@@ -306,7 +306,7 @@ Tensor<T> std(const Tensor<T>& x, const Shape& dims = {}, bool unbiased = true,
   double denom = detail::var_denominator(x.shape(), mask, unbiased);
   Tensor<T> y = empty<T>(detail::reduced_shape(x.shape(), mask, keepdim), x.device());
   SINEW_DISPATCH(x.device(), var, x, mask, unbiased ? 1.0 : 0.0, y);
-  SINEW_DISPATCH(x.device(), unary, backend::Unary::Sqrt, y, y, 0.0, 0.0);
+  SINEW_DISPATCH(x.device(), unary_op<backend::Unary::Sqrt>, y, y, 0.0, 0.0);
   return autograd::record(
       y, "std", {x},
       [x, dims, keep, denom](const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {

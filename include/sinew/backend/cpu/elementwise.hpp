@@ -130,117 +130,104 @@ template <class T>
 
 }  // namespace detail_ew
 
-// Maps each op to its own loop so the switch is resolved outside the inner loop.
-template <class T>
-void unary(Unary op, const Tensor<T>& x, const Tensor<T>& out, double a = 0, double b = 0) {
+// The rough per-element cost of each op (1 for add, ~8 for exp) that decides threading.
+constexpr int64_t unary_cost(Unary op) {
+  switch (op) {
+    case Unary::Exp:
+    case Unary::Log:
+    case Unary::Log1p:
+    case Unary::Sin:
+    case Unary::Cos:
+    case Unary::Tanh:
+    case Unary::Sigmoid:
+    case Unary::Erf:
+    case Unary::Elu:
+    case Unary::Gelu:
+    case Unary::Softplus:
+    case Unary::Silu:
+    case Unary::PowScalar:
+    case Unary::RPowScalar:
+      return 8;
+    case Unary::Sqrt:
+    case Unary::Rsqrt:
+      return 4;
+    case Unary::DivScalar:
+    case Unary::RDivScalar:
+      return 2;
+    default:
+      return 1;
+  }
+}
+constexpr int64_t binary_cost(Binary op) {
+  return op == Binary::Pow ? 8 : op == Binary::Div ? 2 : 1;
+}
+
+// out = op(x; a, b), one loop per op: the op is a template argument, so a program instantiates
+// the loops of the ops it uses and no others, and the switch folds away inside the loop.
+template <Unary OP, class T>
+void unary_op(const Tensor<T>& x, const Tensor<T>& out, double a = 0, double b = 0) {
   static_assert(std::is_floating_point_v<T>, "unary math kernels are for float and double");
   const T ta = static_cast<T>(a), tb = static_cast<T>(b);
-  switch (op) {
-#define SINEW_UNARY_CASE(NAME, COST)                                                             \
-  case Unary::NAME:                                                                              \
-    map(                                                                                         \
-        out, [ta, tb](T v) { return detail_ew::unary_value(Unary::NAME, v, ta, tb); }, COST, x); \
-    return;
-    SINEW_UNARY_CASE(Neg, 1)
-    SINEW_UNARY_CASE(Exp, 8) SINEW_UNARY_CASE(Log, 8) SINEW_UNARY_CASE(Log1p, 8) SINEW_UNARY_CASE(
-        Sqrt, 4) SINEW_UNARY_CASE(Rsqrt, 4) SINEW_UNARY_CASE(Abs, 1) SINEW_UNARY_CASE(Sign, 1)
-        SINEW_UNARY_CASE(Sin, 8) SINEW_UNARY_CASE(Cos, 8) SINEW_UNARY_CASE(Tanh, 8)
-            SINEW_UNARY_CASE(Sigmoid, 8) SINEW_UNARY_CASE(Erf, 8) SINEW_UNARY_CASE(Relu, 1)
-                SINEW_UNARY_CASE(LeakyRelu, 1) SINEW_UNARY_CASE(Elu, 8) SINEW_UNARY_CASE(Gelu, 8)
-                    SINEW_UNARY_CASE(Softplus, 8) SINEW_UNARY_CASE(Silu, 8) SINEW_UNARY_CASE(
-                        ClampMin, 1) SINEW_UNARY_CASE(ClampMax, 1) SINEW_UNARY_CASE(Clamp, 1)
-                        SINEW_UNARY_CASE(AddScalar, 1) SINEW_UNARY_CASE(MulScalar, 1)
-                            SINEW_UNARY_CASE(RSubScalar, 1) SINEW_UNARY_CASE(DivScalar, 2)
-                                SINEW_UNARY_CASE(RDivScalar, 2) SINEW_UNARY_CASE(PowScalar, 8)
-                                    SINEW_UNARY_CASE(RPowScalar, 8) SINEW_UNARY_CASE(Step, 1)
-                                        SINEW_UNARY_CASE(InRange, 1) SINEW_UNARY_CASE(LeakyStep, 1)
-#undef SINEW_UNARY_CASE
-  }
+  map(
+      out, [ta, tb](T v) { return detail_ew::unary_value(OP, v, ta, tb); }, unary_cost(OP), x);
 }
 
-template <class T>
-void binary(Binary op, const Tensor<T>& x, const Tensor<T>& y, const Tensor<T>& out,
-            double alpha = 1) {
+// out = op(x, y) with broadcasting (Add and Sub scale y by alpha).
+template <Binary OP, class T>
+void binary_op(const Tensor<T>& x, const Tensor<T>& y, const Tensor<T>& out, double alpha = 1) {
   const T ta = static_cast<T>(alpha);
-  switch (op) {
-#define SINEW_BINARY_CASE(NAME, COST)                                                             \
-  case Binary::NAME:                                                                              \
-    map(                                                                                          \
-        out, [ta](T u, T v) { return detail_ew::binary_value(Binary::NAME, u, v, ta); }, COST, x, \
-        y);                                                                                       \
-    return;
-    SINEW_BINARY_CASE(Add, 1)
-    SINEW_BINARY_CASE(Sub, 1) SINEW_BINARY_CASE(Mul, 1) SINEW_BINARY_CASE(Div, 2)
-        SINEW_BINARY_CASE(Pow, 8) SINEW_BINARY_CASE(Minimum, 1) SINEW_BINARY_CASE(Maximum, 1)
-#undef SINEW_BINARY_CASE
-  }
+  map(
+      out, [ta](T u, T v) { return detail_ew::binary_value(OP, u, v, ta); }, binary_cost(OP), x,
+      y);
 }
 
-template <class T>
-void compare(Compare op, const Tensor<T>& x, const Tensor<T>& y, const Tensor<bool>& out) {
-  switch (op) {
+namespace detail_ew {
+template <Compare OP, class U, class V>
+[[gnu::always_inline]] inline bool compare_value(U u, V v) {
+  switch (OP) {
     case Compare::Eq:
-      return map(
-          out, [](T u, T v) { return u == v; }, 1, x, y);
+      return u == v;
     case Compare::Ne:
-      return map(
-          out, [](T u, T v) { return u != v; }, 1, x, y);
+      return u != v;
     case Compare::Lt:
-      return map(
-          out, [](T u, T v) { return u < v; }, 1, x, y);
+      return u < v;
     case Compare::Le:
-      return map(
-          out, [](T u, T v) { return u <= v; }, 1, x, y);
+      return u <= v;
     case Compare::Gt:
-      return map(
-          out, [](T u, T v) { return u > v; }, 1, x, y);
+      return u > v;
     case Compare::Ge:
-      return map(
-          out, [](T u, T v) { return u >= v; }, 1, x, y);
+      return u >= v;
   }
+  return false;
+}
+}  // namespace detail_ew
+
+template <Compare OP, class T>
+void compare_op(const Tensor<T>& x, const Tensor<T>& y, const Tensor<bool>& out) {
+  map(
+      out, [](T u, T v) { return detail_ew::compare_value<OP>(u, v); }, 1, x, y);
 }
 
 // A floating tensor is compared with the scalar rounded to its own type, as PyTorch does (so a
 // float tensor holding 0.1f equals 0.1); an integer tensor is compared in double (2 < 2.5).
-template <class T>
-void compare_scalar(Compare op, const Tensor<T>& x, double s, const Tensor<bool>& out) {
+template <Compare OP, class T>
+void compare_scalar_op(const Tensor<T>& x, double s, const Tensor<bool>& out) {
   using C = std::conditional_t<std::is_floating_point_v<T>, T, double>;
   const C v = static_cast<C>(s);
-  switch (op) {
-    case Compare::Eq:
-      return map(
-          out, [v](T u) { return C(u) == v; }, 1, x);
-    case Compare::Ne:
-      return map(
-          out, [v](T u) { return C(u) != v; }, 1, x);
-    case Compare::Lt:
-      return map(
-          out, [v](T u) { return C(u) < v; }, 1, x);
-    case Compare::Le:
-      return map(
-          out, [v](T u) { return C(u) <= v; }, 1, x);
-    case Compare::Gt:
-      return map(
-          out, [v](T u) { return C(u) > v; }, 1, x);
-    case Compare::Ge:
-      return map(
-          out, [v](T u) { return C(u) >= v; }, 1, x);
-  }
+  map(
+      out, [v](T u) { return detail_ew::compare_value<OP>(C(u), v); }, 1, x);
 }
 
-inline void logical(Logical op, const Tensor<bool>& x, const Tensor<bool>& y,
-                    const Tensor<bool>& out) {
-  switch (op) {
-    case Logical::And:
-      return map(
-          out, [](bool u, bool v) { return u && v; }, 1, x, y);
-    case Logical::Or:
-      return map(
-          out, [](bool u, bool v) { return u || v; }, 1, x, y);
-    case Logical::Xor:
-      return map(
-          out, [](bool u, bool v) { return u != v; }, 1, x, y);
-  }
+template <Logical OP>
+void logical_op(const Tensor<bool>& x, const Tensor<bool>& y, const Tensor<bool>& out) {
+  map(
+      out,
+      [](bool u, bool v) {
+        if constexpr (OP == Logical::And) return u && v;
+        if constexpr (OP == Logical::Or) return u || v;
+        return u != v;
+      },
+      1, x, y);
 }
 
 template <class T>

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -52,11 +53,18 @@ LoopLayout<N> make_layout(const Shape& shape, const std::array<const detail::Ten
   return out;
 }
 
-// Runs body(ptrs, inner_strides, count) over every inner row of the layout, where ptrs are the
-// operands' byte pointers at the row start; rows are split across threads for large work.
-template <size_t N, class Body>
-void for_each_row(const LoopLayout<N>& L, std::array<char*, N> base,
-                  const std::array<int64_t, N>& elem_size, int64_t cost, Body&& body) {
+namespace detail_loops {
+
+template <size_t N>
+using RowFn = void (*)(void* ctx, std::array<char*, N> ptrs, const std::array<int64_t, N>& strides,
+                       int64_t count);
+
+// The row walk behind for_each_row, one instantiation per operand count: the body is called
+// through a pointer (rows are long after coalescing, so the indirect call is noise), which keeps
+// this index arithmetic and its parallel region out of every kernel's own code.
+template <size_t N>
+void walk(const LoopLayout<N>& L, std::array<char*, N> base, const std::array<int64_t, N>& elem_size,
+          int64_t cost, RowFn<N> body, void* ctx) {
   int64_t nd = static_cast<int64_t>(L.shape.size());
   int64_t inner = L.shape[nd - 1];
   int64_t total = 1;
@@ -81,7 +89,7 @@ void for_each_row(const LoopLayout<N>& L, std::array<char*, N> base,
         p[k] = base[k] + off * elem_size[k];
       }
       int64_t count = std::min(inner - idx[nd - 1], end - pos);
-      body(p, inner_stride, count);
+      body(ctx, p, inner_stride, count);
       pos += count;
       idx[nd - 1] += count;
       for (int64_t d = nd - 1; d > 0 && idx[d] >= L.shape[d]; --d) {
@@ -90,6 +98,22 @@ void for_each_row(const LoopLayout<N>& L, std::array<char*, N> base,
       }
     }
   });
+}
+
+}  // namespace detail_loops
+
+// Runs body(ptrs, inner_strides, count) over every inner row of the layout, where ptrs are the
+// operands' byte pointers at the row start; rows are split across threads for large work.
+template <size_t N, class Body>
+void for_each_row(const LoopLayout<N>& L, std::array<char*, N> base,
+                  const std::array<int64_t, N>& elem_size, int64_t cost, Body&& body) {
+  using B = std::remove_reference_t<Body>;
+  detail_loops::walk<N>(
+      L, base, elem_size, cost,
+      [](void* ctx, std::array<char*, N> p, const std::array<int64_t, N>& s, int64_t n) {
+        (*static_cast<B*>(ctx))(p, s, n);
+      },
+      const_cast<void*>(static_cast<const void*>(&body)));
 }
 
 namespace detail_loops {
