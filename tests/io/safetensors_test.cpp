@@ -305,6 +305,90 @@ TEST_F(SafetensorsTest, ModuleSaveAndLoadRestoresParameters) {
   EXPECT_EQ(a(x).to_vector(), b(x).to_vector());
 }
 
+// A double module with a submodule and buffers, as a layer family in double would register them.
+class Affine64 : public nn::ModuleT<double> {
+ public:
+  Affine64(int64_t in, int64_t out) : nn::ModuleT<double>("Affine64") {
+    weight = register_parameter("weight", zeros<double>({out, in}));
+    bias = register_parameter("bias", zeros<double>({out}));
+  }
+  Tensor<double> weight, bias;
+};
+class Net64 : public nn::ModuleT<double> {
+ public:
+  Net64() : nn::ModuleT<double>("Net64") {
+    fc = register_module("fc", Affine64(3, 4));
+    running_mean = register_buffer("running_mean", zeros<double>({4}));
+    num_batches_tracked = register_buffer("num_batches_tracked", zeros<double>({}));
+  }
+  std::shared_ptr<Affine64> fc;
+  Tensor<double> running_mean, num_batches_tracked;
+};
+
+// The bits of every value of a tensor.
+std::vector<uint64_t> bits_of(const Tensor<double>& t) {
+  std::vector<uint64_t> out;
+  for (double v : t.to_vector()) out.push_back(std::bit_cast<uint64_t>(v));
+  return out;
+}
+
+TEST_F(SafetensorsTest, DoubleModuleRoundTripIsBitExact) {
+  Net64 a;
+  std::mt19937_64 rng(7);
+  {
+    NoGradGuard guard;
+    for (Tensor<double>* t : {&a.fc->weight, &a.fc->bias}) {
+      double* p = t->data_ptr();
+      for (int64_t i = 0; i < t->numel(); ++i) {
+        double v;
+        do {
+          v = std::bit_cast<double>(rng());  // every mantissa bit random
+        } while (!std::isfinite(v));
+        p[i] = v;
+      }
+    }
+    const double specials[4] = {5e-324, -0.0, 1.0 / 3.0, std::numeric_limits<double>::infinity()};
+    std::copy(specials, specials + 4, a.running_mean.data_ptr());
+    a.num_batches_tracked.data_ptr()[0] = 9007199254740992.0;  // 2^53: exact in I64 and F64
+  }
+  io::save(a, path("net64.safetensors"));
+  io::Header h = io::read_header(path("net64.safetensors"));
+  EXPECT_EQ(h.tensors.at("fc.weight").dtype, "F64");
+  EXPECT_EQ(h.tensors.at("fc.bias").dtype, "F64");
+  EXPECT_EQ(h.tensors.at("running_mean").dtype, "F64");
+  EXPECT_EQ(h.tensors.at("num_batches_tracked").dtype, "I64");
+
+  Net64 b;
+  auto r = io::load(b, path("net64.safetensors"));
+  EXPECT_TRUE(r.missing_keys.empty());
+  EXPECT_TRUE(r.unexpected_keys.empty());
+  const nn::StateDictT<double> want = a.state_dict(), got = b.state_dict();
+  ASSERT_EQ(got.size(), 4u);
+  for (const auto& [k, t] : want) EXPECT_EQ(bits_of(got.at(k)), bits_of(t)) << k;
+  EXPECT_EQ(b.num_batches_tracked.item(), 9007199254740992.0);
+
+  // A float module and a float state dict still read it, converted.
+  nn::StateDict f = io::load_file(path("net64.safetensors"));
+  EXPECT_EQ(f.at("fc.bias").to_vector()[0], static_cast<float>(a.fc->bias.to_vector()[0]));
+  SINEW_EXPECT_ERROR(io::load(b, path("net.safetensors")), "io::load_file", "net.safetensors");
+}
+
+TEST_F(SafetensorsTest, LoadFileAsDoubleKeepsF64AndConvertsTheRest) {
+  io::TensorDict dict;
+  dict.insert("d", from_vector(std::vector<double>{0.1, -1e300}));
+  dict.insert("f", from_vector(std::vector<float>{0.1f}));
+  dict.insert("i", from_vector(std::vector<int64_t>{-3, (int64_t{1} << 53)}));
+  Tensor<bool> b = empty<bool>({2});
+  b.data_ptr()[0] = true, b.data_ptr()[1] = false;
+  dict.insert("b", b);
+  io::save_tensors(dict, path("c.safetensors"));
+  nn::StateDictT<double> sd = io::load_file<double>(path("c.safetensors"));
+  EXPECT_EQ(sd.at("d").to_vector(), (std::vector<double>{0.1, -1e300}));
+  EXPECT_EQ(sd.at("f").to_vector(), (std::vector<double>{static_cast<double>(0.1f)}));
+  EXPECT_EQ(sd.at("i").to_vector(), (std::vector<double>{-3, 9007199254740992.0}));
+  EXPECT_EQ(sd.at("b").to_vector(), (std::vector<double>{1, 0}));
+}
+
 TEST_F(SafetensorsTest, LoadIntoAnotherArchitectureFollowsLoadStateDictRules) {
   nn::Sequential a(nn::Linear(4, 8), nn::ReLU(), nn::Linear(8, 3));
   io::save(a, path("net.safetensors"));

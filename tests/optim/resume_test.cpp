@@ -20,7 +20,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using optim_test::Problem;
-using Factory = std::function<std::unique_ptr<optim::Optimizer>(const std::vector<Tensor<float>>&)>;
+using Factory =
+    std::function<std::unique_ptr<optim::OptimizerT<float>>(const std::vector<Tensor<float>>&)>;
 
 void run_steps(optim::Optimizer& opt, const Problem& p, int steps) {
   for (int s = 0; s < steps; ++s) {
@@ -107,7 +108,8 @@ class OptimizerResume : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   // Runs every case; `transfer` moves the state of the first optimizer into the second.
-  void check(const std::function<void(optim::Optimizer&, optim::Optimizer&)>& transfer) {
+  void check(
+      const std::function<void(optim::OptimizerT<float>&, optim::OptimizerT<float>&)>& transfer) {
     for (const Case& c : cases()) {
       SCOPED_TRACE(c.label);
       Problem straight(c.problem);
@@ -136,12 +138,14 @@ class OptimizerResume : public ::testing::Test {
 };
 
 TEST_F(OptimizerResume, ThroughStateDictIsBitForBit) {
-  check([](optim::Optimizer& a, optim::Optimizer& b) { b.load_state_dict(a.state_dict()); });
+  check([](optim::OptimizerT<float>& a, optim::OptimizerT<float>& b) {
+    b.load_state_dict(a.state_dict());
+  });
 }
 
 TEST_F(OptimizerResume, ThroughSafetensorsFileIsBitForBit) {
   std::string path = (dir_ / "opt.safetensors").string();
-  check([&](optim::Optimizer& a, optim::Optimizer& b) {
+  check([&](optim::OptimizerT<float>& a, optim::OptimizerT<float>& b) {
     optim::save(a, path);
     io::load(b, path);
   });

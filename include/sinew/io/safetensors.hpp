@@ -2,8 +2,10 @@
 // (an 8-byte little-endian header length N, N bytes of JSON header, then one data buffer).
 //
 //   io::save(net, "model.safetensors");            // PyTorch names: "0.weight", "bn.running_mean"
+//                                                  // (a ModuleT<double> is written as F64)
 //   io::load(net, "model.safetensors");            // strict by default, as load_state_dict
 //   nn::StateDict sd = io::load_file("hf.safetensors");          // every dtype read as float
+//   nn::StateDictT<double> sd64 = io::load_file<double>("x.safetensors");   // ... or as double
 //   io::TensorDict d = io::load_tensors("x.safetensors");        // dtypes kept (see AnyTensor)
 //
 // Dtypes: F32, F64, I64, U8 and BOOL are read and written exactly; F16 and BF16 are read and
@@ -25,6 +27,7 @@
 #include <bit>
 #include <cerrno>
 #include <chrono>
+#include <concepts>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -36,6 +39,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -81,14 +85,22 @@ struct Header {
   int64_t data_size = 0;   // bytes of data after the header (covered exactly by the tensors)
 };
 
-// The dtype held by an AnyTensor.
-inline DType dtype(const AnyTensor& t) {
-  return std::visit([](const auto& x) { return x.dtype(); }, t);
+// The dtype held by an AnyTensor (the alternatives are in DType's order).
+template <std::same_as<AnyTensor> A>
+DType dtype(const A& t) {
+  static_assert(std::is_same_v<std::variant_alternative_t<2, A>, Tensor<int64_t>> &&
+                static_cast<int>(DType::Int64) == 2 && static_cast<int>(DType::Bool) == 4);
+  return static_cast<DType>(t.index());
 }
 
-// The tensor converted to float (a new tensor unless it already is one).
-inline Tensor<float> to_float(const AnyTensor& t) {
-  return std::visit([](const auto& x) { return x.detach().template to<float>(); }, t);
+// The tensor converted to T (a new tensor unless it already is a Tensor<T>).
+template <class T, std::same_as<AnyTensor> A>
+Tensor<T> to_type(const A& t) {
+  return std::visit([](const auto& x) { return x.detach().template to<T>(); }, t);
+}
+template <std::same_as<AnyTensor> A>
+Tensor<float> to_float(const A& t) {
+  return to_type<float>(t);
 }
 
 // The tensor `name` of `dict` as Tensor<T>; a missing name or another dtype is an Error.
@@ -105,6 +117,17 @@ namespace detail {
 
 // The dtypes of a file that Sinew reads, with their safetensors names and element sizes.
 enum class FileDType { F32, F64, I64, U8, BOOL, F16, BF16 };
+
+// The file dtype that holds Sinew's T exactly.
+template <class T>
+constexpr FileDType file_dtype_of() {
+  constexpr DType d = dtype_of<T>();
+  if constexpr (d == DType::Float32) return FileDType::F32;
+  if constexpr (d == DType::Float64) return FileDType::F64;
+  if constexpr (d == DType::Int64) return FileDType::I64;
+  if constexpr (d == DType::UInt8) return FileDType::U8;
+  return FileDType::BOOL;
+}
 struct FileDTypeInfo {
   const char* name;
   FileDType id;
@@ -173,28 +196,42 @@ inline void to_little_endian(unsigned char* p, int64_t count, int64_t size) {
   }
 }
 
+// The little-endian value of type S at p.
+template <class S>
+S load_le(const unsigned char* p) {
+  unsigned char b[sizeof(S)];
+  std::memcpy(b, p, sizeof(S));
+  to_little_endian(b, 1, sizeof(S));
+  S v;
+  std::memcpy(&v, b, sizeof(S));
+  return v;
+}
+
 // A JSON integer in [0, 2^63) or false.
-inline bool json_to_int64(const nlohmann::json& v, int64_t* out) {
+template <class Json>
+bool json_to_int64(const Json& v, int64_t* out) {
   if (v.is_number_unsigned()) {
-    uint64_t u = v.get<uint64_t>();
+    uint64_t u = v.template get<uint64_t>();
     if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return false;
     return (*out = static_cast<int64_t>(u), true);
   }
   if (v.is_number_integer()) {
-    int64_t i = v.get<int64_t>();
+    int64_t i = v.template get<int64_t>();
     return i >= 0 && (*out = i, true);
   }
   return false;
 }
 
-inline std::string short_json(const nlohmann::json& v) {
-  std::string s = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+template <class Json>
+std::string short_json(const Json& v) {
+  std::string s = v.dump(-1, ' ', false, Json::error_handler_t::replace);
   return s.size() > 60 ? s.substr(0, 57) + "..." : s;
 }
 
 // Validates one tensor entry of a header against the data buffer size.
-inline TensorInfo parse_tensor_info(const std::string& name, const nlohmann::json& e,
-                                    int64_t data_size, const char* where, const std::string& path) {
+template <class Json>
+TensorInfo parse_tensor_info(const std::string& name, const Json& e, int64_t data_size,
+                             const char* where, const std::string& path) {
   auto bad = [&](auto&&... pieces) {
     sinew::detail::fail(where, path, ": tensor '", name, "': ", pieces...);
   };
@@ -207,7 +244,7 @@ inline TensorInfo parse_tensor_info(const std::string& name, const nlohmann::jso
   TensorInfo info;
   const auto& dt = e.at("dtype");
   if (!dt.is_string()) bad("dtype is not a string: ", short_json(dt));
-  info.dtype = dt.get<std::string>();
+  info.dtype = dt.template get<std::string>();
   const FileDTypeInfo* fd = find_file_dtype(info.dtype);
   if (fd == nullptr)
     bad("unknown or unsupported dtype '", info.dtype,
@@ -243,26 +280,27 @@ inline TensorInfo parse_tensor_info(const std::string& name, const nlohmann::jso
 
 // Parses and validates a header: JSON object without duplicate keys, string metadata, valid entries
 // whose byte ranges cover the data buffer exactly, without overlap or holes.
-inline Header parse_header(const std::string& text, int64_t data_size, const char* where,
-                           const std::string& path) {
+template <class Json = nlohmann::json>
+Header parse_header(const std::string& text, int64_t data_size, const char* where,
+                    const std::string& path) {
   // nlohmann keeps the last of duplicate keys silently: a parse callback spots them.
   std::vector<std::set<std::string>> open_objects;
   std::string duplicate;
-  auto watch = [&](int, nlohmann::json::parse_event_t ev, nlohmann::json& parsed) {
-    using E = nlohmann::json::parse_event_t;
-    if (ev == E::object_start) open_objects.emplace_back();
-    if (ev == E::object_end && !open_objects.empty()) open_objects.pop_back();
-    if (ev == E::key && !open_objects.empty() && duplicate.empty() &&
-        !open_objects.back().insert(parsed.get<std::string>()).second)
-      duplicate = parsed.get<std::string>();
+  using Event = typename Json::parse_event_t;
+  auto watch = [&](int, Event ev, Json& parsed) {
+    if (ev == Event::object_start) open_objects.emplace_back();
+    if (ev == Event::object_end && !open_objects.empty()) open_objects.pop_back();
+    if (ev == Event::key && !open_objects.empty() && duplicate.empty() &&
+        !open_objects.back().insert(parsed.template get<std::string>()).second)
+      duplicate = parsed.template get<std::string>();
     return true;
   };
   // nlohmann reads a NUL byte as the end of input; JSON allows none outside strings or in them.
   SINEW_CHECK(text.find('\0') == std::string::npos, where, path,
               ": the header is not valid JSON (it holds a NUL byte)");
-  nlohmann::json j;
+  Json j;
   try {
-    j = nlohmann::json::parse(text, watch);
+    j = Json::parse(text, watch);
   } catch (const nlohmann::json::exception& e) {
     sinew::detail::fail(where, path, ": the header is not valid JSON (", e.what(), ")");
   }
@@ -279,7 +317,7 @@ inline Header parse_header(const std::string& text, int64_t data_size, const cha
       for (const auto& [mk, mv] : v.items()) {
         SINEW_CHECK(mv.is_string(), where, path, ": __metadata__ value of '", mk,
                     "' is not a string: ", short_json(mv));
-        h.metadata.emplace(mk, mv.get<std::string>());
+        h.metadata.emplace(mk, mv.template get<std::string>());
       }
     } else {
       infos.push_back(parse_tensor_info(key, v, data_size, where, path));
@@ -310,11 +348,13 @@ inline Header parse_header(const std::string& text, int64_t data_size, const cha
 }
 
 // Opens `path` and reads and validates its header; `in` is left open for the data.
-inline Header open_file(const std::string& path, std::ifstream& in, const char* where) {
+template <class Json = nlohmann::json>
+Header open_file(const std::string& path, std::ifstream& in, const char* where) {
   std::error_code ec;
   SINEW_CHECK(!std::filesystem::is_directory(path, ec), where, path, ": is a directory");
   in.open(path, std::ios::binary);
-  SINEW_CHECK(in.is_open(), where, path, ": cannot open (", std::strerror(errno), ")");
+  SINEW_CHECK(in.is_open(), where, path, ": cannot open (",
+              static_cast<const char*>(std::strerror(errno)), ")");
   in.seekg(0, std::ios::end);
   const int64_t file_size = static_cast<int64_t>(in.tellg());
   SINEW_CHECK(file_size >= 0, where, path, ": cannot read its size");
@@ -334,7 +374,7 @@ inline Header open_file(const std::string& path, std::ifstream& in, const char* 
   std::string text(static_cast<size_t>(header_size), '\0');
   in.read(text.data(), header_size);
   SINEW_CHECK(in.gcount() == header_size, where, path, ": cannot read the header");
-  Header h = parse_header(text, file_size - 8 - header_size, where, path);
+  Header h = parse_header<Json>(text, file_size - 8 - header_size, where, path);
   h.data_start = 8 + header_size;
   return h;
 }
@@ -349,60 +389,98 @@ inline void read_bytes(std::ifstream& in, const Header& h, int64_t begin, int64_
               "' (the file changed or is unreadable)");
 }
 
-// Reads one tensor of the file as its own dtype (F16/BF16 as float).
-inline AnyTensor read_tensor(std::ifstream& in, const Header& h, const std::string& name,
-                             const TensorInfo& info, const char* where, const std::string& path) {
-  const FileDType fd = find_file_dtype(info.dtype)->id;  // validated by parse_header
-  const int64_t numel = info.shape.numel(), size = find_file_dtype(info.dtype)->size,
-                bytes = info.end - info.begin;
-  auto native = [&]<class T>(Tensor<T> t) -> AnyTensor {
-    auto* p = reinterpret_cast<unsigned char*>(t.data_ptr());
+// Reads one tensor of the file as Tensor<T>, converting from the file's dtype element by element
+// (a BOOL byte other than 0 or 1 is an Error; F16 and BF16 go through float).
+template <class T>
+Tensor<T> read_as(std::ifstream& in, const Header& h, const std::string& name,
+                  const TensorInfo& info, const char* where, const std::string& path) {
+  const FileDTypeInfo* fd = find_file_dtype(info.dtype);  // validated by parse_header
+  const int64_t numel = info.shape.numel(), bytes = info.end - info.begin;
+  Tensor<T> t = empty<T>(info.shape);
+  T* out = t.data_ptr();
+  if (fd->id == file_dtype_of<T>() && fd->id != FileDType::BOOL) {
+    auto* p = reinterpret_cast<unsigned char*>(out);
     read_bytes(in, h, info.begin, bytes, p, where, path, name);
-    to_little_endian(p, numel, size);
+    to_little_endian(p, numel, fd->size);
     return t;
-  };
-  switch (fd) {
-    case FileDType::F32:
-      return native(empty<float>(info.shape));
-    case FileDType::F64:
-      return native(empty<double>(info.shape));
-    case FileDType::I64:
-      return native(empty<int64_t>(info.shape));
-    case FileDType::U8:
-      return native(empty<uint8_t>(info.shape));
-    default:
-      break;
   }
   std::vector<unsigned char> raw(static_cast<size_t>(bytes));
   read_bytes(in, h, info.begin, bytes, raw.data(), where, path, name);
-  if (fd == FileDType::BOOL) {
-    Tensor<bool> t = empty<bool>(info.shape);
-    bool* p = t.data_ptr();
-    for (int64_t i = 0; i < numel; ++i) {
-      SINEW_CHECK(raw[i] <= 1, where, path, ": BOOL tensor '", name, "' holds the byte ",
-                  int(raw[i]), " at element ", i, " (expected 0 or 1)");
-      p[i] = raw[i] != 0;
-    }
-    return t;
-  }
-  Tensor<float> t = empty<float>(info.shape);
-  float* p = t.data_ptr();
+  const unsigned char* r = raw.data();
   for (int64_t i = 0; i < numel; ++i) {
-    uint16_t v = static_cast<uint16_t>(raw[2 * i] | (raw[2 * i + 1] << 8));
-    p[i] = fd == FileDType::F16 ? half_to_float(v) : bf16_to_float(v);
+    switch (fd->id) {
+      case FileDType::F32:
+        out[i] = static_cast<T>(load_le<float>(r + 4 * i));
+        break;
+      case FileDType::F64:
+        out[i] = static_cast<T>(load_le<double>(r + 8 * i));
+        break;
+      case FileDType::I64:
+        out[i] = static_cast<T>(load_le<int64_t>(r + 8 * i));
+        break;
+      case FileDType::U8:
+        out[i] = static_cast<T>(r[i]);
+        break;
+      case FileDType::BOOL:
+        SINEW_CHECK(r[i] <= 1, where, path, ": BOOL tensor '", name, "' holds the byte ", int(r[i]),
+                    " at element ", i, " (expected 0 or 1)");
+        out[i] = static_cast<T>(r[i] != 0);
+        break;
+      case FileDType::F16:
+        out[i] = static_cast<T>(half_to_float(load_le<uint16_t>(r + 2 * i)));
+        break;
+      case FileDType::BF16:
+        out[i] = static_cast<T>(bf16_to_float(load_le<uint16_t>(r + 2 * i)));
+        break;
+    }
   }
   return t;
 }
 
-// A tensor ready to write: contiguous on the CPU, with its safetensors dtype and byte size.
+// Reads one tensor of the file as its own dtype (F16/BF16 as float).
+template <class A = AnyTensor>
+A read_tensor(std::ifstream& in, const Header& h, const std::string& name, const TensorInfo& info,
+              const char* where, const std::string& path) {
+  switch (find_file_dtype(info.dtype)->id) {  // validated by parse_header
+    case FileDType::F64:
+      return read_as<double>(in, h, name, info, where, path);
+    case FileDType::I64:
+      return read_as<int64_t>(in, h, name, info, where, path);
+    case FileDType::U8:
+      return read_as<uint8_t>(in, h, name, info, where, path);
+    case FileDType::BOOL:
+      return read_as<bool>(in, h, name, info, where, path);
+    default:
+      return read_as<float>(in, h, name, info, where, path);  // F32, F16, BF16
+  }
+}
+
+// A tensor ready to write, type-erased: the contiguous CPU data (kept alive by the caller), its
+// safetensors dtype and byte size.
 struct Pending {
   std::string name;
-  AnyTensor tensor;
+  Shape shape;
+  const unsigned char* data;
   const char* dtype;
   int rank;  // the order of safetensors' Dtype enum: I64 > F64 > F32 > U8 > BOOL
   int64_t elem_size;
   int64_t bytes;
 };
+
+// The Pending entry of a contiguous CPU tensor.
+template <class T>
+Pending pending(const std::string& name, const Tensor<T>& c) {
+  auto [dtype_name, rank] = written_dtype(c.dtype());
+  const int64_t size = static_cast<int64_t>(sizeof(T));
+  return {
+      name, c.shape(),       reinterpret_cast<const unsigned char*>(c.data_ptr()), dtype_name, rank,
+      size, c.numel() * size};
+}
+
+inline void check_tensor_name(const std::string& name, const char* where, const std::string& path) {
+  SINEW_CHECK(name != "__metadata__", where, path,
+              ": '__metadata__' is reserved, not a tensor name");
+}
 
 inline std::string random_suffix() {
   static std::atomic<uint64_t> counter{0};
@@ -432,11 +510,12 @@ inline void write_atomically(const std::string& path, const std::string& header,
     if (f == nullptr && errno != EEXIST) break;
   }
   SINEW_CHECK(f != nullptr, where, path, ": cannot create the temporary file ", tmp, " (",
-              std::strerror(errno), ")");
+              static_cast<const char*>(std::strerror(errno)), ")");
   std::string problem;
   auto put = [&](const void* p, size_t n) {
     if (problem.empty() && n > 0 && std::fwrite(p, 1, n, f) != n)
-      problem = std::string("write failed (") + std::strerror(errno) + ")";
+      problem =
+          std::string("write failed (") + static_cast<const char*>(std::strerror(errno)) + ")";
   };
   unsigned char len[8];
   uint64_t n = header.size();
@@ -444,71 +523,48 @@ inline void write_atomically(const std::string& path, const std::string& header,
   put(len, 8);
   put(header.data(), header.size());
   for (const Pending& it : items) {
-    std::visit(
-        [&](const auto& t) {
-          const auto* p = reinterpret_cast<const unsigned char*>(t.data_ptr());
-          if constexpr (std::endian::native == std::endian::big) {
-            std::vector<unsigned char> copy(p, p + it.bytes);
-            to_little_endian(copy.data(), t.numel(), it.elem_size);
-            put(copy.data(), copy.size());
-          } else {
-            put(p, static_cast<size_t>(it.bytes));
-          }
-        },
-        it.tensor);
+    if constexpr (std::endian::native == std::endian::big) {
+      std::vector<unsigned char> copy(it.data, it.data + it.bytes);
+      to_little_endian(copy.data(), it.bytes / it.elem_size, it.elem_size);
+      put(copy.data(), copy.size());
+    } else {
+      put(it.data, static_cast<size_t>(it.bytes));
+    }
   }
   if (problem.empty() && std::fflush(f) != 0)
-    problem = std::string("flush failed (") + std::strerror(errno) + ")";
+    problem = std::string("flush failed (") + static_cast<const char*>(std::strerror(errno)) + ")";
 #ifdef SINEW_IO_HAVE_FSYNC
   if (problem.empty() && ::fsync(fileno(f)) != 0)
-    problem = std::string("fsync failed (") + std::strerror(errno) + ")";
+    problem = std::string("fsync failed (") + static_cast<const char*>(std::strerror(errno)) + ")";
 #endif
   if (std::fclose(f) != 0 && problem.empty())
-    problem = std::string("close failed (") + std::strerror(errno) + ")";
+    problem = std::string("close failed (") + static_cast<const char*>(std::strerror(errno)) + ")";
   std::error_code ec;
   if (problem.empty()) {
     std::filesystem::rename(tmp, path, ec);
     if (ec) problem = "cannot rename " + tmp + " over it (" + ec.message() + ")";
   }
-  if (!problem.empty()) {
-    std::filesystem::remove(tmp, ec);
-    sinew::detail::fail(where, path, ": ", problem);
-  }
+  if (!problem.empty()) std::filesystem::remove(tmp, ec);
+  SINEW_CHECK(problem.empty(), where, path, ": ", problem);
 }
 
-inline void save_tensors_impl(const TensorDict& tensors, const std::string& path,
-                              const Metadata& metadata, const char* where) {
-  static_assert(sizeof(bool) == 1, "safetensors BOOL is one byte");
-  std::vector<Pending> items;
-  for (const auto& entry : tensors) {
-    const std::string& name = entry.first;  // a plain reference: clang < 16 cannot capture a binding
-    const auto& any = entry.second;
-    SINEW_CHECK(name != "__metadata__", where, path,
-                ": '__metadata__' is reserved, not a tensor name");
-    std::visit(
-        [&](const auto& t) {
-          SINEW_CHECK(t.defined(), where, path, ": tensor '", name, "' is undefined");
-          auto c = t.detach().cpu().contiguous();
-          const int64_t size = static_cast<int64_t>(sizeof(typename decltype(c)::value_type));
-          auto [dtype_name, rank] = written_dtype(c.dtype());
-          items.push_back({name, c, dtype_name, rank, size, c.numel() * size});
-        },
-        any);
-  }
+// Sorts the items into safetensors' order, builds the header and writes the file.
+template <class Json = nlohmann::ordered_json>
+void write_items(std::vector<Pending>& items, const std::string& path, const Metadata& metadata,
+                 const char* where) {
   std::sort(items.begin(), items.end(), [](const Pending& a, const Pending& b) {
     return a.rank != b.rank ? a.rank > b.rank : a.name < b.name;
   });
-  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  Json j = Json::object();
   if (!metadata.empty()) {
-    nlohmann::ordered_json m = nlohmann::ordered_json::object();
+    Json m = Json::object();
     for (const auto& [k, v] : metadata) m[k] = v;
     j["__metadata__"] = std::move(m);
   }
   int64_t pos = 0;
   for (const Pending& it : items) {
-    Shape shape = std::visit([](const auto& t) { return t.shape(); }, it.tensor);
     j[it.name] = {
-        {"dtype", it.dtype}, {"shape", shape.vec()}, {"data_offsets", {pos, pos + it.bytes}}};
+        {"dtype", it.dtype}, {"shape", it.shape.vec()}, {"data_offsets", {pos, pos + it.bytes}}};
     pos += it.bytes;
   }
   std::string header;
@@ -525,13 +581,36 @@ inline void save_tensors_impl(const TensorDict& tensors, const std::string& path
   write_atomically(path, header, items, where);
 }
 
-inline TensorDict load_tensors_impl(const std::string& path, Metadata* metadata,
-                                    const char* where) {
+template <class A = AnyTensor>
+void save_tensors_impl(const nn::OrderedDict<A>& tensors, const std::string& path,
+                       const Metadata& metadata, const char* where) {
+  static_assert(sizeof(bool) == 1, "safetensors BOOL is one byte");
+  std::vector<A> keep;  // the contiguous CPU copies the items point into
+  std::vector<Pending> items;
+  for (const auto& entry : tensors) {
+    const std::string& name =
+        entry.first;  // a plain reference: clang < 16 cannot capture a binding
+    check_tensor_name(name, where, path);
+    std::visit(
+        [&](const auto& t) {
+          SINEW_CHECK(t.defined(), where, path, ": tensor '", name, "' is undefined");
+          auto c = t.detach().cpu().contiguous();
+          items.push_back(pending(name, c));
+          keep.push_back(std::move(c));
+        },
+        entry.second);
+  }
+  write_items(items, path, metadata, where);
+}
+
+template <class A = AnyTensor>
+nn::OrderedDict<A> load_tensors_impl(const std::string& path, Metadata* metadata,
+                                     const char* where) {
   std::ifstream in;
   Header h = open_file(path, in, where);
-  TensorDict out;
+  nn::OrderedDict<A> out;
   for (const auto& [name, info] : h.tensors)
-    out.insert(name, read_tensor(in, h, name, info, where, path));
+    out.insert(name, read_tensor<A>(in, h, name, info, where, path));
   if (metadata != nullptr) *metadata = h.metadata;
   return out;
 }
@@ -543,65 +622,89 @@ inline bool is_num_batches_tracked(const std::string& key) {
 
 }  // namespace detail
 
+// Every function below is a template (those that could be plain functions take a defaulted
+// template parameter), so that a program compiles the JSON and tensor code only when it calls it.
+
 // The validated header of a safetensors file (no tensor data is read).
-inline Header read_header(const std::string& path) {
+template <class Json = nlohmann::json>
+Header read_header(const std::string& path) {
   std::ifstream in;
-  return detail::open_file(path, in, "io::read_header");
+  return detail::open_file<Json>(path, in, "io::read_header");
 }
 
 // Writes tensors of any dtype (F32, F64, I64, U8, BOOL) and string metadata to `path`, atomically.
 // Non-contiguous tensors are written in row-major order; a tensor on another device is copied to
 // the CPU first.
-inline void save_tensors(const TensorDict& tensors, const std::string& path,
-                         const Metadata& metadata = {}) {
-  detail::save_tensors_impl(tensors, path, metadata, "io::save_tensors");
+template <class A = AnyTensor>
+void save_tensors(const nn::OrderedDict<AnyTensor>& tensors, const std::string& path,
+                  const Metadata& metadata = {}) {
+  detail::save_tensors_impl<A>(tensors, path, metadata, "io::save_tensors");
 }
 
 // Reads every tensor of `path` with its own dtype (F16 and BF16 as float), in data order; the
 // metadata goes to *metadata when given.
-inline TensorDict load_tensors(const std::string& path, Metadata* metadata = nullptr) {
-  return detail::load_tensors_impl(path, metadata, "io::load_tensors");
+template <class A = AnyTensor>
+nn::OrderedDict<A> load_tensors(const std::string& path, Metadata* metadata = nullptr) {
+  return detail::load_tensors_impl<A>(path, metadata, "io::load_tensors");
 }
 
-// Writes a state dict: tensors as F32, except "num_batches_tracked" buffers as I64 (as PyTorch),
-// so that Python's safetensors.torch.load_file gives a state dict torch's load_state_dict takes.
-inline void save_file(const nn::StateDict& tensors, const std::string& path,
-                      const std::map<std::string, std::string>& metadata = {}) {
-  TensorDict d;
+// Writes a state dict: tensors as their own dtype (F32 for float, F64 for double), except
+// "num_batches_tracked" buffers as I64 (as PyTorch), so that Python's safetensors.torch.load_file
+// gives a state dict torch's load_state_dict takes.
+template <class T>
+void save_file(const nn::StateDictT<T>& tensors, const std::string& path,
+               const std::map<std::string, std::string>& metadata = {}) {
+  const char* where = "io::save_file";
+  for (const auto& [name, t] : tensors)
+    SINEW_CHECK(t.defined(), where, path, ": tensor '", name, "' is undefined");
+  std::vector<Tensor<T>> keep;  // the contiguous CPU copies the items point into
+  std::vector<Tensor<int64_t>> keep_counts;
+  std::vector<detail::Pending> items;
   for (const auto& [name, t] : tensors) {
-    SINEW_CHECK(t.defined(), "io::save_file", path, ": tensor '", name, "' is undefined");
+    detail::check_tensor_name(name, where, path);
     if (detail::is_num_batches_tracked(name)) {
-      d.insert(name, t.detach().cpu().template to<int64_t>());
+      keep_counts.push_back(t.detach().cpu().template to<int64_t>().contiguous());
+      items.push_back(detail::pending(name, keep_counts.back()));
     } else {
-      d.insert(name, t);
+      keep.push_back(t.detach().cpu().contiguous());
+      items.push_back(detail::pending(name, keep.back()));
     }
   }
-  detail::save_tensors_impl(d, path, metadata, "io::save_file");
+  detail::write_items(items, path, metadata, where);
 }
 
-// Reads a file into a state dict, converting every dtype to float (I64 exact up to 2^24).
-inline nn::StateDict load_file(const std::string& path,
-                               std::map<std::string, std::string>* metadata = nullptr) {
-  TensorDict d = detail::load_tensors_impl(path, metadata, "io::load_file");
-  nn::StateDict out;
-  for (const auto& [name, t] : d) out.insert(name, to_float(t));
+// Reads a file into a state dict of Tensor<T>, converting every dtype to T (float by default; I64
+// exact up to 2^24 in float, 2^53 in double).
+template <class T = float>
+nn::StateDictT<T> load_file(const std::string& path,
+                            std::map<std::string, std::string>* metadata = nullptr) {
+  const char* where = "io::load_file";
+  std::ifstream in;
+  Header h = detail::open_file(path, in, where);
+  nn::StateDictT<T> out;
+  for (const auto& [name, info] : h.tensors)
+    out.insert(name, detail::read_as<T>(in, h, name, info, where, path));
+  if (metadata != nullptr) *metadata = h.metadata;
   return out;
 }
 
-// module.state_dict() to `path`.
-inline void save(const nn::Module& module, const std::string& path) {
+// module.state_dict() to `path` (a ModuleT<double>'s tensors as F64).
+template <class T>
+void save(const nn::ModuleT<T>& module, const std::string& path) {
   save_file(module.state_dict(), path);
 }
 
 // Loads `path` into module's parameters and buffers (module.load_state_dict rules: strict by
-// default, shapes always checked, nothing written unless every check passes). Each tensor read is
-// first moved to the device of the module's tensor of the same name.
-inline nn::LoadStateDictResult load(nn::Module& module, const std::string& path,
-                                    nn::LoadStateDictOptions options = {}) {
-  nn::StateDict dict = load_file(path);
-  const nn::StateDict own = module.state_dict();
+// default, shapes always checked, nothing written unless every check passes), every dtype converted
+// to the module's element type. Each tensor read is first moved to the device of the module's
+// tensor of the same name.
+template <class T>
+nn::LoadStateDictResult load(nn::ModuleT<T>& module, const std::string& path,
+                             nn::LoadStateDictOptions options = {}) {
+  nn::StateDictT<T> dict = load_file<T>(path);
+  const nn::StateDictT<T> own = module.state_dict();
   for (auto& [key, t] : dict) {
-    if (const Tensor<float>* mine = own.find(key)) t = t.to(mine->device());
+    if (const Tensor<T>* mine = own.find(key)) t = t.to(mine->device());
   }
   return module.load_state_dict(dict, options);
 }

@@ -7,8 +7,6 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "sinew/optim/optimizer.hpp"
 
 namespace sinew::optim {
@@ -21,8 +19,8 @@ struct AdagradOptions {
   double eps = 1e-10;
   bool maximize = false;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AdagradOptions, lr, lr_decay, weight_decay,
-                                                initial_accumulator_value, eps, maximize)
+SINEW_OPTIM_OPTIONS_JSON(AdagradOptions, lr, lr_decay, weight_decay, initial_accumulator_value, eps,
+                         maximize)
 
 // Per-group overrides of AdagradOptions: a field left empty takes the optimizer's default.
 struct AdagradGroupOptions {
@@ -48,38 +46,42 @@ struct AdagradGroupOptions {
 //   s <- s + g^2   (s starts at initial_accumulator_value)
 //   p <- p - clr * g / (sqrt(s) + eps)
 // State: "sum" and the step count.
-class Adagrad : public OptimizerWith<AdagradOptions, AdagradGroupOptions> {
+template <class T>
+class AdagradT : public OptimizerWith<T, AdagradOptions, AdagradGroupOptions> {
+  using Base = OptimizerWith<T, AdagradOptions, AdagradGroupOptions>;
+
  public:
-  Adagrad(std::vector<Tensor<float>> params, AdagradOptions defaults = {})
-      : OptimizerWith("Adagrad", defaults) {
-    init({ParamGroup{std::move(params), {}}});
+  using typename Base::ParamGroup;
+  AdagradT(std::vector<Tensor<T>> params, AdagradOptions defaults = {})
+      : Base("Adagrad", defaults) {
+    this->init({ParamGroup{std::move(params), {}}});
   }
-  Adagrad(std::vector<ParamGroup> groups, AdagradOptions defaults = {})
-      : OptimizerWith("Adagrad", defaults) {
-    init(std::move(groups));
+  AdagradT(std::vector<ParamGroup> groups, AdagradOptions defaults = {})
+      : Base("Adagrad", defaults) {
+    this->init(std::move(groups));
   }
 
   void step() override {
     NoGradGuard guard;
-    for (size_t gi = 0; gi < num_param_groups(); ++gi) {
-      const AdagradOptions& o = options(gi);
-      const float wd = static_cast<float>(o.weight_decay);
-      const float eps = static_cast<float>(o.eps);
-      for (const Tensor<float>& p : params_[gi]) {
-        Tensor<float> gt = grad_of(p);
+    for (size_t gi = 0; gi < this->num_param_groups(); ++gi) {
+      const AdagradOptions& o = this->options(gi);
+      const T wd = static_cast<T>(o.weight_decay);
+      const T eps = static_cast<T>(o.eps);
+      for (const Tensor<T>& p : this->params_[gi]) {
+        Tensor<T> gt = this->grad_of(p);
         if (!gt.defined()) continue;
-        float* w = param_data(p);
-        const float* gp = gt.data_ptr();
+        T* w = this->param_data(p);
+        const T* gp = gt.data_ptr();
         const int64_t n = p.numel();
-        ParamState& s = state(p);
-        float* sum = buffer(s, "sum", p, o.initial_accumulator_value).data_ptr();
+        ParamStateT<T>& s = this->state(p);
+        T* sum = this->buffer(s, "sum", p, o.initial_accumulator_value).data_ptr();
         const int64_t t = ++s.step;
-        const float clr = static_cast<float>(o.lr / (1 + static_cast<double>(t - 1) * o.lr_decay));
+        const T clr = static_cast<T>(o.lr / (1 + static_cast<double>(t - 1) * o.lr_decay));
         for (int64_t i = 0; i < n; ++i) {
-          float g = o.maximize ? -gp[i] : gp[i];
+          T g = o.maximize ? -gp[i] : gp[i];
           if (o.weight_decay != 0) g = g + wd * w[i];
           sum[i] = sum[i] + g * g;
-          const float std_ = std::sqrt(sum[i]) + eps;
+          const T std_ = std::sqrt(sum[i]) + eps;
           w[i] = w[i] - clr * (g / std_);
         }
         p.impl().storage->bump_version();
@@ -97,5 +99,7 @@ class Adagrad : public OptimizerWith<AdagradOptions, AdagradGroupOptions> {
     SINEW_CHECK(o.eps >= 0, "Adagrad", "invalid epsilon value: ", o.eps);
   }
 };
+
+using Adagrad = AdagradT<float>;
 
 }  // namespace sinew::optim

@@ -7,8 +7,6 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "sinew/optim/optimizer.hpp"
 
 namespace sinew::optim {
@@ -21,8 +19,7 @@ struct AdamOptions {
   bool amsgrad = false;
   bool maximize = false;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AdamOptions, lr, betas, eps, weight_decay, amsgrad,
-                                                maximize)
+SINEW_OPTIM_OPTIONS_JSON(AdamOptions, lr, betas, eps, weight_decay, amsgrad, maximize)
 
 // AdamW has the same fields; only the default weight decay differs (0.01, as PyTorch's).
 struct AdamWOptions {
@@ -33,8 +30,7 @@ struct AdamWOptions {
   bool amsgrad = false;
   bool maximize = false;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AdamWOptions, lr, betas, eps, weight_decay, amsgrad,
-                                                maximize)
+SINEW_OPTIM_OPTIONS_JSON(AdamWOptions, lr, betas, eps, weight_decay, amsgrad, maximize)
 
 // Per-group overrides; betas is written with double braces: {.betas = {{0.8, 0.99}}}.
 template <class O>
@@ -69,9 +65,9 @@ namespace detail {
 //   amsgrad: vmax <- max(vmax, v), and vmax replaces v below
 //   p <- p - step_size * m / (sqrt(v) / sqrt(c2) + eps)
 // State: "exp_avg", "exp_avg_sq", "max_exp_avg_sq" (amsgrad), and the step count.
-template <class Options, class GroupOptions>
-class AdamBase : public OptimizerWith<Options, GroupOptions> {
-  using Base = OptimizerWith<Options, GroupOptions>;
+template <class T, class Options, class GroupOptions>
+class AdamBase : public OptimizerWith<T, Options, GroupOptions> {
+  using Base = OptimizerWith<T, Options, GroupOptions>;
 
  public:
   using typename Base::ParamGroup;
@@ -96,29 +92,29 @@ class AdamBase : public OptimizerWith<Options, GroupOptions> {
     for (size_t gi = 0; gi < this->num_param_groups(); ++gi) {
       const Options& o = this->options(gi);
       const double beta1 = o.betas.first, beta2 = o.betas.second;
-      const float b1 = static_cast<float>(beta1), b2 = static_cast<float>(beta2);
-      const float one_b1 = static_cast<float>(1 - beta1), one_b2 = static_cast<float>(1 - beta2);
-      const float wd = static_cast<float>(o.weight_decay);
-      const float decay = static_cast<float>(1 - o.lr * o.weight_decay);
-      for (const Tensor<float>& p : this->params_[gi]) {
-        Tensor<float> gt = this->grad_of(p);
+      const T b1 = static_cast<T>(beta1), b2 = static_cast<T>(beta2);
+      const T one_b1 = static_cast<T>(1 - beta1), one_b2 = static_cast<T>(1 - beta2);
+      const T wd = static_cast<T>(o.weight_decay);
+      const T decay = static_cast<T>(1 - o.lr * o.weight_decay);
+      for (const Tensor<T>& p : this->params_[gi]) {
+        Tensor<T> gt = this->grad_of(p);
         if (!gt.defined()) continue;
-        float* w = this->param_data(p);
-        const float* gp = gt.data_ptr();
+        T* w = this->param_data(p);
+        const T* gp = gt.data_ptr();
         const int64_t n = p.numel();
-        ParamState& s = this->state(p);
-        float* m = this->buffer(s, "exp_avg", p).data_ptr();
-        float* v = this->buffer(s, "exp_avg_sq", p).data_ptr();
-        float* vmax = o.amsgrad ? this->buffer(s, "max_exp_avg_sq", p).data_ptr() : nullptr;
+        ParamStateT<T>& s = this->state(p);
+        T* m = this->buffer(s, "exp_avg", p).data_ptr();
+        T* v = this->buffer(s, "exp_avg_sq", p).data_ptr();
+        T* vmax = o.amsgrad ? this->buffer(s, "max_exp_avg_sq", p).data_ptr() : nullptr;
         const int64_t t = ++s.step;
         // Scalars in double, as Python floats are in PyTorch.
         const double c1 = 1 - std::pow(beta1, static_cast<double>(t));
         const double c2 = 1 - std::pow(beta2, static_cast<double>(t));
-        const float step_size = static_cast<float>(o.lr / c1);
-        const float c2_sqrt = static_cast<float>(std::sqrt(c2));
-        const float eps = static_cast<float>(o.eps);
+        const T step_size = static_cast<T>(o.lr / c1);
+        const T c2_sqrt = static_cast<T>(std::sqrt(c2));
+        const T eps = static_cast<T>(o.eps);
         for (int64_t i = 0; i < n; ++i) {
-          float g = o.maximize ? -gp[i] : gp[i];
+          T g = o.maximize ? -gp[i] : gp[i];
           if (o.weight_decay != 0) {
             if (decoupled_) {
               w[i] = w[i] * decay;
@@ -128,12 +124,12 @@ class AdamBase : public OptimizerWith<Options, GroupOptions> {
           }
           m[i] = m[i] * b1 + one_b1 * g;
           v[i] = v[i] * b2 + one_b2 * (g * g);
-          float second = v[i];
+          T second = v[i];
           if (vmax != nullptr) {
             vmax[i] = std::max(vmax[i], v[i]);
             second = vmax[i];
           }
-          const float denom = std::sqrt(second) / c2_sqrt + eps;
+          const T denom = std::sqrt(second) / c2_sqrt + eps;
           w[i] = w[i] - step_size * (m[i] / denom);
         }
         p.impl().storage->bump_version();
@@ -159,20 +155,31 @@ class AdamBase : public OptimizerWith<Options, GroupOptions> {
 
 }  // namespace detail
 
-class Adam : public detail::AdamBase<AdamOptions, AdamGroupOptions> {
+template <class T>
+class AdamT : public detail::AdamBase<T, AdamOptions, AdamGroupOptions> {
+  using Base = detail::AdamBase<T, AdamOptions, AdamGroupOptions>;
+
  public:
-  Adam(std::vector<Tensor<float>> params, AdamOptions defaults = {})
-      : AdamBase("Adam", false, {ParamGroup{std::move(params), {}}}, defaults) {}
-  Adam(std::vector<ParamGroup> groups, AdamOptions defaults = {})
-      : AdamBase("Adam", false, std::move(groups), defaults) {}
+  using typename Base::ParamGroup;
+  AdamT(std::vector<Tensor<T>> params, AdamOptions defaults = {})
+      : Base("Adam", false, {ParamGroup{std::move(params), {}}}, defaults) {}
+  AdamT(std::vector<ParamGroup> groups, AdamOptions defaults = {})
+      : Base("Adam", false, std::move(groups), defaults) {}
 };
 
-class AdamW : public detail::AdamBase<AdamWOptions, AdamWGroupOptions> {
+template <class T>
+class AdamWT : public detail::AdamBase<T, AdamWOptions, AdamWGroupOptions> {
+  using Base = detail::AdamBase<T, AdamWOptions, AdamWGroupOptions>;
+
  public:
-  AdamW(std::vector<Tensor<float>> params, AdamWOptions defaults = {})
-      : AdamBase("AdamW", true, {ParamGroup{std::move(params), {}}}, defaults) {}
-  AdamW(std::vector<ParamGroup> groups, AdamWOptions defaults = {})
-      : AdamBase("AdamW", true, std::move(groups), defaults) {}
+  using typename Base::ParamGroup;
+  AdamWT(std::vector<Tensor<T>> params, AdamWOptions defaults = {})
+      : Base("AdamW", true, {ParamGroup{std::move(params), {}}}, defaults) {}
+  AdamWT(std::vector<ParamGroup> groups, AdamWOptions defaults = {})
+      : Base("AdamW", true, std::move(groups), defaults) {}
 };
+
+using Adam = AdamT<float>;
+using AdamW = AdamWT<float>;
 
 }  // namespace sinew::optim

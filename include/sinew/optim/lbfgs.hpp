@@ -1,8 +1,10 @@
-// optim::LBFGS: limited-memory BFGS over the flattened parameters, with an optional strong-Wolfe
-// line search; a port of PyTorch 1.13's torch.optim.LBFGS (_strong_wolfe, _cubic_interpolate).
+// optim::LBFGST<T> (optim::LBFGS for float): limited-memory BFGS over the flattened parameters,
+// with an optional strong-Wolfe line search; a port of PyTorch 1.13's torch.optim.LBFGS
+// (_strong_wolfe, _cubic_interpolate).
 //
-//   optim::LBFGS opt(net.parameters(), {.lr = 1, .line_search_fn =
-//   optim::LineSearch::StrongWolfe}); double loss = opt.step([&] {
+//   optim::LBFGS opt(net.parameters(),
+//                    {.lr = 1, .line_search_fn = optim::LineSearch::StrongWolfe});
+//   double loss = opt.step([&] {
 //     opt.zero_grad();
 //     Tensor<float> l = mse(net(x), y);
 //     l.backward();
@@ -15,8 +17,9 @@
 // so on; the closure is re-evaluated for each group. With one group it is exactly PyTorch's LBFGS.
 // step() returns the loss of the closure's first evaluation (before any update).
 //
-// Numerics as PyTorch on float32 parameters: flat vectors are float, dot products are accumulated
-// in double, the step length, loss values and curvature scalars are doubles (Python floats).
+// Numerics as PyTorch's: flat vectors have the parameters' element type, dot products are
+// accumulated in double, the step length, loss values and curvature scalars are doubles (Python
+// floats).
 #pragma once
 
 #include <algorithm>
@@ -27,8 +30,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "sinew/optim/optimizer.hpp"
 
@@ -47,9 +48,8 @@ struct LBFGSOptions {
   int64_t history_size = 100;
   LineSearch line_search_fn = LineSearch::None;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LBFGSOptions, lr, max_iter, max_eval,
-                                                tolerance_grad, tolerance_change, history_size,
-                                                line_search_fn)
+SINEW_OPTIM_OPTIONS_JSON(LBFGSOptions, lr, max_iter, max_eval, tolerance_grad, tolerance_change,
+                         history_size, line_search_fn)
 
 // Per-group overrides of LBFGSOptions: a field left empty takes the optimizer's default.
 struct LBFGSGroupOptions {
@@ -101,37 +101,43 @@ inline double cubic_interpolate(double x1, double f1, double g1, double x2, doub
   return (lo + hi) / 2;
 }
 
-inline double dot(const Tensor<float>& a, const Tensor<float>& b) {
-  const float* x = a.data_ptr();
-  const float* y = b.data_ptr();
+template <class T>
+double dot(const Tensor<T>& a, const Tensor<T>& b) {
+  const T* x = a.data_ptr();
+  const T* y = b.data_ptr();
   double s = 0;
   for (int64_t i = 0, n = a.numel(); i < n; ++i) s += static_cast<double>(x[i]) * y[i];
   return s;
 }
-inline double abs_max(const Tensor<float>& a) {
-  const float* x = a.data_ptr();
+template <class T>
+double abs_max(const Tensor<T>& a) {
+  const T* x = a.data_ptr();
   double m = 0;
   for (int64_t i = 0, n = a.numel(); i < n; ++i)
     m = std::max(m, std::fabs(static_cast<double>(x[i])));
   return m;
 }
-inline void copy_into(Tensor<float>& dst, const Tensor<float>& src) {
+template <class T>
+void copy_into(Tensor<T>& dst, const Tensor<T>& src) {
   std::copy(src.data_ptr(), src.data_ptr() + src.numel(), dst.data_ptr());
 }
 
 }  // namespace detail
 
-class LBFGS : public OptimizerWith<LBFGSOptions, LBFGSGroupOptions> {
- public:
-  using Closure = std::function<Tensor<float>()>;
+template <class T>
+class LBFGST : public OptimizerWith<T, LBFGSOptions, LBFGSGroupOptions> {
+  using Base = OptimizerWith<T, LBFGSOptions, LBFGSGroupOptions>;
+  using typename Base::Json;
 
-  LBFGS(std::vector<Tensor<float>> params, LBFGSOptions defaults = {})
-      : OptimizerWith("LBFGS", defaults) {
-    init({ParamGroup{std::move(params), {}}});
+ public:
+  using typename Base::ParamGroup;
+  using Closure = std::function<Tensor<T>()>;
+
+  LBFGST(std::vector<Tensor<T>> params, LBFGSOptions defaults = {}) : Base("LBFGS", defaults) {
+    this->init({ParamGroup{std::move(params), {}}});
   }
-  LBFGS(std::vector<ParamGroup> groups, LBFGSOptions defaults = {})
-      : OptimizerWith("LBFGS", defaults) {
-    init(std::move(groups));
+  LBFGST(std::vector<ParamGroup> groups, LBFGSOptions defaults = {}) : Base("LBFGS", defaults) {
+    this->init(std::move(groups));
   }
 
   // LBFGS re-evaluates the loss: call step(closure).
@@ -147,21 +153,21 @@ class LBFGS : public OptimizerWith<LBFGSOptions, LBFGSGroupOptions> {
     SINEW_CHECK(static_cast<bool>(closure), "LBFGS::step", "the closure is empty");
     NoGradGuard guard;
     double first = 0;
-    for (size_t g = 0; g < num_param_groups(); ++g) {
+    for (size_t g = 0; g < this->num_param_groups(); ++g) {
       double l = step_group(g, closure);
       if (g == 0) first = l;
     }
     return first;
   }
 
-  StateDict state_dict() const override {
-    StateDict out = Optimizer::state_dict();
-    nlohmann::json scalars = nlohmann::json::object();
+  StateDictT<T> state_dict() const override {
+    StateDictT<T> out = Base::state_dict();
+    Json scalars = Json::object();
     size_t index = 0;
     NoGradGuard guard;
-    for (size_t g = 0; g < num_param_groups(); ++g) {
+    for (size_t g = 0; g < this->num_param_groups(); ++g) {
       const std::string id = std::to_string(index);
-      index += params_[g].size();
+      index += this->params_[g].size();
       if (g >= groups_state_.size() || !groups_state_[g].d.defined()) continue;  // never stepped
       const GroupState& s = groups_state_[g];
       std::string prefix = "state." + id + ".";
@@ -183,26 +189,26 @@ class LBFGS : public OptimizerWith<LBFGSOptions, LBFGSGroupOptions> {
     return out;
   }
 
-  void load_state_dict(const StateDict& dict) override {
+  void load_state_dict(const StateDictT<T>& dict) override {
     const char* fn = "load_state_dict";
     auto it = dict.metadata.find("lbfgs_state");
     SINEW_CHECK(it != dict.metadata.end(), fn, "the state dict has no 'lbfgs_state' metadata");
-    nlohmann::json scalars;
+    Json scalars;
     try {
-      scalars = nlohmann::json::parse(it->second);
+      scalars = Json::parse(it->second);
     } catch (const nlohmann::json::exception& e) {
       sinew::detail::fail(fn, "'lbfgs_state' is not valid JSON: ", e.what());
     }
-    Optimizer::load_state_dict(dict);  // options; the tensors land in the first parameters' state
-    std::vector<GroupState> fresh(num_param_groups());
+    Base::load_state_dict(dict);  // options; the tensors land in the first parameters' state
+    std::vector<GroupState> fresh(this->num_param_groups());
     size_t index = 0;
-    for (size_t g = 0; g < num_param_groups(); ++g) {
+    for (size_t g = 0; g < this->num_param_groups(); ++g) {
       const std::string id = std::to_string(index);
-      index += params_[g].size();
-      ParamState& ps = state(params_[g][0]);
+      index += this->params_[g].size();
+      ParamStateT<T>& ps = this->state(this->params_[g][0]);
       if (scalars.contains(id)) {
         GroupState& s = fresh[g];
-        const nlohmann::json& j = scalars[id];
+        const Json& j = scalars[id];
         try {
           j.at("t").get_to(s.t);
           j.at("H_diag").get_to(s.h_diag);
@@ -217,7 +223,7 @@ class LBFGS : public OptimizerWith<LBFGSOptions, LBFGSGroupOptions> {
         SINEW_CHECK(s.ro.size() == n, fn, "LBFGS history of group ", g, " has ", n, " entries but ",
                     s.ro.size(), " curvature values");
         auto take = [&](const std::string& key) {
-          Tensor<float>* t = ps.buffers.find(key);
+          Tensor<T>* t = ps.buffers.find(key);
           SINEW_CHECK(t != nullptr && t->numel() == group_numel(g), fn, "LBFGS state of group ", g,
                       " needs '", key, "' with ", group_numel(g), " values");
           return t->contiguous().reshape({group_numel(g)});
@@ -229,9 +235,9 @@ class LBFGS : public OptimizerWith<LBFGSOptions, LBFGSGroupOptions> {
           s.old_stps.push_back(take("old_stps." + std::to_string(k)));
         }
       }
-      ps = ParamState{};
+      ps = ParamStateT<T>{};
     }
-    clear_state();
+    this->clear_state();
     groups_state_ = std::move(fresh);
   }
 
@@ -246,79 +252,79 @@ class LBFGS : public OptimizerWith<LBFGSOptions, LBFGSGroupOptions> {
                 "tolerances must be non-negative, got ", o.tolerance_grad, " and ",
                 o.tolerance_change);
   }
-  void check_state_shape(size_t, const Tensor<float>&, const std::string&,
-                         const Tensor<float>&) const override {}  // checked in load_state_dict
+  void check_state_shape(size_t, const Tensor<T>&, const std::string&,
+                         const Tensor<T>&) const override {}  // checked in load_state_dict
 
  private:
   struct GroupState {
-    Tensor<float> d, prev_flat_grad;  // saved between steps
-    std::vector<Tensor<float>> old_dirs, old_stps;
+    Tensor<T> d, prev_flat_grad;  // saved between steps
+    std::vector<Tensor<T>> old_dirs, old_stps;
     std::vector<double> ro;
     double t = 0, h_diag = 1, prev_loss = 0;
     int64_t n_iter = 0, func_evals = 0;
     // Scratch, allocated once: gradient, line-search start point and trial gradients.
-    Tensor<float> flat_grad, x_init, g_prev, g_new, bracket_g[2];
+    Tensor<T> flat_grad, x_init, g_prev, g_new, bracket_g[2];
     std::vector<double> al;
   };
 
   int64_t group_numel(size_t g) const {
     int64_t n = 0;
-    for (const auto& p : params_[g]) n += p.numel();
+    for (const auto& p : this->params_[g]) n += p.numel();
     return n;
   }
-  Tensor<float> flat_buffer(size_t g) const { return zeros<float>({group_numel(g)}); }
+  Tensor<T> flat_buffer(size_t g) const { return zeros<T>({group_numel(g)}); }
 
   // The group's gradients, concatenated (a parameter without .grad contributes zeros).
-  void gather_flat_grad(size_t g, Tensor<float>& out) const {
-    float* o = out.data_ptr();
-    for (const auto& p : params_[g]) {
-      Tensor<float> gr = grad_of(p);
+  void gather_flat_grad(size_t g, Tensor<T>& out) const {
+    T* o = out.data_ptr();
+    for (const auto& p : this->params_[g]) {
+      Tensor<T> gr = this->grad_of(p);
       const int64_t n = p.numel();
       if (gr.defined()) {
         std::copy(gr.data_ptr(), gr.data_ptr() + n, o);
       } else {
-        std::fill(o, o + n, 0.0f);
+        std::fill(o, o + n, T(0));
       }
       o += n;
     }
   }
   // p <- p + t * d over the group's parameters.
-  void add_grad(size_t g, double t, const Tensor<float>& d) const {
-    const float ft = static_cast<float>(t);
-    const float* u = d.data_ptr();
-    for (const auto& p : params_[g]) {
-      float* w = param_data(p);
+  void add_grad(size_t g, double t, const Tensor<T>& d) const {
+    const T ft = static_cast<T>(t);
+    const T* u = d.data_ptr();
+    for (const auto& p : this->params_[g]) {
+      T* w = this->param_data(p);
       for (int64_t i = 0, n = p.numel(); i < n; ++i) w[i] = w[i] + ft * u[i];
       u += p.numel();
       p.impl().storage->bump_version();
     }
   }
-  void clone_params(size_t g, Tensor<float>& out) const {
-    float* o = out.data_ptr();
-    for (const auto& p : params_[g]) {
-      const float* w = param_data(p);
+  void clone_params(size_t g, Tensor<T>& out) const {
+    T* o = out.data_ptr();
+    for (const auto& p : this->params_[g]) {
+      const T* w = this->param_data(p);
       std::copy(w, w + p.numel(), o);
       o += p.numel();
     }
   }
-  void set_params(size_t g, const Tensor<float>& x) const {
-    const float* s = x.data_ptr();
-    for (const auto& p : params_[g]) {
-      std::copy(s, s + p.numel(), param_data(p));
+  void set_params(size_t g, const Tensor<T>& x) const {
+    const T* s = x.data_ptr();
+    for (const auto& p : this->params_[g]) {
+      std::copy(s, s + p.numel(), this->param_data(p));
       s += p.numel();
       p.impl().storage->bump_version();
     }
   }
   static double evaluate(const Closure& closure) {
     EnableGradGuard enable;
-    Tensor<float> loss = closure();
+    Tensor<T> loss = closure();
     SINEW_CHECK(loss.defined() && loss.numel() == 1, "LBFGS::step",
                 "the closure must return the one-element loss tensor");
     return static_cast<double>(loss.item());
   }
   // Loss and gradient at x + t d (x: the saved parameters); the parameters are restored after.
-  double directional_evaluate(size_t g, const Closure& closure, double t, const Tensor<float>& d,
-                              Tensor<float>& grad_out) {
+  double directional_evaluate(size_t g, const Closure& closure, double t, const Tensor<T>& d,
+                              Tensor<T>& grad_out) {
     GroupState& s = groups_state_[g];
     add_grad(g, t, d);
     double loss = evaluate(closure);
@@ -329,13 +335,13 @@ class LBFGS : public OptimizerWith<LBFGSOptions, LBFGSGroupOptions> {
 
   // PyTorch's _strong_wolfe: returns the accepted loss and step; the accepted gradient is written
   // into s.flat_grad.
-  double strong_wolfe(size_t g, const Closure& closure, double& t, const Tensor<float>& d, double f,
+  double strong_wolfe(size_t g, const Closure& closure, double& t, const Tensor<T>& d, double f,
                       double gtd, double tolerance_change, int64_t& ls_func_evals) {
     const double c1 = 1e-4, c2 = 0.9;
     const int64_t max_ls = 25;
     GroupState& s = groups_state_[g];
     const double d_norm = detail::abs_max(d);
-    Tensor<float>& g0 = s.flat_grad;  // g (its values are read only until the end)
+    Tensor<T>& g0 = s.flat_grad;  // g (its values are read only until the end)
     double f_new = directional_evaluate(g, closure, t, d, s.g_new);
     ls_func_evals = 1;
     double gtd_new = detail::dot(s.g_new, d);
@@ -451,9 +457,10 @@ class LBFGS : public OptimizerWith<LBFGSOptions, LBFGSGroupOptions> {
 
   // PyTorch's LBFGS.step on one group.
   double step_group(size_t g, const Closure& closure) {
-    if (groups_state_.size() < num_param_groups()) groups_state_.resize(num_param_groups());
+    if (groups_state_.size() < this->num_param_groups())
+      groups_state_.resize(this->num_param_groups());
     GroupState& s = groups_state_[g];
-    const LBFGSOptions& o = options(g);
+    const LBFGSOptions& o = this->options(g);
     const int64_t max_eval = o.max_eval == -1 ? o.max_iter * 5 / 4 : o.max_eval;
     const int64_t n = group_numel(g);
     if (!s.flat_grad.defined()) {
@@ -476,8 +483,8 @@ class LBFGS : public OptimizerWith<LBFGSOptions, LBFGSGroupOptions> {
     gather_flat_grad(g, s.flat_grad);
     if (detail::abs_max(s.flat_grad) <= o.tolerance_grad) return orig_loss;
 
-    float* d = s.d.data_ptr();
-    const float* fg = s.flat_grad.data_ptr();
+    T* d = s.d.data_ptr();
+    const T* fg = s.flat_grad.data_ptr();
     int64_t n_iter = 0;
     while (n_iter < o.max_iter) {
       n_iter += 1;
@@ -491,16 +498,16 @@ class LBFGS : public OptimizerWith<LBFGSOptions, LBFGSGroupOptions> {
         s.h_diag = 1;
       } else {
         // y = flat_grad - prev_flat_grad (kept in prev_flat_grad's slot), s = d * t.
-        const float* pg = s.prev_flat_grad.data_ptr();
-        const float ft = static_cast<float>(s.t);
+        const T* pg = s.prev_flat_grad.data_ptr();
+        const T ft = static_cast<T>(s.t);
         double ys = 0, yy = 0;
         for (int64_t i = 0; i < n; ++i) {
-          const float yi = fg[i] - pg[i];
-          ys += static_cast<double>(yi) * static_cast<float>(d[i] * ft);
+          const T yi = fg[i] - pg[i];
+          ys += static_cast<double>(yi) * static_cast<T>(d[i] * ft);
           yy += static_cast<double>(yi) * yi;
         }
         if (ys > 1e-10) {
-          Tensor<float> y_buf, s_buf;
+          Tensor<T> y_buf, s_buf;
           if (static_cast<int64_t>(s.old_dirs.size()) == o.history_size) {
             y_buf = s.old_dirs.front();  // reuse the oldest pair's memory
             s_buf = s.old_stps.front();
@@ -511,8 +518,8 @@ class LBFGS : public OptimizerWith<LBFGSOptions, LBFGSGroupOptions> {
             y_buf = flat_buffer(g);
             s_buf = flat_buffer(g);
           }
-          float* yb = y_buf.data_ptr();
-          float* sb = s_buf.data_ptr();
+          T* yb = y_buf.data_ptr();
+          T* sb = s_buf.data_ptr();
           for (int64_t i = 0; i < n; ++i) {
             yb[i] = fg[i] - pg[i];
             sb[i] = d[i] * ft;
@@ -528,16 +535,16 @@ class LBFGS : public OptimizerWith<LBFGSOptions, LBFGSGroupOptions> {
         for (int64_t i = 0; i < n; ++i) d[i] = -fg[i];
         for (size_t k = num_old; k-- > 0;) {
           s.al[k] = detail::dot(s.old_stps[k], s.d) * s.ro[k];
-          const float a = static_cast<float>(-s.al[k]);
-          const float* od = s.old_dirs[k].data_ptr();
+          const T a = static_cast<T>(-s.al[k]);
+          const T* od = s.old_dirs[k].data_ptr();
           for (int64_t i = 0; i < n; ++i) d[i] = d[i] + a * od[i];
         }
-        const float hd = static_cast<float>(s.h_diag);
+        const T hd = static_cast<T>(s.h_diag);
         for (int64_t i = 0; i < n; ++i) d[i] = d[i] * hd;
         for (size_t k = 0; k < num_old; ++k) {
           const double be_i = detail::dot(s.old_dirs[k], s.d) * s.ro[k];
-          const float a = static_cast<float>(s.al[k] - be_i);
-          const float* os = s.old_stps[k].data_ptr();
+          const T a = static_cast<T>(s.al[k] - be_i);
+          const T* os = s.old_stps[k].data_ptr();
           for (int64_t i = 0; i < n; ++i) d[i] = d[i] + a * os[i];
         }
       }
@@ -586,5 +593,7 @@ class LBFGS : public OptimizerWith<LBFGSOptions, LBFGSGroupOptions> {
 
   std::vector<GroupState> groups_state_ = {};
 };
+
+using LBFGS = LBFGST<float>;
 
 }  // namespace sinew::optim

@@ -1,5 +1,6 @@
-// optim::Optimizer: the base of every optimizer (parameter groups with their own options,
-// zero_grad, learning-rate and momentum access for schedulers, per-parameter state, state dicts).
+// optim::OptimizerT<T>: the base of every optimizer over Tensor<T> parameters (parameter groups
+// with their own options, zero_grad, per-parameter state, state dicts), on top of the non-template
+// optim::Optimizer (optimizer_base.hpp) that the LR schedulers use.
 //
 // Construction, PyTorch style: a parameter list, or parameter groups whose options override the
 // optimizer's defaults field by field (a field left out takes the default):
@@ -7,20 +8,25 @@
 //   optim::SGD opt(net.parameters(), {.lr = 0.01, .momentum = 0.9});
 //   optim::SGD opt({{fc1.parameters(), {.lr = 0.1}}, {fc2.parameters()}},
 //                  {.lr = 0.01, .momentum = 0.9});   // fc1: lr 0.1, momentum 0.9; fc2: defaults
+//   optim::AdamT<double> opt(double_net.parameters(), {.lr = 1e-3});   // double parameters
 //
-// Each optimizer has an options aggregate (SGDOptions) and a group-override aggregate of optionals
-// (SGDGroupOptions) with the same field names. The resolved options of group g are options(g).
+// Each optimizer is a class template on the element type with a float alias (SGD = SGDT<float>),
+// an options aggregate (SGDOptions) and a group-override aggregate of optionals (SGDGroupOptions)
+// with the same field names. The resolved options of group g are options(g).
 //
-// State dicts. state_dict() returns an optim::StateDict: the per-parameter state tensors as an
-// nn::StateDict under "state.<i>.<name>" (i = the parameter's index counting through the groups in
-// order, as PyTorch numbers them; the step count is the float tensor "state.<i>.step") and string
+// State dicts. state_dict() returns an optim::StateDictT<T>: the per-parameter state tensors as an
+// nn::StateDictT<T> under "state.<i>.<name>" (i = the parameter's index counting through the groups
+// in order, as PyTorch numbers them; the step count is the tensor "state.<i>.step") and string
 // metadata: "optimizer" (the type name) and "param_groups" (JSON: each group's hyperparameters and
 // its parameter indices). That is exactly what a safetensors file holds (see optim/serialize.hpp).
 // load_state_dict() restores both, so a resumed run continues bit for bit.
 //
-// Updates run under NoGradGuard, in place, as loops over the data of contiguous CPU float
-// parameters (another device is an Error naming the parameter); state buffers are allocated on a
-// parameter's first step and reused after. Parameters without a .grad are skipped.
+// Updates run under NoGradGuard, in place, as loops over the data of contiguous CPU parameters in
+// their own precision (another device is an Error naming the parameter); state buffers are
+// allocated on a parameter's first step and reused after. Parameters without a .grad are skipped.
+//
+// Everything here that touches tensors or JSON is a template, so a program that includes
+// <sinew/sinew.hpp> and uses no optimizer instantiates none of it.
 #pragma once
 
 #include <cstddef>
@@ -28,6 +34,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -42,42 +49,53 @@
 #include "sinew/ops/cast.hpp"
 #include "sinew/ops/elementwise.hpp"
 #include "sinew/ops/factory.hpp"
+#include "sinew/optim/optimizer_base.hpp"
+
+// to_json/from_json for an options aggregate, as NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT
+// (a field missing from the JSON keeps its default) but as templates on the JSON type: that macro
+// defines non-template inline functions, which every translation unit would compile.
+#define SINEW_OPTIM_OPTIONS_JSON(Type, ...)                                                 \
+  template <class Json>                                                                     \
+  void to_json(Json& nlohmann_json_j, const Type& nlohmann_json_t) {                        \
+    NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(NLOHMANN_JSON_TO, __VA_ARGS__))                \
+  }                                                                                         \
+  template <class Json>                                                                     \
+  void from_json(const Json& nlohmann_json_j, Type& nlohmann_json_t) {                      \
+    const Type nlohmann_json_default_obj{};                                                 \
+    NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(NLOHMANN_JSON_FROM_WITH_DEFAULT, __VA_ARGS__)) \
+  }
 
 namespace sinew::optim {
 
 // A serializable snapshot of an optimizer: state tensors plus string metadata (JSON).
-struct StateDict {
-  nn::StateDict tensors;                        // "state.<param index>.<buffer>"
+template <class T = float>
+struct StateDictT {
+  nn::StateDictT<T> tensors;                    // "state.<param index>.<buffer>"
   std::map<std::string, std::string> metadata;  // "optimizer", "param_groups"
 };
+using StateDict = StateDictT<float>;
 
 // The state an optimizer keeps for one parameter: a step count and named buffers.
-struct ParamState {
+template <class T = float>
+struct ParamStateT {
   int64_t step = 0;
-  nn::OrderedDict<Tensor<float>> buffers;
+  nn::OrderedDict<Tensor<T>> buffers;
 };
+using ParamState = ParamStateT<float>;
 
-class Optimizer {
+template <class T>
+class OptimizerT : public Optimizer {
  public:
-  explicit Optimizer(std::string name) : name_(std::move(name)) {}
-  virtual ~Optimizer() = default;
-  Optimizer(const Optimizer&) = delete;
-  Optimizer& operator=(const Optimizer&) = delete;
+  using value_type = T;
+  using Optimizer::Optimizer;
 
-  // The type name ("SGD", "Adam", ...), also stored in state dicts.
-  const std::string& name() const { return name_; }
-
-  // One update of every parameter that has a .grad, in place, under NoGradGuard.
-  virtual void step() = 0;
-
-  // Resets the .grad of every parameter: undefined (default) or zero-filled in place.
-  void zero_grad(bool set_to_none = true) {
+  void zero_grad(bool set_to_none = true) override {
     for (auto& group : params_) {
       for (auto& p : group) {
-        Tensor<float> g = p.grad();
+        Tensor<T> g = p.grad();
         if (!g.defined()) continue;
         if (set_to_none) {
-          p.set_grad(Tensor<float>());
+          p.set_grad(Tensor<T>());
         } else {
           NoGradGuard guard;
           g.detach().zero_();
@@ -87,91 +105,68 @@ class Optimizer {
   }
 
   // ---- groups ---------------------------------------------------------------------------------
-  size_t num_param_groups() const { return params_.size(); }
+  size_t num_param_groups() const override { return params_.size(); }
   // A new group with the optimizer's default options.
-  virtual void add_param_group(std::vector<Tensor<float>> params) = 0;
+  virtual void add_param_group(std::vector<Tensor<T>> params) = 0;
   // The parameters of group g.
-  const std::vector<Tensor<float>>& params(size_t group) const {
+  const std::vector<Tensor<T>>& params(size_t group) const {
     check_group(group, "params");
     return params_[group];
   }
   // Every parameter, through the groups in order (the indices used by state dicts).
-  std::vector<Tensor<float>> all_params() const {
-    std::vector<Tensor<float>> out;
+  std::vector<Tensor<T>> all_params() const {
+    std::vector<Tensor<T>> out;
     for (const auto& g : params_) out.insert(out.end(), g.begin(), g.end());
     return out;
   }
 
-  // ---- hyperparameters used by the LR schedulers -----------------------------------------------
-  virtual double lr(size_t group = 0) const = 0;
-  virtual void set_lr(double lr, size_t group) = 0;
-  // Sets the learning rate of every group.
-  void set_lr(double lr) {
-    for (size_t g = 0; g < num_param_groups(); ++g) set_lr(lr, g);
-  }
-  // Whether the optimizer has a momentum-like coefficient (SGD momentum, Adam/AdamW beta1, RMSprop
-  // momentum) that momentum()/set_momentum() read and write (OneCycleLR cycles it).
-  virtual bool has_momentum() const { return false; }
-  virtual double momentum(size_t group = 0) const {
-    (void)group;
-    sinew::detail::fail("momentum", name_, " has no momentum coefficient");
-  }
-  virtual void set_momentum(double m, size_t group) {
-    (void)m;
-    (void)group;
-    sinew::detail::fail("set_momentum", name_, " has no momentum coefficient");
-  }
-  void set_momentum(double m) {
-    for (size_t g = 0; g < num_param_groups(); ++g) set_momentum(m, g);
-  }
-
   // ---- state ----------------------------------------------------------------------------------
   // The state of parameter p (created empty on first use).
-  ParamState& state(const Tensor<float>& p) { return state_[p.impl_ptr().get()]; }
-  const ParamState* find_state(const Tensor<float>& p) const {
+  ParamStateT<T>& state(const Tensor<T>& p) { return state_[p.impl_ptr().get()]; }
+  const ParamStateT<T>* find_state(const Tensor<T>& p) const {
     auto it = state_.find(p.impl_ptr().get());
     return it == state_.end() ? nullptr : &it->second;
   }
 
   // A snapshot (the tensors are copies) of the state and the hyperparameters.
-  virtual StateDict state_dict() const {
-    StateDict out;
-    std::vector<Tensor<float>> all = all_params();
+  virtual StateDictT<T> state_dict() const {
+    StateDictT<T> out;
+    std::vector<Tensor<T>> all = all_params();
     NoGradGuard guard;
     for (size_t i = 0; i < all.size(); ++i) {
-      const ParamState* s = find_state(all[i]);
+      const ParamStateT<T>* s = find_state(all[i]);
       if (s == nullptr) continue;
       std::string prefix = "state." + std::to_string(i) + ".";
-      out.tensors.insert(prefix + "step", full<float>({}, static_cast<double>(s->step)));
+      out.tensors.insert(prefix + "step", full<T>({}, static_cast<double>(s->step)));
       for (const auto& [n, t] : s->buffers) out.tensors.insert(prefix + n, t.detach().clone());
     }
-    nlohmann::json groups = nlohmann::json::array();
+    Json groups = Json::array();
     size_t index = 0;
     for (size_t g = 0; g < num_param_groups(); ++g) {
-      nlohmann::json j = group_to_json(g);
+      Json j = group_to_json(g);
       std::vector<size_t> ids;
       for (size_t k = 0; k < params_[g].size(); ++k) ids.push_back(index++);
       j["params"] = ids;
       groups.push_back(j);
     }
-    out.metadata["optimizer"] = name_;
+    out.metadata["optimizer"] = name();
     out.metadata["param_groups"] = groups.dump();
     return out;
   }
 
   // Restores hyperparameters and state from a state dict made by the same optimizer type over the
   // same number of groups and parameters (checked; shapes are checked before anything changes).
-  virtual void load_state_dict(const StateDict& dict) {
+  virtual void load_state_dict(const StateDictT<T>& dict) {
     const char* fn = "load_state_dict";
     auto opt_it = dict.metadata.find("optimizer");
     SINEW_CHECK(opt_it != dict.metadata.end(), fn, "the state dict has no 'optimizer' metadata");
-    SINEW_CHECK(opt_it->second == name_, fn, "the state dict is of a ", opt_it->second,
-                " optimizer, this one is ", name_);
+    SINEW_CHECK(opt_it->second == name(), fn, "the state dict is of a ", opt_it->second,
+                " optimizer, this one is ", name());
     auto groups_it = dict.metadata.find("param_groups");
     SINEW_CHECK(groups_it != dict.metadata.end(), fn, "the state dict has no 'param_groups'");
-    nlohmann::json groups;
+    Json groups;
     try {
-      groups = nlohmann::json::parse(groups_it->second);
+      groups = Json::parse(groups_it->second);
     } catch (const nlohmann::json::exception& e) {
       sinew::detail::fail(fn, "'param_groups' is not valid JSON: ", e.what());
     }
@@ -183,9 +178,9 @@ class Optimizer {
       SINEW_CHECK(n == params_[g].size(), fn, "group ", g, " has ", n,
                   " parameters in the state dict, ", params_[g].size(), " in the optimizer");
     }
-    std::vector<Tensor<float>> all = all_params();
+    std::vector<Tensor<T>> all = all_params();
     // Parse every key before changing anything.
-    std::vector<std::unordered_map<std::string, Tensor<float>>> incoming(all.size());
+    std::vector<std::unordered_map<std::string, Tensor<T>>> incoming(all.size());
     for (const auto& [key, t] : dict.tensors) {
       size_t dot1 = key.find('.');
       size_t dot2 = dot1 == std::string::npos ? dot1 : key.find('.', dot1 + 1);
@@ -216,7 +211,7 @@ class Optimizer {
     NoGradGuard guard;
     for (size_t i = 0; i < all.size(); ++i) {
       if (incoming[i].empty()) continue;
-      ParamState& s = state(all[i]);
+      ParamStateT<T>& s = state(all[i]);
       for (const auto& [n, t] : incoming[i]) {
         if (n == "step") {
           s.step = static_cast<int64_t>(t.detach().contiguous().data_ptr()[0]);
@@ -234,102 +229,102 @@ class Optimizer {
   }
 
  protected:
-  // Checks a parameter list for a new group (non-empty, leaf float tensors, none already held).
-  void check_new_group(const std::vector<Tensor<float>>& params) const {
-    SINEW_CHECK(!params.empty(), name_.c_str(), "got an empty parameter list");
+  // The JSON type of the hyperparameters; dependent on T so that nothing of it is compiled before
+  // an optimizer is.
+  using Json = std::conditional_t<sizeof(T) != 0, nlohmann::json, void>;
+
+  // Checks a parameter list for a new group (non-empty, leaf tensors, none already held).
+  void check_new_group(const std::vector<Tensor<T>>& params) const {
+    SINEW_CHECK(!params.empty(), name().c_str(), "got an empty parameter list");
     std::unordered_set<const void*> seen;
     for (const auto& g : params_)
       for (const auto& p : g) seen.insert(p.impl_ptr().get());
     for (size_t i = 0; i < params.size(); ++i) {
-      const Tensor<float>& p = params[i];
-      SINEW_CHECK(p.defined(), name_.c_str(), "parameter ", i, " is an undefined tensor");
-      SINEW_CHECK(p.is_leaf(), name_.c_str(), "cannot optimize a non-leaf tensor (parameter ", i,
+      const Tensor<T>& p = params[i];
+      SINEW_CHECK(p.defined(), name().c_str(), "parameter ", i, " is an undefined tensor");
+      SINEW_CHECK(p.is_leaf(), name().c_str(), "cannot optimize a non-leaf tensor (parameter ", i,
                   ", shape ", p.shape(), ")");
-      SINEW_CHECK(seen.insert(p.impl_ptr().get()).second, name_.c_str(), "parameter ", i,
+      SINEW_CHECK(seen.insert(p.impl_ptr().get()).second, name().c_str(), "parameter ", i,
                   " (shape ", p.shape(),
                   ") appears in more than one place in the parameter groups");
     }
   }
-  void push_group(std::vector<Tensor<float>> params) { params_.push_back(std::move(params)); }
-  void check_group(size_t group, const char* where) const {
-    SINEW_CHECK(group < params_.size(), where, "group ", group, " out of range for ",
-                params_.size(), " parameter groups");
-  }
+  void push_group(std::vector<Tensor<T>> params) { params_.push_back(std::move(params)); }
   // A state buffer of parameter i may have the parameter's shape; LBFGS overrides this.
-  virtual void check_state_shape(size_t i, const Tensor<float>& p, const std::string& n,
-                                 const Tensor<float>& t) const {
+  virtual void check_state_shape(size_t i, const Tensor<T>& p, const std::string& n,
+                                 const Tensor<T>& t) const {
     SINEW_CHECK(t.shape() == p.shape(), "load_state_dict", "state.", i, ".", n, " has shape ",
                 t.shape(), ", the parameter has ", p.shape());
   }
-  virtual nlohmann::json group_to_json(size_t group) const = 0;
+  virtual Json group_to_json(size_t group) const = 0;
   // Reads group g's hyperparameters (validated); stores them only when `apply` is true.
-  virtual void group_from_json(size_t group, const nlohmann::json& j, bool apply) = 0;
+  virtual void group_from_json(size_t group, const Json& j, bool apply) = 0;
   void clear_state() { state_.clear(); }
 
-  // The contiguous CPU float data of a parameter and of its gradient, for the update loops.
-  float* param_data(const Tensor<float>& p) const {
-    SINEW_CHECK(p.is_cpu() && p.is_contiguous(), name_.c_str(),
+  // The contiguous CPU data of a parameter and of its gradient, for the update loops.
+  T* param_data(const Tensor<T>& p) const {
+    SINEW_CHECK(p.is_cpu() && p.is_contiguous(), name().c_str(),
                 "parameters must be contiguous CPU tensors, got one of shape ", p.shape(), " on ",
                 p.device());
     return p.data_ptr();
   }
-  Tensor<float> grad_of(const Tensor<float>& p) const {
-    Tensor<float> g = p.grad();
+  Tensor<T> grad_of(const Tensor<T>& p) const {
+    Tensor<T> g = p.grad();
     if (!g.defined()) return g;
-    SINEW_CHECK(g.shape() == p.shape(), name_.c_str(), "gradient of shape ", g.shape(),
+    SINEW_CHECK(g.shape() == p.shape(), name().c_str(), "gradient of shape ", g.shape(),
                 " for a parameter of shape ", p.shape());
-    SINEW_CHECK(g.is_cpu(), name_.c_str(), "gradients must be on the CPU, got ", g.device());
+    SINEW_CHECK(g.is_cpu(), name().c_str(), "gradients must be on the CPU, got ", g.device());
     return g.is_contiguous() ? g : g.contiguous();
   }
   // A zero-filled (or value-filled) state buffer created on first use.
-  Tensor<float>& buffer(ParamState& s, const std::string& n, const Tensor<float>& like,
-                        double value = 0) {
-    if (Tensor<float>* b = s.buffers.find(n)) return *b;
-    return s.buffers.insert(n, full<float>(like.shape(), value, like.device()));
+  Tensor<T>& buffer(ParamStateT<T>& s, const std::string& n, const Tensor<T>& like,
+                    double value = 0) {
+    if (Tensor<T>* b = s.buffers.find(n)) return *b;
+    return s.buffers.insert(n, full<T>(like.shape(), value, like.device()));
   }
 
-  std::vector<std::vector<Tensor<float>>> params_;
+  std::vector<std::vector<Tensor<T>>> params_;
 
  private:
-  std::string name_;
-  std::unordered_map<const void*, ParamState> state_;
+  std::unordered_map<const void*, ParamStateT<T>> state_;
 };
 
 // The part every concrete optimizer shares: typed options per group. Options is the aggregate of
 // hyperparameters; GroupOptions holds the same fields as std::optional overrides and provides
-// `Options resolve(const Options& defaults) const`. Derived supplies validate(const Options&),
-// to_json/from_json for Options.
-template <class Options, class GroupOptions>
-class OptimizerWith : public Optimizer {
+// `Options resolve(const Options& defaults) const`. Derived supplies validate(const Options&);
+// Options has to_json/from_json (SINEW_OPTIM_OPTIONS_JSON).
+template <class T, class Options, class GroupOptions>
+class OptimizerWith : public OptimizerT<T> {
+  using Base = OptimizerT<T>;
+
  public:
   // A group: its parameters and the options it overrides.
   struct ParamGroup {
-    std::vector<Tensor<float>> params = {};
+    std::vector<Tensor<T>> params = {};
     GroupOptions options = {};
   };
 
-  OptimizerWith(std::string name, Options defaults)
-      : Optimizer(std::move(name)), defaults_(defaults) {}
+  OptimizerWith(std::string name, Options defaults) : Base(std::move(name)), defaults_(defaults) {}
 
   const Options& defaults() const { return defaults_; }
   // The resolved options of group g (writable: schedulers and users may change them).
   Options& options(size_t group = 0) {
-    check_group(group, "options");
+    this->check_group(group, "options");
     return options_[group];
   }
   const Options& options(size_t group = 0) const {
-    check_group(group, "options");
+    this->check_group(group, "options");
     return options_[group];
   }
 
-  void add_param_group(std::vector<Tensor<float>> params) override {
+  void add_param_group(std::vector<Tensor<T>> params) override {
     add_param_group(ParamGroup{std::move(params), {}});
   }
   void add_param_group(ParamGroup group) {
-    check_new_group(group.params);
+    this->check_new_group(group.params);
     Options o = group.options.resolve(defaults_);
     validate(o);
-    push_group(std::move(group.params));
+    this->push_group(std::move(group.params));
     options_.push_back(o);
   }
 
@@ -341,18 +336,19 @@ class OptimizerWith : public Optimizer {
   }
 
  protected:
+  using typename Base::Json;
   // Validates the defaults (an empty-group optimizer still checks them) and adds the groups.
   void init(std::vector<ParamGroup> groups) {
     validate(defaults_);
-    SINEW_CHECK(!groups.empty(), name().c_str(), "got an empty list of parameter groups");
+    SINEW_CHECK(!groups.empty(), this->name().c_str(), "got an empty list of parameter groups");
     for (auto& g : groups) add_param_group(std::move(g));
   }
   virtual void validate(const Options& o) const = 0;
-  nlohmann::json group_to_json(size_t group) const override {
-    nlohmann::json j = options(group);
+  Json group_to_json(size_t group) const override {
+    Json j = options(group);
     return j;
   }
-  void group_from_json(size_t group, const nlohmann::json& j, bool apply) override {
+  void group_from_json(size_t group, const Json& j, bool apply) override {
     Options o = defaults_;
     try {
       from_json(j, o);
@@ -367,13 +363,5 @@ class OptimizerWith : public Optimizer {
   Options defaults_;
   std::vector<Options> options_;
 };
-
-namespace detail {
-// Reads key k of j into v when present (hyperparameters from a state dict).
-template <class V>
-void read_if(const nlohmann::json& j, const char* k, V& v) {
-  if (j.contains(k)) j.at(k).get_to(v);
-}
-}  // namespace detail
 
 }  // namespace sinew::optim

@@ -8,8 +8,6 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "sinew/optim/optimizer.hpp"
 
 namespace sinew::optim {
@@ -23,8 +21,7 @@ struct RMSpropOptions {
   bool centered = false;
   bool maximize = false;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RMSpropOptions, lr, alpha, eps, weight_decay,
-                                                momentum, centered, maximize)
+SINEW_OPTIM_OPTIONS_JSON(RMSpropOptions, lr, alpha, eps, weight_decay, momentum, centered, maximize)
 
 // Per-group overrides of RMSpropOptions: a field left empty takes the optimizer's default.
 struct RMSpropGroupOptions {
@@ -52,53 +49,57 @@ struct RMSpropGroupOptions {
 //   centered: a <- alpha * a + (1 - alpha) * g;  avg = sqrt(v - a^2) + eps,  else avg = sqrt(v) +
 //   eps momentum mu > 0: b <- mu * b + g / avg;  p <- p - lr * b,   else p <- p - lr * g / avg
 // State: "square_avg", "momentum_buffer" (momentum > 0), "grad_avg" (centered), the step count.
-class RMSprop : public OptimizerWith<RMSpropOptions, RMSpropGroupOptions> {
+template <class T>
+class RMSpropT : public OptimizerWith<T, RMSpropOptions, RMSpropGroupOptions> {
+  using Base = OptimizerWith<T, RMSpropOptions, RMSpropGroupOptions>;
+
  public:
-  RMSprop(std::vector<Tensor<float>> params, RMSpropOptions defaults = {})
-      : OptimizerWith("RMSprop", defaults) {
-    init({ParamGroup{std::move(params), {}}});
+  using typename Base::ParamGroup;
+  RMSpropT(std::vector<Tensor<T>> params, RMSpropOptions defaults = {})
+      : Base("RMSprop", defaults) {
+    this->init({ParamGroup{std::move(params), {}}});
   }
-  RMSprop(std::vector<ParamGroup> groups, RMSpropOptions defaults = {})
-      : OptimizerWith("RMSprop", defaults) {
-    init(std::move(groups));
+  RMSpropT(std::vector<ParamGroup> groups, RMSpropOptions defaults = {})
+      : Base("RMSprop", defaults) {
+    this->init(std::move(groups));
   }
 
   bool has_momentum() const override { return true; }
-  double momentum(size_t group = 0) const override { return options(group).momentum; }
+  double momentum(size_t group = 0) const override { return this->options(group).momentum; }
   using Optimizer::set_momentum;
   void set_momentum(double m, size_t group) override {
-    RMSpropOptions o = options(group);
+    RMSpropOptions o = this->options(group);
     o.momentum = m;
     validate(o);
-    options(group) = o;
+    this->options(group) = o;
   }
 
   void step() override {
     NoGradGuard guard;
-    for (size_t gi = 0; gi < num_param_groups(); ++gi) {
-      const RMSpropOptions& o = options(gi);
-      const float alpha = static_cast<float>(o.alpha);
-      const float one_alpha = static_cast<float>(1 - o.alpha);
-      const float wd = static_cast<float>(o.weight_decay);
-      const float eps = static_cast<float>(o.eps);
-      const float mu = static_cast<float>(o.momentum);
-      const float lr = static_cast<float>(o.lr);
-      for (const Tensor<float>& p : params_[gi]) {
-        Tensor<float> gt = grad_of(p);
+    for (size_t gi = 0; gi < this->num_param_groups(); ++gi) {
+      const RMSpropOptions& o = this->options(gi);
+      const T alpha = static_cast<T>(o.alpha);
+      const T one_alpha = static_cast<T>(1 - o.alpha);
+      const T wd = static_cast<T>(o.weight_decay);
+      const T eps = static_cast<T>(o.eps);
+      const T mu = static_cast<T>(o.momentum);
+      const T lr = static_cast<T>(o.lr);
+      for (const Tensor<T>& p : this->params_[gi]) {
+        Tensor<T> gt = this->grad_of(p);
         if (!gt.defined()) continue;
-        float* w = param_data(p);
-        const float* gp = gt.data_ptr();
+        T* w = this->param_data(p);
+        const T* gp = gt.data_ptr();
         const int64_t n = p.numel();
-        ParamState& s = state(p);
-        float* sq = buffer(s, "square_avg", p).data_ptr();
-        float* buf = o.momentum > 0 ? buffer(s, "momentum_buffer", p).data_ptr() : nullptr;
-        float* ga = o.centered ? buffer(s, "grad_avg", p).data_ptr() : nullptr;
+        ParamStateT<T>& s = this->state(p);
+        T* sq = this->buffer(s, "square_avg", p).data_ptr();
+        T* buf = o.momentum > 0 ? this->buffer(s, "momentum_buffer", p).data_ptr() : nullptr;
+        T* ga = o.centered ? this->buffer(s, "grad_avg", p).data_ptr() : nullptr;
         ++s.step;
         for (int64_t i = 0; i < n; ++i) {
-          float g = o.maximize ? -gp[i] : gp[i];
+          T g = o.maximize ? -gp[i] : gp[i];
           if (o.weight_decay != 0) g = g + wd * w[i];
           sq[i] = sq[i] * alpha + one_alpha * (g * g);
-          float avg;
+          T avg;
           if (ga != nullptr) {
             ga[i] = ga[i] * alpha + one_alpha * g;
             avg = std::sqrt(sq[i] - ga[i] * ga[i]);
@@ -127,5 +128,7 @@ class RMSprop : public OptimizerWith<RMSpropOptions, RMSpropGroupOptions> {
     SINEW_CHECK(o.alpha >= 0, "RMSprop", "invalid alpha value: ", o.alpha);
   }
 };
+
+using RMSprop = RMSpropT<float>;
 
 }  // namespace sinew::optim

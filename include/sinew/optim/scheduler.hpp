@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "sinew/core/error.hpp"
-#include "sinew/optim/optimizer.hpp"
+#include "sinew/optim/optimizer_base.hpp"
 
 namespace sinew::optim {
 

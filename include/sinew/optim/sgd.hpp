@@ -6,8 +6,6 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "sinew/optim/optimizer.hpp"
 
 namespace sinew::optim {
@@ -20,8 +18,7 @@ struct SGDOptions {
   bool nesterov = false;
   bool maximize = false;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SGDOptions, lr, momentum, dampening, weight_decay,
-                                                nesterov, maximize)
+SINEW_OPTIM_OPTIONS_JSON(SGDOptions, lr, momentum, dampening, weight_decay, nesterov, maximize)
 
 // Per-group overrides of SGDOptions: a field left empty takes the optimizer's default.
 struct SGDGroupOptions {
@@ -46,51 +43,54 @@ struct SGDGroupOptions {
 //   with momentum mu:  b <- g on the first step, else b <- mu * b + (1 - dampening) * g;
 //                      g <- g + mu * b (nesterov) or g <- b
 //   p <- p - lr * g
-// State: "momentum_buffer" (only with momentum != 0).
-class SGD : public OptimizerWith<SGDOptions, SGDGroupOptions> {
+// in the parameters' precision. State: "momentum_buffer" (only with momentum != 0).
+template <class T>
+class SGDT : public OptimizerWith<T, SGDOptions, SGDGroupOptions> {
+  using Base = OptimizerWith<T, SGDOptions, SGDGroupOptions>;
+
  public:
-  SGD(std::vector<Tensor<float>> params, SGDOptions defaults = {})
-      : OptimizerWith("SGD", defaults) {
-    init({ParamGroup{std::move(params), {}}});
+  using typename Base::ParamGroup;
+  SGDT(std::vector<Tensor<T>> params, SGDOptions defaults = {}) : Base("SGD", defaults) {
+    this->init({ParamGroup{std::move(params), {}}});
   }
-  SGD(std::vector<ParamGroup> groups, SGDOptions defaults = {}) : OptimizerWith("SGD", defaults) {
-    init(std::move(groups));
+  SGDT(std::vector<ParamGroup> groups, SGDOptions defaults = {}) : Base("SGD", defaults) {
+    this->init(std::move(groups));
   }
 
   bool has_momentum() const override { return true; }
-  double momentum(size_t group = 0) const override { return options(group).momentum; }
+  double momentum(size_t group = 0) const override { return this->options(group).momentum; }
   using Optimizer::set_momentum;
   void set_momentum(double m, size_t group) override {
-    SGDOptions o = options(group);
+    SGDOptions o = this->options(group);
     o.momentum = m;
     validate(o);
-    options(group) = o;
+    this->options(group) = o;
   }
 
   void step() override {
     NoGradGuard guard;
-    for (size_t gi = 0; gi < num_param_groups(); ++gi) {
-      const SGDOptions& o = options(gi);
-      const float wd = static_cast<float>(o.weight_decay);
-      const float mu = static_cast<float>(o.momentum);
-      const float damp = static_cast<float>(1 - o.dampening);
-      const float lr = static_cast<float>(o.lr);
-      for (const Tensor<float>& p : params_[gi]) {
-        Tensor<float> gt = grad_of(p);
+    for (size_t gi = 0; gi < this->num_param_groups(); ++gi) {
+      const SGDOptions& o = this->options(gi);
+      const T wd = static_cast<T>(o.weight_decay);
+      const T mu = static_cast<T>(o.momentum);
+      const T damp = static_cast<T>(1 - o.dampening);
+      const T lr = static_cast<T>(o.lr);
+      for (const Tensor<T>& p : this->params_[gi]) {
+        Tensor<T> gt = this->grad_of(p);
         if (!gt.defined()) continue;
-        float* w = param_data(p);
-        const float* gp = gt.data_ptr();
+        T* w = this->param_data(p);
+        const T* gp = gt.data_ptr();
         const int64_t n = p.numel();
-        ParamState& s = state(p);
-        float* buf = nullptr;
+        ParamStateT<T>& s = this->state(p);
+        T* buf = nullptr;
         bool first = false;
         if (o.momentum != 0) {
           first = s.buffers.find("momentum_buffer") == nullptr;
-          buf = buffer(s, "momentum_buffer", p).data_ptr();
+          buf = this->buffer(s, "momentum_buffer", p).data_ptr();
         }
         ++s.step;
         for (int64_t i = 0; i < n; ++i) {
-          float d = o.maximize ? -gp[i] : gp[i];
+          T d = o.maximize ? -gp[i] : gp[i];
           if (o.weight_decay != 0) d = d + wd * w[i];
           if (buf != nullptr) {
             buf[i] = first ? d : buf[i] * mu + damp * d;
@@ -113,5 +113,7 @@ class SGD : public OptimizerWith<SGDOptions, SGDGroupOptions> {
                 ", dampening ", o.dampening, ")");
   }
 };
+
+using SGD = SGDT<float>;
 
 }  // namespace sinew::optim
