@@ -822,3 +822,29 @@ TEST(Elementwise, ClampNeedsABound) {
 
 }  // namespace
 }  // namespace sinew
+
+namespace sinew {
+namespace {
+
+// where's backward reads cond: changing cond in place after the forward must be caught, not give a
+// silently wrong gradient.
+TEST(Where, InPlaceChangeOfConditionAfterForwardIsAVersionError) {
+  Tensor<double> a = from_vector<double>({1, 2, 3}, {3});
+  a.requires_grad_();
+  Tensor<double> b = zeros<double>({3});
+  Tensor<bool> cond = from_vector<bool>({true, false, true}, {3});
+  Tensor<double> y = where(cond, a, b).sum();
+  cond.fill_(0);
+  SINEW_EXPECT_ERROR(y.backward(), "backward", "modified by an in-place operation", "where");
+}
+
+TEST(Where, GradientFollowsTheCondition) {
+  Tensor<double> a = from_vector<double>({1, 2, 3}, {3});
+  a.requires_grad_();
+  Tensor<bool> cond = from_vector<bool>({true, false, true}, {3});
+  where(cond, a, 0.0).sum().backward();
+  EXPECT_TRUE(sinew::testing::values_are(a.grad(), {1, 0, 1}));
+}
+
+}  // namespace
+}  // namespace sinew

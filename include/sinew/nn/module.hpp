@@ -20,13 +20,19 @@
 // but clone(), which then raises an Error saying what to change. The training flag belongs to each
 // module object: train()/eval() reach the registered submodules, not other shallow copies.
 //
+// Calling. A module is called as m(x) (a std::shared_ptr member as (*m)(x)): that is the spelling
+// that runs its hooks, and the one Sequential, ModuleList users and every layer use. m.forward(x)
+// is the bare computation without hooks (as in PyTorch).
+//
 // Hooks. register_forward_pre_hook, register_forward_hook and register_full_backward_hook attach
 // callables that operator() runs around forward(); each returns a RemovableHandle. Hooks belong to
 // the module as its parameters do: shallow copies share them, clone() starts without any.
 //
-// Element type. Parameters and buffers are Tensor<float>: float32 is what Sinew trains and what
-// PyTorch checkpoints hold. Integer-valued buffers (BatchNorm's num_batches_tracked) are stored as
-// float, exact up to 2^24, and converted to int64 by the serializers.
+// Element type. nn::ModuleT<T> holds Tensor<T> parameters and buffers and maps Tensor<T> to
+// Tensor<T>; nn::Module is ModuleT<float> (what PyTorch checkpoints usually hold), and every layer
+// has a double form (nn::LinearT<double>, ...). Integer-valued buffers (BatchNorm's
+// num_batches_tracked) are stored as T, exact up to 2^24 in float, and converted to int64 by the
+// serializers. ModuleT is a template so that a program compiles only the modules it uses.
 #pragma once
 
 #include <algorithm>

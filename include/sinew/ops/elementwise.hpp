@@ -413,7 +413,8 @@ Tensor<T> where(const Tensor<bool>& cond, const Tensor<T>& a, const Tensor<T>& b
         Tensor<T> z = zeros<T>({}, g.device());
         return std::vector<Tensor<T>>{detail::reduce_grad(where(cond, g, z), sa),
                                       detail::reduce_grad(where(cond, z, g), sb)};
-      });
+      },
+      {.saved = {cond}});  // an in-place change of cond after the forward is a version error
 }
 template <class T, Scalar S>
 Tensor<T> where(const Tensor<bool>& cond, const Tensor<T>& a, S b) {

@@ -1,0 +1,7 @@
+// Sinew's files: safetensors read and write, module and optimizer state save/load (the one part
+// of Sinew that parses JSON).
+#pragma once
+
+#include "sinew/tensor.hpp"
+#include "sinew/io/safetensors.hpp"
+#include "sinew/optim/serialize.hpp"

@@ -1,0 +1,11 @@
+// Sinew's optimizers and learning-rate schedulers (includes sinew/tensor.hpp and nn::Module).
+#pragma once
+
+#include "sinew/tensor.hpp"
+#include "sinew/optim/optimizer.hpp"
+#include "sinew/optim/sgd.hpp"
+#include "sinew/optim/adam.hpp"
+#include "sinew/optim/rmsprop.hpp"
+#include "sinew/optim/adagrad.hpp"
+#include "sinew/optim/lbfgs.hpp"
+#include "sinew/optim/scheduler.hpp"
