@@ -203,16 +203,25 @@ void gemm_accumulate(const Mat<T>& a, const Mat<T>& b, const Mat<T>& c, T alpha)
 template <class T>
 void gemm_rowmajor_out(Mat<T> a, Mat<T> b, const Mat<T>& c, T alpha, T beta) {
 #if defined(__AVX512F__)
-  // Everything but matrix-vector and tiny products: Sinew's AVX-512 kernel, beta applied at store.
+  // float: every product runs Sinew's AVX-512 kernel (beta applied at store), matrix-vector and
+  // tiny ones too, so a float program never compiles Eigen's product templates (about a quarter
+  // of a training program's compile time); only k == 0 is left, where C = beta C.
   if constexpr (std::is_same_v<T, float>) {
     const int64_t m = c.rows, n = c.cols, k = a.cols;
-    if (k > 0 && m > 1 && n > 1 && m + n + k >= 20) {
+    if (k > 0) {
       using sgemm_avx512::Operand;
       return sgemm_avx512::sgemm(m, n, k, alpha, Operand{a.data, a.rs, a.cs},
                                  Operand{b.data, b.rs, b.cs}, beta, c.data, c.rs,
                                  gemm_threads(m, n, k));
     }
-  }
+    for (int64_t i = 0; i < m; ++i) {
+      for (int64_t j = 0; j < n; ++j) {
+        float& v = c.data[i * c.rs + j];
+        v = beta == 0.0f ? 0.0f : beta * v;
+      }
+    }
+    return;
+  } else {
 #endif
   OutMap<T> cm = map_output(c);
   if (beta == T(0))
@@ -239,6 +248,9 @@ void gemm_rowmajor_out(Mat<T> a, Mat<T> b, const Mat<T>& c, T alpha, T beta) {
     gemm_accumulate<T, C, R>(a, b, c, alpha);
   else
     gemm_accumulate<T, C, C>(a, b, c, alpha);
+#if defined(__AVX512F__)
+  }
+#endif
 }
 
 // One matrix product. C is written as row-major; a column-major C is handled as C^T = B^T A^T,
