@@ -563,3 +563,25 @@ TEST(Conv2d, ModuleRejectsBadOptions) {
       nn::Conv2d(2, 2, 3, {.padding = 2, .padding_mode = "reflect"})(zeros<float>({1, 2, 2, 2})),
       "reflect padding (2, 2)");
 }
+
+// Conv2dT<double> loaded with a float layer's state dict computes that layer's values, forward
+// and gradients, to float tolerance.
+TEST(Conv2d, DoubleLayerMatchesTheFloatLayer) {
+  manual_seed(7);
+  nn::Conv2d cf(4, 6, {3, 2}, {.stride = {2, 1}, .padding = 1, .groups = 2});
+  nn::Conv2dT<double> cd(4, 6, {3, 2}, {.stride = {2, 1}, .padding = 1, .groups = 2});
+  nn::StateDictT<double> sd;
+  for (const auto& [k, v] : cf.state_dict()) sd.insert(k, v.to<double>());
+  cd.load_state_dict(sd);
+  Tensor<float> xf = rand<float>({2, 4, 7, 5}).requires_grad_();
+  Tensor<double> xd = xf.detach().to<double>().requires_grad_();
+  Tensor<float> yf = cf(xf);
+  Tensor<double> yd = cd(xd);
+  EXPECT_TRUE(all_close(yd.to<float>(), yf, 1e-5, 1e-4));
+  (yf * yf).sum().backward();
+  (yd * yd).sum().backward();
+  EXPECT_TRUE(all_close(xd.grad().to<float>(), xf.grad(), 1e-4, 1e-4));
+  EXPECT_TRUE(all_close(cd.weight.grad().to<float>(), cf.weight.grad(), 1e-4, 1e-4));
+  EXPECT_TRUE(all_close(cd.bias.grad().to<float>(), cf.bias.grad(), 1e-4, 1e-4));
+  EXPECT_EQ(cd.extra_repr(), cf.extra_repr());
+}

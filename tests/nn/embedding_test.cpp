@@ -125,3 +125,25 @@ TEST(Embedding, ErrorsNameTheIndexAndTheTableSize) {
   SINEW_EXPECT_ERROR(nn::Embedding(5, 2, {.padding_idx = -6}), "Embedding", "padding_idx -6");
   SINEW_EXPECT_ERROR(nn::Embedding(-1, 2), "Embedding", "-1");
 }
+
+// EmbeddingT<double> loaded with a float table looks up the same rows and trains the same ones
+// (the padding row gets no gradient).
+TEST(Embedding, DoubleLayerMatchesTheFloatLayer) {
+  manual_seed(2);
+  nn::Embedding ef(6, 3, {.padding_idx = 4});
+  nn::EmbeddingT<double> ed(6, 3, {.padding_idx = 4});
+  nn::StateDictT<double> sd;
+  for (const auto& [k, v] : ef.state_dict()) sd.insert(k, v.to<double>());
+  ed.load_state_dict(sd);
+  Tensor<int64_t> idx = from_vector<int64_t>({0, 4, 2, 2, 5, 1}, {2, 3});
+  Tensor<float> yf = ef(idx);
+  Tensor<double> yd = ed(idx);
+  EXPECT_TRUE(all_close(yd.to<float>(), yf, 0, 0));
+  (yf * yf).sum().backward();
+  (yd * yd).sum().backward();
+  EXPECT_TRUE(all_close(ed.weight.grad().to<float>(), ef.weight.grad(), 1e-6, 1e-5));
+  EXPECT_TRUE(values_are(ed.weight.grad().select(0, 4), {0, 0, 0}, 0));
+  nn::EmbeddingT<double> pre = nn::EmbeddingT<double>::from_pretrained(ed.weight.detach());
+  EXPECT_TRUE(all_close(pre(idx), yd, 0, 0));
+  EXPECT_FALSE(pre.weight.requires_grad());
+}

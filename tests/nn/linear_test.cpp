@@ -166,3 +166,26 @@ TEST(Linear, CloneCopiesValuesIntoNewMemory) {
   EXPECT_FALSE(c->weight.shares_storage(lin.weight));
   EXPECT_EQ(c->in_features(), 3);
 }
+
+// LinearT<double> with a float layer's weights computes its values and gradients.
+TEST(Linear, DoubleLayerMatchesTheFloatLayer) {
+  manual_seed(4);
+  nn::Linear lf(5, 3);
+  nn::LinearT<double> ld(5, 3);
+  nn::StateDictT<double> sd;
+  for (const auto& [k, v] : lf.state_dict()) sd.insert(k, v.to<double>());
+  ld.load_state_dict(sd);
+  Tensor<float> xf = randn<float>({4, 5}).requires_grad_();
+  Tensor<double> xd = xf.detach().to<double>().requires_grad_();
+  Tensor<float> yf = lf(xf);
+  Tensor<double> yd = ld(xd);
+  EXPECT_TRUE(all_close(yd.to<float>(), yf, 1e-6, 1e-5));
+  (yf * yf).sum().backward();
+  (yd * yd).sum().backward();
+  EXPECT_TRUE(all_close(ld.weight.grad().to<float>(), lf.weight.grad(), 1e-5, 1e-5));
+  EXPECT_TRUE(all_close(xd.grad().to<float>(), xf.grad(), 1e-5, 1e-5));
+  EXPECT_EQ(ld.extra_repr(), lf.extra_repr());
+  auto copy = nn::clone(ld);  // std::shared_ptr<LinearT<double>>, new parameters
+  EXPECT_NE(copy->weight.impl_ptr().get(), ld.weight.impl_ptr().get());
+  EXPECT_TRUE(all_close(copy->weight, ld.weight, 0, 0));
+}

@@ -447,3 +447,29 @@ TEST(CosineEmbeddingLoss, RejectsBadTargetsAndShapes) {
       nn::MarginRankingLoss()(ones<float>({2}), ones<float>({2}), from_vector<float>({1, 2}, {2})),
       "margin_ranking_loss", "2");
 }
+
+// CrossEntropyLossT<double> (class weights as a buffer loaded from the float module's state dict,
+// label smoothing, ignore_index) gives the float module's loss and input gradient.
+TEST(CrossEntropyLoss, DoubleModuleMatchesTheFloatModule) {
+  Tensor<float> wf = from_vector<float>({0.5f, 1.0f, 2.0f, 1.5f}, {4});
+  nn::CrossEntropyLoss cf({.weight = wf, .ignore_index = 1, .label_smoothing = 0.1});
+  nn::CrossEntropyLossT<double> cd(
+      {.weight = zeros<double>({4}), .ignore_index = 1, .label_smoothing = 0.1});
+  nn::StateDictT<double> sd;
+  for (const auto& [k, v] : cf.state_dict()) sd.insert(k, v.to<double>());
+  cd.load_state_dict(sd);
+  Tensor<float> xf = randn<float>({5, 4}).requires_grad_();
+  Tensor<double> xd = xf.detach().to<double>().requires_grad_();
+  Tensor<int64_t> t = from_vector<int64_t>({0, 1, 3, 2, 3}, {5});
+  Tensor<float> lf = cf(xf, t);
+  Tensor<double> ld = cd(xd, t);
+  EXPECT_TRUE(all_close(ld.to<float>(), lf, 1e-6, 1e-5));
+  lf.backward();
+  ld.backward();
+  EXPECT_TRUE(all_close(xd.grad().to<float>(), xf.grad(), 1e-6, 1e-5));
+  // Probability targets go through the same module.
+  Tensor<float> pf = softmax(randn<float>({5, 4}), 1);
+  nn::CrossEntropyLossT<double> cd2;
+  nn::CrossEntropyLoss cf2;
+  EXPECT_TRUE(all_close(cd2(xd, pf.to<double>()).to<float>(), cf2(xf, pf), 1e-6, 1e-5));
+}

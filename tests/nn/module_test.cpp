@@ -42,7 +42,7 @@ struct ConstructorOnly : nn::Cloneable<ConstructorOnly> {
 };
 
 struct NotCloneable : nn::Module {
-  NotCloneable() : Module("NotCloneable") {}
+  NotCloneable() : nn::Module("NotCloneable") {}
 };
 
 }  // namespace

@@ -304,3 +304,47 @@ TEST(LayerAndGroupNorm, ModulesOptionsReprAndErrors) {
   SINEW_EXPECT_ERROR(nn::GroupNorm(4, 6), "GroupNorm", "divisible");
   SINEW_EXPECT_ERROR(F::group_norm(zeros<double>({2, 6}), 4), "group_norm", "divide", "6");
 }
+
+// LayerNormT<double> with a float layer's (non-trivial) affine parameters computes its values and
+// gradients to float tolerance.
+TEST(LayerNorm, DoubleLayerMatchesTheFloatLayer) {
+  manual_seed(11);
+  nn::LayerNorm lf({3, 4});
+  nn::init::normal_(lf.weight);
+  nn::init::normal_(lf.bias);
+  nn::LayerNormT<double> ld({3, 4});
+  nn::StateDictT<double> sd;
+  for (const auto& [k, v] : lf.state_dict()) sd.insert(k, v.to<double>());
+  ld.load_state_dict(sd);
+  Tensor<float> xf = randn<float>({2, 5, 3, 4}).requires_grad_();
+  Tensor<double> xd = xf.detach().to<double>().requires_grad_();
+  Tensor<float> yf = lf(xf);
+  Tensor<double> yd = ld(xd);
+  EXPECT_TRUE(all_close(yd.to<float>(), yf, 1e-5, 1e-4));
+  (yf * yf).sum().backward();
+  (yd * yd).sum().backward();
+  EXPECT_TRUE(all_close(xd.grad().to<float>(), xf.grad(), 1e-4, 1e-4));
+  EXPECT_TRUE(all_close(ld.weight.grad().to<float>(), lf.weight.grad(), 1e-4, 1e-4));
+  EXPECT_EQ(ld.extra_repr(), lf.extra_repr());
+}
+
+// BatchNorm2dT<double> tracks the same running statistics as the float layer, its
+// num_batches_tracked counted in double, and normalizes alike in eval.
+TEST(BatchNorm, DoubleLayerMatchesTheFloatLayer) {
+  nn::BatchNorm2d bf(3, {.momentum = std::nullopt});
+  nn::BatchNorm2dT<double> bd(3, {.momentum = std::nullopt});
+  for (int step = 0; step < 3; ++step) {
+    Tensor<float> xf = randn<float>({4, 3, 2, 5}) * 2.0 + 1.0;
+    Tensor<double> xd = xf.to<double>();
+    EXPECT_TRUE(all_close(bd(xd).to<float>(), bf(xf), 1e-5, 1e-4));
+  }
+  EXPECT_EQ(bd.num_batches_tracked.item(), 3.0);
+  EXPECT_EQ(bf.num_batches_tracked.item(), 3.0f);
+  EXPECT_EQ(bd.state_dict().keys(), bf.state_dict().keys());
+  EXPECT_TRUE(all_close(bd.running_mean.to<float>(), bf.running_mean, 1e-6, 1e-5));
+  EXPECT_TRUE(all_close(bd.running_var.to<float>(), bf.running_var, 1e-6, 1e-5));
+  bf.eval();
+  bd.eval();
+  Tensor<float> xf = randn<float>({2, 3, 2, 2});
+  EXPECT_TRUE(all_close(bd(xf.to<double>()).to<float>(), bf(xf), 1e-5, 1e-4));
+}

@@ -286,3 +286,19 @@ TEST(Pooling, RejectsBadInputsAndOptions) {
   SINEW_EXPECT_ERROR(nn::AvgPool2d(2, {.divisor_override = -1}), "AvgPool2d", "divisor_override");
   SINEW_EXPECT_ERROR(nn::AdaptiveMaxPool1d(0), "AdaptiveMaxPool1d", "output_size");
 }
+
+// MaxPool2dT<double> picks the same maxima as the float layer (values, indices and gradient).
+TEST(MaxPool2d, DoubleLayerMatchesTheFloatLayer) {
+  nn::MaxPool2d pf(3, {.stride = 2, .padding = 1});
+  nn::MaxPool2dT<double> pd(3, {.stride = 2, .padding = 1});
+  Tensor<float> xf = rand<float>({2, 3, 7, 6}).requires_grad_();
+  Tensor<double> xd = xf.detach().to<double>().requires_grad_();
+  ValuesIndices<float> rf = pf.forward_with_indices(xf);
+  ValuesIndices<double> rd = pd.forward_with_indices(xd);
+  EXPECT_TRUE(all_close(rd.values.to<float>(), rf.values, 0, 0));
+  EXPECT_TRUE(all_close(rd.indices, rf.indices, 0, 0));
+  pf(xf).sum().backward();
+  pd(xd).sum().backward();
+  EXPECT_TRUE(all_close(xd.grad().to<float>(), xf.grad(), 0, 0));
+  EXPECT_EQ(pd.extra_repr(), pf.extra_repr());
+}

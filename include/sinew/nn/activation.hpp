@@ -78,18 +78,22 @@ Tensor<T> maxout(const Tensor<T>& x, int64_t pieces) {
 }  // namespace functional
 
 // max(x, 0).
-class ReLU : public Cloneable<ReLU> {
+template <class T = float>
+class ReLUT : public Cloneable<ReLUT<T>, T> {
  public:
-  ReLU() : Cloneable("ReLU") {}
-  Tensor<float> forward(const Tensor<float>& x) override { return relu(x); }
+  ReLUT() : Cloneable<ReLUT<T>, T>("ReLU") {}
+  Tensor<T> forward(const Tensor<T>& x) override { return relu(x); }
 };
 
+using ReLU = ReLUT<float>;
+
 // x for x > 0, negative_slope x elsewhere.
-class LeakyReLU : public Cloneable<LeakyReLU> {
+template <class T = float>
+class LeakyReLUT : public Cloneable<LeakyReLUT<T>, T> {
  public:
-  explicit LeakyReLU(double negative_slope = 0.01)
-      : Cloneable("LeakyReLU"), negative_slope_(negative_slope) {}
-  Tensor<float> forward(const Tensor<float>& x) override { return leaky_relu(x, negative_slope_); }
+  explicit LeakyReLUT(double negative_slope = 0.01)
+      : Cloneable<LeakyReLUT<T>, T>("LeakyReLU"), negative_slope_(negative_slope) {}
+  Tensor<T> forward(const Tensor<T>& x) override { return leaky_relu(x, negative_slope_); }
   std::string extra_repr() const override {
     return sinew::detail::str("negative_slope=", negative_slope_);
   }
@@ -98,33 +102,42 @@ class LeakyReLU : public Cloneable<LeakyReLU> {
   double negative_slope_;
 };
 
+using LeakyReLU = LeakyReLUT<float>;
+
 // x for x > 0, alpha (e^x - 1) elsewhere.
-class ELU : public Cloneable<ELU> {
+template <class T = float>
+class ELUT : public Cloneable<ELUT<T>, T> {
  public:
-  explicit ELU(double alpha = 1.0) : Cloneable("ELU"), alpha_(alpha) {}
-  Tensor<float> forward(const Tensor<float>& x) override { return elu(x, alpha_); }
+  explicit ELUT(double alpha = 1.0) : Cloneable<ELUT<T>, T>("ELU"), alpha_(alpha) {}
+  Tensor<T> forward(const Tensor<T>& x) override { return elu(x, alpha_); }
   std::string extra_repr() const override { return sinew::detail::str("alpha=", alpha_); }
 
  private:
   double alpha_;
 };
 
+using ELU = ELUT<float>;
+
 // scale * ELU(x, alpha) with scale = 1.0507..., alpha = 1.6732... (Klambauer et al.).
-class SELU : public Cloneable<SELU> {
+template <class T = float>
+class SELUT : public Cloneable<SELUT<T>, T> {
  public:
-  SELU() : Cloneable("SELU") {}
-  Tensor<float> forward(const Tensor<float>& x) override { return functional::selu(x); }
+  SELUT() : Cloneable<SELUT<T>, T>("SELU") {}
+  Tensor<T> forward(const Tensor<T>& x) override { return functional::selu(x); }
 };
 
+using SELU = SELUT<float>;
+
 // clamp(x, min_val, max_val), gradient 1 strictly inside the range.
-class Hardtanh : public Cloneable<Hardtanh> {
+template <class T = float>
+class HardtanhT : public Cloneable<HardtanhT<T>, T> {
  public:
-  explicit Hardtanh(double min_val = -1.0, double max_val = 1.0)
-      : Cloneable("Hardtanh"), min_val_(min_val), max_val_(max_val) {
+  explicit HardtanhT(double min_val = -1.0, double max_val = 1.0)
+      : Cloneable<HardtanhT<T>, T>("Hardtanh"), min_val_(min_val), max_val_(max_val) {
     SINEW_CHECK(min_val <= max_val, "Hardtanh", "min_val must be <= max_val, got ", min_val,
                 " and ", max_val);
   }
-  Tensor<float> forward(const Tensor<float>& x) override {
+  Tensor<T> forward(const Tensor<T>& x) override {
     return functional::hardtanh(x, min_val_, max_val_);
   }
   std::string extra_repr() const override {
@@ -136,21 +149,24 @@ class Hardtanh : public Cloneable<Hardtanh> {
   double max_val_;
 };
 
+using Hardtanh = HardtanhT<float>;
+
 // x where x > 0, a_c x elsewhere, with a learnable `weight` [num_parameters] (1, or the number of
 // channels of dim 1), initialized to `init`.
-class PReLU : public Cloneable<PReLU> {
+template <class T = float>
+class PReLUT : public Cloneable<PReLUT<T>, T> {
  public:
-  Tensor<float> weight;
+  Tensor<T> weight;
 
-  explicit PReLU(int64_t num_parameters = 1, double init = 0.25)
-      : Cloneable("PReLU"), num_parameters_(num_parameters), init_(init) {
+  explicit PReLUT(int64_t num_parameters = 1, double init = 0.25)
+      : Cloneable<PReLUT<T>, T>("PReLU"), num_parameters_(num_parameters), init_(init) {
     SINEW_CHECK(num_parameters >= 1, "PReLU", "num_parameters must be >= 1, got ", num_parameters);
     reset();
   }
   void reset() override {
-    weight = register_parameter("weight", full<float>({num_parameters_}, init_));
+    weight = this->register_parameter("weight", full<T>({num_parameters_}, init_));
   }
-  Tensor<float> forward(const Tensor<float>& x) override { return functional::prelu(x, weight); }
+  Tensor<T> forward(const Tensor<T>& x) override { return functional::prelu(x, weight); }
   std::string extra_repr() const override {
     return sinew::detail::str("num_parameters=", num_parameters_);
   }
@@ -160,28 +176,34 @@ class PReLU : public Cloneable<PReLU> {
   double init_;
 };
 
+using PReLU = PReLUT<float>;
+
 // The max over consecutive groups of `pieces` features of dim 1 (Goodfellow et al.).
-class Maxout : public Cloneable<Maxout> {
+template <class T = float>
+class MaxoutT : public Cloneable<MaxoutT<T>, T> {
  public:
-  explicit Maxout(int64_t pieces) : Cloneable("Maxout"), pieces_(pieces) {
+  explicit MaxoutT(int64_t pieces) : Cloneable<MaxoutT<T>, T>("Maxout"), pieces_(pieces) {
     SINEW_CHECK(pieces >= 1, "Maxout", "pieces must be >= 1, got ", pieces);
   }
-  Tensor<float> forward(const Tensor<float>& x) override { return functional::maxout(x, pieces_); }
+  Tensor<T> forward(const Tensor<T>& x) override { return functional::maxout(x, pieces_); }
   std::string extra_repr() const override { return sinew::detail::str("pieces=", pieces_); }
 
  private:
   int64_t pieces_;
 };
 
+using Maxout = MaxoutT<float>;
+
 // x Phi(x); approximate = "none" (erf) or "tanh".
-class GELU : public Cloneable<GELU> {
+template <class T = float>
+class GELUT : public Cloneable<GELUT<T>, T> {
  public:
-  explicit GELU(std::string approximate = "none")
-      : Cloneable("GELU"), approximate_(std::move(approximate)) {
+  explicit GELUT(std::string approximate = "none")
+      : Cloneable<GELUT<T>, T>("GELU"), approximate_(std::move(approximate)) {
     SINEW_CHECK(approximate_ == "none" || approximate_ == "tanh", "GELU",
                 "approximate must be 'none' or 'tanh', got '", approximate_, "'");
   }
-  Tensor<float> forward(const Tensor<float>& x) override { return gelu(x, approximate_); }
+  Tensor<T> forward(const Tensor<T>& x) override { return gelu(x, approximate_); }
   std::string extra_repr() const override {
     return sinew::detail::str("approximate='", approximate_, "'");
   }
@@ -190,34 +212,46 @@ class GELU : public Cloneable<GELU> {
   std::string approximate_;
 };
 
+using GELU = GELUT<float>;
+
 // x sigmoid(x).
-class SiLU : public Cloneable<SiLU> {
+template <class T = float>
+class SiLUT : public Cloneable<SiLUT<T>, T> {
  public:
-  SiLU() : Cloneable("SiLU") {}
-  Tensor<float> forward(const Tensor<float>& x) override { return silu(x); }
+  SiLUT() : Cloneable<SiLUT<T>, T>("SiLU") {}
+  Tensor<T> forward(const Tensor<T>& x) override { return silu(x); }
 };
+
+using SiLU = SiLUT<float>;
 
 // 1 / (1 + e^-x).
-class Sigmoid : public Cloneable<Sigmoid> {
+template <class T = float>
+class SigmoidT : public Cloneable<SigmoidT<T>, T> {
  public:
-  Sigmoid() : Cloneable("Sigmoid") {}
-  Tensor<float> forward(const Tensor<float>& x) override { return sigmoid(x); }
+  SigmoidT() : Cloneable<SigmoidT<T>, T>("Sigmoid") {}
+  Tensor<T> forward(const Tensor<T>& x) override { return sigmoid(x); }
 };
 
-class Tanh : public Cloneable<Tanh> {
+using Sigmoid = SigmoidT<float>;
+
+template <class T = float>
+class TanhT : public Cloneable<TanhT<T>, T> {
  public:
-  Tanh() : Cloneable("Tanh") {}
-  Tensor<float> forward(const Tensor<float>& x) override { return tanh(x); }
+  TanhT() : Cloneable<TanhT<T>, T>("Tanh") {}
+  Tensor<T> forward(const Tensor<T>& x) override { return tanh(x); }
 };
+
+using Tanh = TanhT<float>;
 
 // log(1 + e^(beta x)) / beta, x itself where beta x > threshold.
-class Softplus : public Cloneable<Softplus> {
+template <class T = float>
+class SoftplusT : public Cloneable<SoftplusT<T>, T> {
  public:
-  explicit Softplus(double beta = 1.0, double threshold = 20.0)
-      : Cloneable("Softplus"), beta_(beta), threshold_(threshold) {
+  explicit SoftplusT(double beta = 1.0, double threshold = 20.0)
+      : Cloneable<SoftplusT<T>, T>("Softplus"), beta_(beta), threshold_(threshold) {
     SINEW_CHECK(beta != 0, "Softplus", "beta must be non-zero");
   }
-  Tensor<float> forward(const Tensor<float>& x) override { return softplus(x, beta_, threshold_); }
+  Tensor<T> forward(const Tensor<T>& x) override { return softplus(x, beta_, threshold_); }
   std::string extra_repr() const override {
     return sinew::detail::str("beta=", beta_, ", threshold=", threshold_);
   }
@@ -227,41 +261,53 @@ class Softplus : public Cloneable<Softplus> {
   double threshold_;
 };
 
+using Softplus = SoftplusT<float>;
+
 // e^x / sum(e^x) along dim (required, as PyTorch's implicit dim is deprecated).
-class Softmax : public Cloneable<Softmax> {
+template <class T = float>
+class SoftmaxT : public Cloneable<SoftmaxT<T>, T> {
  public:
-  explicit Softmax(int64_t dim) : Cloneable("Softmax"), dim_(dim) {}
-  Tensor<float> forward(const Tensor<float>& x) override { return softmax(x, dim_); }
+  explicit SoftmaxT(int64_t dim) : Cloneable<SoftmaxT<T>, T>("Softmax"), dim_(dim) {}
+  Tensor<T> forward(const Tensor<T>& x) override { return softmax(x, dim_); }
   std::string extra_repr() const override { return sinew::detail::str("dim=", dim_); }
 
  private:
   int64_t dim_;
 };
+
+using Softmax = SoftmaxT<float>;
 
 // x - logsumexp(x) along dim.
-class LogSoftmax : public Cloneable<LogSoftmax> {
+template <class T = float>
+class LogSoftmaxT : public Cloneable<LogSoftmaxT<T>, T> {
  public:
-  explicit LogSoftmax(int64_t dim) : Cloneable("LogSoftmax"), dim_(dim) {}
-  Tensor<float> forward(const Tensor<float>& x) override { return log_softmax(x, dim_); }
+  explicit LogSoftmaxT(int64_t dim) : Cloneable<LogSoftmaxT<T>, T>("LogSoftmax"), dim_(dim) {}
+  Tensor<T> forward(const Tensor<T>& x) override { return log_softmax(x, dim_); }
   std::string extra_repr() const override { return sinew::detail::str("dim=", dim_); }
 
  private:
   int64_t dim_;
 };
 
+using LogSoftmax = LogSoftmaxT<float>;
+
 // Returns its input (a placeholder, e.g. for a removed head).
-class Identity : public Cloneable<Identity> {
+template <class T = float>
+class IdentityT : public Cloneable<IdentityT<T>, T> {
  public:
-  Identity() : Cloneable("Identity") {}
-  Tensor<float> forward(const Tensor<float>& x) override { return x; }
+  IdentityT() : Cloneable<IdentityT<T>, T>("Identity") {}
+  Tensor<T> forward(const Tensor<T>& x) override { return x; }
 };
 
+using Identity = IdentityT<float>;
+
 // Merges dims start_dim..end_dim into one: [N, C, H, W] -> [N, C*H*W] by default (keeps the batch).
-class Flatten : public Cloneable<Flatten> {
+template <class T = float>
+class FlattenT : public Cloneable<FlattenT<T>, T> {
  public:
-  explicit Flatten(int64_t start_dim = 1, int64_t end_dim = -1)
-      : Cloneable("Flatten"), start_dim_(start_dim), end_dim_(end_dim) {}
-  Tensor<float> forward(const Tensor<float>& x) override {
+  explicit FlattenT(int64_t start_dim = 1, int64_t end_dim = -1)
+      : Cloneable<FlattenT<T>, T>("Flatten"), start_dim_(start_dim), end_dim_(end_dim) {}
+  Tensor<T> forward(const Tensor<T>& x) override {
     SINEW_CHECK(
         x.dim() > 0 || ((start_dim_ == 0 || start_dim_ == -1) && (end_dim_ == 0 || end_dim_ == -1)),
         "Flatten", "start_dim ", start_dim_, " and end_dim ", end_dim_,
@@ -277,12 +323,15 @@ class Flatten : public Cloneable<Flatten> {
   int64_t end_dim_;
 };
 
+using Flatten = FlattenT<float>;
+
 // Splits dim into `sizes` (one entry may be -1, inferred): Unflatten(1, {16, 7, 7}) turns
 // [N, 784] into [N, 16, 7, 7]. The inverse of Flatten.
-class Unflatten : public Cloneable<Unflatten> {
+template <class T = float>
+class UnflattenT : public Cloneable<UnflattenT<T>, T> {
  public:
-  Unflatten(int64_t dim, Shape sizes)
-      : Cloneable("Unflatten"), dim_(dim), sizes_(std::move(sizes)) {
+  UnflattenT(int64_t dim, Shape sizes)
+      : Cloneable<UnflattenT<T>, T>("Unflatten"), dim_(dim), sizes_(std::move(sizes)) {
     int64_t inferred = 0;
     for (int64_t s : sizes_) {
       SINEW_CHECK(s >= 0 || s == -1, "Unflatten", "sizes must be >= 0 or -1, got ", sizes_);
@@ -291,7 +340,7 @@ class Unflatten : public Cloneable<Unflatten> {
     SINEW_CHECK(!sizes_.empty() && inferred <= 1, "Unflatten",
                 "sizes must be non-empty with at most one -1, got ", sizes_);
   }
-  Tensor<float> forward(const Tensor<float>& x) override {
+  Tensor<T> forward(const Tensor<T>& x) override {
     SINEW_CHECK(x.dim() > 0, "Unflatten",
                 "needs an input with at least 1 dimension, got a 0-d one");
     int64_t d = sinew::detail::wrap_dim(dim_, x.dim(), "Unflatten");
@@ -320,5 +369,7 @@ class Unflatten : public Cloneable<Unflatten> {
   int64_t dim_;
   Shape sizes_;
 };
+
+using Unflatten = UnflattenT<float>;
 
 }  // namespace sinew::nn

@@ -18,39 +18,43 @@ namespace sinew::nn {
 // Holds submodules by index; it has no forward of its own (the owner decides how to use them).
 //   layers = register_module("layers", nn::ModuleList());
 //   for (int i = 0; i < 3; ++i) layers->push_back(nn::Linear(8, 8));   // "layers.0.weight", ...
-class ModuleList : public IndexedModules<ModuleList> {
+template <class T = float>
+class ModuleListT : public IndexedModules<ModuleListT<T>, T> {
  public:
-  ModuleList() : IndexedModules("ModuleList") {}
+  ModuleListT() : IndexedModules<ModuleListT<T>, T>("ModuleList") {}
   // clang-format off
   template <class... Ms>
     requires(sizeof...(Ms) > 0 &&
-             !(sizeof...(Ms) == 1 && (std::is_same_v<std::remove_cvref_t<Ms>, ModuleList> && ...)))
-  explicit ModuleList(Ms&&... modules) : IndexedModules("ModuleList") {
-    (push_back(std::forward<Ms>(modules)), ...);
+             !(sizeof...(Ms) == 1 && (std::is_same_v<std::remove_cvref_t<Ms>, ModuleListT> && ...)))
+  explicit ModuleListT(Ms&&... modules) : IndexedModules<ModuleListT<T>, T>("ModuleList") {
+    (this->push_back(std::forward<Ms>(modules)), ...);
   }
   // clang-format on
 };
 
+using ModuleList = ModuleListT<float>;
+
 // Holds submodules by name, in insertion order; keys are the state-dict prefixes.
-class ModuleDict : public Module {
+template <class T = float>
+class ModuleDictT : public ModuleT<T> {
  public:
-  ModuleDict() : Module("ModuleDict") {}
+  ModuleDictT() : ModuleT<T>("ModuleDict") {}
 
   template <class M>
   std::shared_ptr<M> insert(const std::string& key, std::shared_ptr<M> m) {
-    return register_module(key, std::move(m));
+    return this->register_module(key, std::move(m));
   }
   template <ModuleValue M>
   std::shared_ptr<std::remove_cvref_t<M>> insert(const std::string& key, M&& m) {
-    return register_module(key, std::forward<M>(m));
+    return this->register_module(key, std::forward<M>(m));
   }
 
-  size_t size() const { return named_children().size(); }
+  size_t size() const { return this->named_children().size(); }
   bool empty() const { return size() == 0; }
-  bool contains(const std::string& key) const { return named_children().contains(key); }
-  std::vector<std::string> keys() const { return named_children().keys(); }
-  const std::shared_ptr<Module>& operator[](const std::string& key) const {
-    const std::shared_ptr<Module>* m = named_children().find(key);
+  bool contains(const std::string& key) const { return this->named_children().contains(key); }
+  std::vector<std::string> keys() const { return this->named_children().keys(); }
+  const std::shared_ptr<ModuleT<T>>& operator[](const std::string& key) const {
+    const std::shared_ptr<ModuleT<T>>* m = this->named_children().find(key);
     SINEW_CHECK(m != nullptr, "ModuleDict", "no module named '", key, "' (keys ",
                 detail::join_keys(keys()), ")");
     return *m;
@@ -62,30 +66,35 @@ class ModuleDict : public Module {
                 ", not the type asked for");
     return p;
   }
-  auto begin() const { return named_children().begin(); }
-  auto end() const { return named_children().end(); }
+  auto begin() const { return this->named_children().begin(); }
+  auto end() const { return this->named_children().end(); }
 
-  std::shared_ptr<Module> clone() const override {
-    auto copy = std::make_shared<ModuleDict>();
-    for (const auto& [name, m] : named_children()) copy->insert(name, m->clone());
-    copy->train(is_training());
+  std::shared_ptr<ModuleT<T>> clone() const override {
+    auto copy = std::make_shared<ModuleDictT>();
+    for (const auto& [name, m] : this->named_children()) copy->insert(name, m->clone());
+    copy->train(this->is_training());
     return copy;
   }
 };
 
+using ModuleDict = ModuleDictT<float>;
+
 // A layer made from a function of one tensor (no parameters of its own; whatever the function
 // captures is shared by clones):  nn::Sequential(nn::Linear(4, 4), nn::Functional(relu<float>)).
-class Functional : public Cloneable<Functional> {
+template <class T = float>
+class FunctionalT : public Cloneable<FunctionalT<T>, T> {
  public:
-  using Function = std::function<Tensor<float>(const Tensor<float>&)>;
-  explicit Functional(Function fn, std::string name = "Functional")
-      : Cloneable(std::move(name)), fn_(std::move(fn)) {
+  using Function = std::function<Tensor<T>(const Tensor<T>&)>;
+  explicit FunctionalT(Function fn, std::string name = "Functional")
+      : Cloneable<FunctionalT<T>, T>(std::move(name)), fn_(std::move(fn)) {
     SINEW_CHECK(fn_ != nullptr, "Functional", "the function is empty");
   }
-  Tensor<float> forward(const Tensor<float>& x) override { return fn_(x); }
+  Tensor<T> forward(const Tensor<T>& x) override { return fn_(x); }
 
  private:
   Function fn_;
 };
+
+using Functional = FunctionalT<float>;
 
 }  // namespace sinew::nn

@@ -103,18 +103,20 @@ class ConvBase {
 
   // Creates and registers weight [out, in / groups, k...] (transposed: [in, out / groups, k...])
   // and bias, then draws them as PyTorch does.
-  void make_parameters(Module& m, Tensor<float>& weight, Tensor<float>& bias) {
+  template <class T>
+  void make_parameters(ModuleT<T>& m, Tensor<T>& weight, Tensor<T>& bias) {
     Shape ws = transposed_ ? Shape{in_, out_ / groups_} : Shape{out_, in_ / groups_};
     if (nd_ == 2) ws.push_back(kernel_.h);
     ws.push_back(kernel_.w);
-    weight = m.register_parameter("weight", empty<float>(ws));
-    bias = bias_ ? m.register_parameter("bias", empty<float>({out_})) : Tensor<float>();
+    weight = m.register_parameter("weight", empty<T>(ws));
+    bias = bias_ ? m.register_parameter("bias", empty<T>({out_})) : Tensor<T>();
     init_parameters(weight, bias);
   }
 
   // weight ~ kaiming_uniform_(a = sqrt(5)), i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in =
   // weight.size(1) * kernel area; bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
-  static void init_parameters(Tensor<float>& weight, Tensor<float>& bias) {
+  template <class T>
+  static void init_parameters(Tensor<T>& weight, Tensor<T>& bias) {
     init::kaiming_uniform_(weight, {.a = std::sqrt(5.0)});
     if (bias.defined()) {
       int64_t fan_in = init::calculate_fan_in_and_fan_out(weight).fan_in;
@@ -130,7 +132,8 @@ class ConvBase {
   }
 
   // Checks x against [N, C, *] / [C, *] with this layer's channel count.
-  void check_input(const std::string& name, const Tensor<float>& x) const {
+  template <class T>
+  void check_input(const std::string& name, const Tensor<T>& x) const {
     const int64_t c = in_;
     const bool rank = x.dim() == nd_ + 1 || x.dim() == nd_ + 2;
     const bool channels = rank && x.size(x.dim() - nd_ - 1) == c;
@@ -139,7 +142,8 @@ class ConvBase {
   }
 
   // x padded with padding_mode (all but zeros, which the convolution does itself).
-  Tensor<float> mode_pad(const Tensor<float>& x) const {
+  template <class T>
+  Tensor<T> mode_pad(const Tensor<T>& x) const {
     Shape pads{pad_lo_.w, pad_hi_.w};
     if (nd_ == 2) {
       pads.push_back(pad_lo_.h);
@@ -181,13 +185,15 @@ class ConvBase {
 
 // y = conv1d(x, weight, bias): x [N, in, L] or [in, L] -> [N, out, Lo]; weight [out, in / groups,
 // k], bias [out]. padding_mode other than "zeros" pads x with functional::pad first (as PyTorch).
-class Conv1d : public Cloneable<Conv1d>, private detail::ConvBase {
+template <class T = float>
+class Conv1dT : public Cloneable<Conv1dT<T>, T>, private detail::ConvBase {
  public:
-  Tensor<float> weight;
-  Tensor<float> bias;  // undefined with {.bias = false}
+  Tensor<T> weight;
+  Tensor<T> bias;  // undefined with {.bias = false}
 
-  Conv1d(int64_t in_channels, int64_t out_channels, int64_t kernel_size, Conv1dOptions options = {})
-      : Cloneable("Conv1d"),
+  Conv1dT(int64_t in_channels, int64_t out_channels, int64_t kernel_size,
+          Conv1dOptions options = {})
+      : Cloneable<Conv1dT<T>, T>("Conv1d"),
         ConvBase("Conv1d", 1, in_channels, out_channels, IntPair(1, kernel_size),
                  IntPair(1, options.stride),
                  options.padding.mode.empty() ? Padding2d(int64_t{0}, options.padding.size)
@@ -201,7 +207,7 @@ class Conv1d : public Cloneable<Conv1d>, private detail::ConvBase {
   void reset() override { make_parameters(*this, weight, bias); }
   void reset_parameters() { init_parameters(weight, bias); }
 
-  Tensor<float> forward(const Tensor<float>& x) override {
+  Tensor<T> forward(const Tensor<T>& x) override {
     check_input("Conv1d", x);
     if (padding_mode_ != "zeros") {
       return functional::conv1d(
@@ -222,18 +228,22 @@ class Conv1d : public Cloneable<Conv1d>, private detail::ConvBase {
   Conv1dOptions options_;
 };
 
+using Conv1d = Conv1dT<float>;
+
 // y = conv2d(x, weight, bias): x [N, in, H, W] or [in, H, W] -> [N, out, Ho, Wo]; weight
 // [out, in / groups, kH, kW] (PyTorch's layout), bias [out]. kernel_size, stride, padding and
 // dilation are an int or a pair; padding may be "same" / "valid". padding_mode other than
 // "zeros" pads x with functional::pad first (as PyTorch).  nn::Conv2d conv(1, 32, 3, {.padding =
 // 1});
-class Conv2d : public Cloneable<Conv2d>, private detail::ConvBase {
+template <class T = float>
+class Conv2dT : public Cloneable<Conv2dT<T>, T>, private detail::ConvBase {
  public:
-  Tensor<float> weight;
-  Tensor<float> bias;  // undefined with {.bias = false}
+  Tensor<T> weight;
+  Tensor<T> bias;  // undefined with {.bias = false}
 
-  Conv2d(int64_t in_channels, int64_t out_channels, IntPair kernel_size, Conv2dOptions options = {})
-      : Cloneable("Conv2d"),
+  Conv2dT(int64_t in_channels, int64_t out_channels, IntPair kernel_size,
+          Conv2dOptions options = {})
+      : Cloneable<Conv2dT<T>, T>("Conv2d"),
         ConvBase("Conv2d", 2, in_channels, out_channels, kernel_size, options.stride,
                  options.padding, options.dilation, 0, options.groups, options.bias,
                  options.padding_mode, false),
@@ -244,7 +254,7 @@ class Conv2d : public Cloneable<Conv2d>, private detail::ConvBase {
   void reset() override { make_parameters(*this, weight, bias); }
   void reset_parameters() { init_parameters(weight, bias); }
 
-  Tensor<float> forward(const Tensor<float>& x) override {
+  Tensor<T> forward(const Tensor<T>& x) override {
     check_input("Conv2d", x);
     if (padding_mode_ != "zeros") {
       return functional::conv2d(
@@ -263,17 +273,20 @@ class Conv2d : public Cloneable<Conv2d>, private detail::ConvBase {
   Conv2dOptions options_;
 };
 
+using Conv2d = Conv2dT<float>;
+
 // y = conv_transpose2d(x, weight, bias): x [N, in, H, W] or [in, H, W] -> [N, out, Ho, Wo] with
 // Ho = (H - 1) sh - 2 ph + dh (kH - 1) + oph + 1; weight [in, out / groups, kH, kW] (PyTorch's
 // layout), bias [out]. Init as PyTorch: fan_in = (out / groups) kH kW.
-class ConvTranspose2d : public Cloneable<ConvTranspose2d>, private detail::ConvBase {
+template <class T = float>
+class ConvTranspose2dT : public Cloneable<ConvTranspose2dT<T>, T>, private detail::ConvBase {
  public:
-  Tensor<float> weight;
-  Tensor<float> bias;  // undefined with {.bias = false}
+  Tensor<T> weight;
+  Tensor<T> bias;  // undefined with {.bias = false}
 
-  ConvTranspose2d(int64_t in_channels, int64_t out_channels, IntPair kernel_size,
-                  ConvTranspose2dOptions options = {})
-      : Cloneable("ConvTranspose2d"),
+  ConvTranspose2dT(int64_t in_channels, int64_t out_channels, IntPair kernel_size,
+                   ConvTranspose2dOptions options = {})
+      : Cloneable<ConvTranspose2dT<T>, T>("ConvTranspose2d"),
         ConvBase("ConvTranspose2d", 2, in_channels, out_channels, kernel_size, options.stride,
                  options.padding, options.dilation, options.output_padding, options.groups,
                  options.bias, "zeros", true),
@@ -293,7 +306,7 @@ class ConvTranspose2d : public Cloneable<ConvTranspose2d>, private detail::ConvB
   void reset() override { make_parameters(*this, weight, bias); }
   void reset_parameters() { init_parameters(weight, bias); }
 
-  Tensor<float> forward(const Tensor<float>& x) override {
+  Tensor<T> forward(const Tensor<T>& x) override {
     check_input("ConvTranspose2d", x);
     return functional::conv_transpose2d(x, weight, bias,
                                         {.stride = stride_,
@@ -309,5 +322,7 @@ class ConvTranspose2d : public Cloneable<ConvTranspose2d>, private detail::ConvB
  private:
   ConvTranspose2dOptions options_;
 };
+
+using ConvTranspose2d = ConvTranspose2dT<float>;
 
 }  // namespace sinew::nn

@@ -55,13 +55,14 @@ Tensor<T> dropout2d(const Tensor<T>& x, double p = 0.5, bool training = true) {
 
 // Zeroes each element with probability p during training and scales the rest by 1 / (1 - p);
 // the identity in eval mode. Draws from the global generator (sinew::manual_seed).
-class Dropout : public Cloneable<Dropout> {
+template <class T = float>
+class DropoutT : public Cloneable<DropoutT<T>, T> {
  public:
-  explicit Dropout(double p = 0.5) : Cloneable("Dropout"), p_(p) {
+  explicit DropoutT(double p = 0.5) : Cloneable<DropoutT<T>, T>("Dropout"), p_(p) {
     SINEW_CHECK(p >= 0 && p <= 1, "Dropout", "probability p must be in [0, 1], got ", p);
   }
-  Tensor<float> forward(const Tensor<float>& x) override {
-    return functional::dropout(x, p_, is_training());
+  Tensor<T> forward(const Tensor<T>& x) override {
+    return functional::dropout(x, p_, this->is_training());
   }
   double p() const { return p_; }
   std::string extra_repr() const override { return sinew::detail::str("p=", p_); }
@@ -69,16 +70,19 @@ class Dropout : public Cloneable<Dropout> {
  private:
   double p_;
 };
+
+using Dropout = DropoutT<float>;
 
 // Zeroes whole channels of [N, C, H, W] (or [C, H, W]) with probability p during training and
 // scales the rest by 1 / (1 - p); the identity in eval mode. Draws from the global generator.
-class Dropout2d : public Cloneable<Dropout2d> {
+template <class T = float>
+class Dropout2dT : public Cloneable<Dropout2dT<T>, T> {
  public:
-  explicit Dropout2d(double p = 0.5) : Cloneable("Dropout2d"), p_(p) {
+  explicit Dropout2dT(double p = 0.5) : Cloneable<Dropout2dT<T>, T>("Dropout2d"), p_(p) {
     SINEW_CHECK(p >= 0 && p <= 1, "Dropout2d", "probability p must be in [0, 1], got ", p);
   }
-  Tensor<float> forward(const Tensor<float>& x) override {
-    return functional::dropout2d(x, p_, is_training());
+  Tensor<T> forward(const Tensor<T>& x) override {
+    return functional::dropout2d(x, p_, this->is_training());
   }
   double p() const { return p_; }
   std::string extra_repr() const override { return sinew::detail::str("p=", p_); }
@@ -86,5 +90,7 @@ class Dropout2d : public Cloneable<Dropout2d> {
  private:
   double p_;
 };
+
+using Dropout2d = Dropout2dT<float>;
 
 }  // namespace sinew::nn

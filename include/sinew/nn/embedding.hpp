@@ -1,5 +1,5 @@
 // Embedding: nn::functional::embedding (a lookup of weight rows by int64 index) and the
-// nn::Embedding module (PyTorch's layout, N(0, 1) init, padding_idx).
+// nn::Embedding (nn::EmbeddingT<T>) module (PyTorch's layout, N(0, 1) init, padding_idx).
 #pragma once
 
 #include <cstdint>
@@ -62,7 +62,9 @@ Tensor<T> embedding(const Tensor<int64_t>& indices, const Tensor<T>& weight,
                             Tensor<T> rows = g.reshape({flat.numel(), d});
                             if (pad) rows = masked_fill(rows, (flat == *pad).unsqueeze(1), 0.0);
                             return index_add(zeros<T>(wshape, g.device()), 0, flat, rows);
-                          });
+                          },
+                          // an in-place change of the indices after the forward is a version error
+                          {.saved = {flat}});
 }
 
 }  // namespace functional
@@ -74,14 +76,17 @@ struct EmbeddingOptions {
 
 // A lookup table: Embedding(10, 3) maps int64 indices of any shape [...] to [..., 3]. weight
 // [num_embeddings, embedding_dim] ~ N(0, 1), with the padding_idx row zeroed (PyTorch's init).
-// Its forward takes indices (Tensor<int64_t>), so it has no float forward and cannot sit inside
-// a Sequential of float layers.
-class Embedding : public Cloneable<Embedding> {
+// Its forward takes indices (Tensor<int64_t>), so it has no forward(const Tensor<T>&) and cannot
+// sit inside a Sequential.
+template <class T = float>
+class EmbeddingT : public Cloneable<EmbeddingT<T>, T> {
  public:
-  Tensor<float> weight;
+  Tensor<T> weight;
 
-  Embedding(int64_t num_embeddings, int64_t embedding_dim, EmbeddingOptions options = {})
-      : Cloneable("Embedding"), num_embeddings_(num_embeddings), embedding_dim_(embedding_dim) {
+  EmbeddingT(int64_t num_embeddings, int64_t embedding_dim, EmbeddingOptions options = {})
+      : Cloneable<EmbeddingT<T>, T>("Embedding"),
+        num_embeddings_(num_embeddings),
+        embedding_dim_(embedding_dim) {
     SINEW_CHECK(num_embeddings >= 0 && embedding_dim >= 0, "Embedding",
                 "num_embeddings and embedding_dim must be >= 0, got ", num_embeddings, " and ",
                 embedding_dim);
@@ -91,18 +96,18 @@ class Embedding : public Cloneable<Embedding> {
 
   // An Embedding holding a copy of `embeddings` [num_embeddings, embedding_dim], frozen unless
   // freeze = false (the padding row keeps the given values, as PyTorch).
-  static Embedding from_pretrained(const Tensor<float>& embeddings, bool freeze = true,
-                                   EmbeddingOptions options = {}) {
+  static EmbeddingT from_pretrained(const Tensor<T>& embeddings, bool freeze = true,
+                                    EmbeddingOptions options = {}) {
     SINEW_CHECK(embeddings.dim() == 2, "Embedding::from_pretrained",
                 "embeddings must be 2-d [num_embeddings, embedding_dim], got ", embeddings.shape());
-    Embedding e(embeddings.size(0), embeddings.size(1), options);
+    EmbeddingT e(embeddings.size(0), embeddings.size(1), options);
     init::detail::assign(e.weight, embeddings.to(e.weight.device()));
     e.weight.requires_grad_(!freeze);
     return e;
   }
 
   void reset() override {
-    weight = register_parameter("weight", empty<float>({num_embeddings_, embedding_dim_}));
+    weight = this->register_parameter("weight", empty<T>({num_embeddings_, embedding_dim_}));
     reset_parameters();
   }
 
@@ -115,13 +120,13 @@ class Embedding : public Cloneable<Embedding> {
     }
   }
 
-  using Module::forward;
-  using Module::operator();
-  Tensor<float> forward(const Tensor<int64_t>& indices) {
+  using ModuleT<T>::forward;
+  using ModuleT<T>::operator();
+  Tensor<T> forward(const Tensor<int64_t>& indices) {
     return functional::embedding(indices, weight, padding_idx_);
   }
-  // Module hooks take float tensors, so they do not run for this call.
-  Tensor<float> operator()(const Tensor<int64_t>& indices) { return forward(indices); }
+  // Module hooks take Tensor<T> inputs, so they do not run for this call.
+  Tensor<T> operator()(const Tensor<int64_t>& indices) { return forward(indices); }
 
   int64_t num_embeddings() const { return num_embeddings_; }
   int64_t embedding_dim() const { return embedding_dim_; }
@@ -138,5 +143,7 @@ class Embedding : public Cloneable<Embedding> {
   int64_t embedding_dim_;
   std::optional<int64_t> padding_idx_;
 };
+
+using Embedding = EmbeddingT<float>;
 
 }  // namespace sinew::nn

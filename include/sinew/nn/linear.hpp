@@ -1,4 +1,5 @@
-// nn::Linear: the fully connected layer y = x W^T + b, PyTorch's layout and default init.
+// nn::Linear (nn::LinearT<T>): the fully connected layer y = x W^T + b, PyTorch's layout and
+// default init.
 #pragma once
 
 #include <cmath>
@@ -21,13 +22,17 @@ struct LinearOptions {
 // Gradients (from the fused linear op): dx = g W, dW = g^T x, db = g summed over leading dims.
 // Init as PyTorch: W by kaiming_uniform_(a = sqrt(5)), i.e. U(-1/sqrt(in), 1/sqrt(in)); b by
 // U(-1/sqrt(in), 1/sqrt(in)) (0 bound when in_features is 0).
-class Linear : public Cloneable<Linear> {
+template <class T = float>
+class LinearT : public Cloneable<LinearT<T>, T> {
  public:
-  Tensor<float> weight;
-  Tensor<float> bias;  // undefined with {.bias = false}
+  Tensor<T> weight;
+  Tensor<T> bias;  // undefined with {.bias = false}
 
-  Linear(int64_t in_features, int64_t out_features, LinearOptions options = {})
-      : Cloneable("Linear"), in_(in_features), out_(out_features), options_(options) {
+  LinearT(int64_t in_features, int64_t out_features, LinearOptions options = {})
+      : Cloneable<LinearT<T>, T>("Linear"),
+        in_(in_features),
+        out_(out_features),
+        options_(options) {
     SINEW_CHECK(in_features >= 0 && out_features >= 0, "Linear",
                 "in_features and out_features must be >= 0, got ", in_features, " and ",
                 out_features);
@@ -35,8 +40,8 @@ class Linear : public Cloneable<Linear> {
   }
 
   void reset() override {
-    weight = register_parameter("weight", empty<float>({out_, in_}));
-    bias = options_.bias ? register_parameter("bias", empty<float>({out_})) : Tensor<float>();
+    weight = this->register_parameter("weight", empty<T>({out_, in_}));
+    bias = options_.bias ? this->register_parameter("bias", empty<T>({out_})) : Tensor<T>();
     reset_parameters();
   }
 
@@ -49,7 +54,7 @@ class Linear : public Cloneable<Linear> {
     }
   }
 
-  Tensor<float> forward(const Tensor<float>& x) override {
+  Tensor<T> forward(const Tensor<T>& x) override {
     SINEW_CHECK(x.dim() >= 1 && x.size(-1) == in_, "Linear", "expected input [..., ", in_,
                 "] (in_features = ", in_, "), got ", x.shape());
     return linear(x, weight, bias);
@@ -69,5 +74,7 @@ class Linear : public Cloneable<Linear> {
   int64_t out_;
   LinearOptions options_;
 };
+
+using Linear = LinearT<float>;
 
 }  // namespace sinew::nn

@@ -1,6 +1,7 @@
-// Losses: nn::functional forms (templated, so gradcheckable in double) and nn:: modules (float)
-// with PyTorch's names, options, defaults, reductions and weighting. Every loss is built from
-// differentiable ops, so it records nothing of its own and supports double backward.
+// Losses: nn::functional forms and nn:: modules (MSELossT<T>, ..., float aliases nn::MSELoss, ...),
+// templated on the element type (so gradcheckable in double), with PyTorch's names, options,
+// defaults, reductions and weighting. Every loss is built from differentiable ops, so it records
+// nothing of its own and supports double backward.
 #pragma once
 
 #include <cstdint>
@@ -476,17 +477,18 @@ Tensor<T> margin_ranking_loss(const Tensor<T>& input1, const Tensor<T>& input2,
 }
 
 }  // namespace functional
-// ---- modules (float): loss(input, target) calls the functional form with the options ----------
+// ---- modules (MSELossT<T>, ...; nn::MSELoss = MSELossT<float>): loss(input, target) calls the
+// functional form with the options ------------------------------------------------------------
 
 namespace detail {
 
 // What every loss module shares: its options, the printed reduction, and weights kept as buffers
 // (PyTorch's state_dict keys "weight" and "pos_weight"; they follow to(device)).
-template <class Derived, class Options>
-class Loss : public Cloneable<Derived> {
+template <class Derived, class Options, class T>
+class Loss : public Cloneable<Derived, T> {
  public:
   Loss(const char* name, Options options)
-      : Cloneable<Derived>(name), options_(std::move(options)) {}
+      : Cloneable<Derived, T>(name), options_(std::move(options)) {}
   const Options& options() const { return options_; }
   std::string extra_repr() const override {
     return std::string("reduction=") + reduction_name(options_.reduction);
@@ -494,7 +496,7 @@ class Loss : public Cloneable<Derived> {
 
  protected:
   // Registers w (a copy of it when cloning) as a buffer and returns the registered handle.
-  Tensor<float> keep_buffer(const char* name, const Tensor<float>& w, bool copy) {
+  Tensor<T> keep_buffer(const char* name, const Tensor<T>& w, bool copy) {
     if (!w.defined()) return w;
     return this->register_buffer(name, copy ? w.detach().clone() : w);
   }
@@ -503,65 +505,90 @@ class Loss : public Cloneable<Derived> {
 
 }  // namespace detail
 
-#define SINEW_LOSS_CALL(FN)                                                           \
-  Tensor<float> forward(const Tensor<float>& input, const Tensor<float>& target) {    \
-    return functional::FN(input, target, options_);                                   \
-  }                                                                                   \
-  Tensor<float> operator()(const Tensor<float>& input, const Tensor<float>& target) { \
-    return forward(input, target);                                                    \
+#define SINEW_LOSS_CALL(FN)                                               \
+  Tensor<T> forward(const Tensor<T>& input, const Tensor<T>& target) {    \
+    return functional::FN(input, target, this->options_);                 \
+  }                                                                       \
+  Tensor<T> operator()(const Tensor<T>& input, const Tensor<T>& target) { \
+    return forward(input, target);                                        \
   }
 
 // Mean squared error (functional::mse_loss). With {.reduction = Reduction::Sum} it is the SSE.
-class MSELoss : public detail::Loss<MSELoss, MSELossOptions> {
+template <class T = float>
+class MSELossT : public detail::Loss<MSELossT<T>, MSELossOptions, T> {
  public:
-  explicit MSELoss(MSELossOptions options = {}) : Loss("MSELoss", options) {}
+  explicit MSELossT(MSELossOptions options = {})
+      : detail::Loss<MSELossT<T>, MSELossOptions, T>("MSELoss", options) {}
   SINEW_LOSS_CALL(mse_loss)
 };
 
+using MSELoss = MSELossT<float>;
+
 // Mean absolute error (functional::l1_loss).
-class L1Loss : public detail::Loss<L1Loss, L1LossOptions> {
+template <class T = float>
+class L1LossT : public detail::Loss<L1LossT<T>, L1LossOptions, T> {
  public:
-  explicit L1Loss(L1LossOptions options = {}) : Loss("L1Loss", options) {}
+  explicit L1LossT(L1LossOptions options = {})
+      : detail::Loss<L1LossT<T>, L1LossOptions, T>("L1Loss", options) {}
   SINEW_LOSS_CALL(l1_loss)
 };
 
+using L1Loss = L1LossT<float>;
+
 // functional::smooth_l1_loss: quadratic below beta, linear above.
-class SmoothL1Loss : public detail::Loss<SmoothL1Loss, SmoothL1LossOptions> {
+template <class T = float>
+class SmoothL1LossT : public detail::Loss<SmoothL1LossT<T>, SmoothL1LossOptions, T> {
  public:
-  explicit SmoothL1Loss(SmoothL1LossOptions options = {}) : Loss("SmoothL1Loss", options) {
+  explicit SmoothL1LossT(SmoothL1LossOptions options = {})
+      : detail::Loss<SmoothL1LossT<T>, SmoothL1LossOptions, T>("SmoothL1Loss", options) {
     SINEW_CHECK(options.beta >= 0, "SmoothL1Loss", "beta must be >= 0, got ", options.beta);
   }
   SINEW_LOSS_CALL(smooth_l1_loss)
 };
 
+using SmoothL1Loss = SmoothL1LossT<float>;
+
 // functional::huber_loss: quadratic below delta, delta-sloped linear above.
-class HuberLoss : public detail::Loss<HuberLoss, HuberLossOptions> {
+template <class T = float>
+class HuberLossT : public detail::Loss<HuberLossT<T>, HuberLossOptions, T> {
  public:
-  explicit HuberLoss(HuberLossOptions options = {}) : Loss("HuberLoss", options) {
+  explicit HuberLossT(HuberLossOptions options = {})
+      : detail::Loss<HuberLossT<T>, HuberLossOptions, T>("HuberLoss", options) {
     SINEW_CHECK(options.delta > 0, "HuberLoss", "delta must be > 0, got ", options.delta);
   }
   SINEW_LOSS_CALL(huber_loss)
 };
 
+using HuberLoss = HuberLossT<float>;
+
 // Binary cross-entropy on probabilities (functional::binary_cross_entropy); weight is a buffer.
-class BCELoss : public detail::Loss<BCELoss, BCELossOptions<float>> {
+template <class T = float>
+class BCELossT : public detail::Loss<BCELossT<T>, BCELossOptions<T>, T> {
  public:
-  explicit BCELoss(BCELossOptions<float> options = {}) : Loss("BCELoss", std::move(options)) {
+  explicit BCELossT(BCELossOptions<T> options = {})
+      : detail::Loss<BCELossT<T>, BCELossOptions<T>, T>("BCELoss", std::move(options)) {
     keep_weights(false);
   }
   void reset() override { keep_weights(true); }
   SINEW_LOSS_CALL(binary_cross_entropy)
 
  private:
-  void keep_weights(bool copy) { options_.weight = keep_buffer("weight", options_.weight, copy); }
+  void keep_weights(bool copy) {
+    this->options_.weight = this->keep_buffer("weight", this->options_.weight, copy);
+  }
 };
+
+using BCELoss = BCELossT<float>;
 
 // Binary cross-entropy on logits, numerically stable
 // (functional::binary_cross_entropy_with_logits); weight and pos_weight are buffers.
-class BCEWithLogitsLoss : public detail::Loss<BCEWithLogitsLoss, BCEWithLogitsLossOptions<float>> {
+template <class T = float>
+class BCEWithLogitsLossT
+    : public detail::Loss<BCEWithLogitsLossT<T>, BCEWithLogitsLossOptions<T>, T> {
  public:
-  explicit BCEWithLogitsLoss(BCEWithLogitsLossOptions<float> options = {})
-      : Loss("BCEWithLogitsLoss", std::move(options)) {
+  explicit BCEWithLogitsLossT(BCEWithLogitsLossOptions<T> options = {})
+      : detail::Loss<BCEWithLogitsLossT<T>, BCEWithLogitsLossOptions<T>, T>("BCEWithLogitsLoss",
+                                                                            std::move(options)) {
     keep_weights(false);
   }
   void reset() override { keep_weights(true); }
@@ -569,90 +596,114 @@ class BCEWithLogitsLoss : public detail::Loss<BCEWithLogitsLoss, BCEWithLogitsLo
 
  private:
   void keep_weights(bool copy) {
-    options_.weight = keep_buffer("weight", options_.weight, copy);
-    options_.pos_weight = keep_buffer("pos_weight", options_.pos_weight, copy);
+    this->options_.weight = this->keep_buffer("weight", this->options_.weight, copy);
+    this->options_.pos_weight = this->keep_buffer("pos_weight", this->options_.pos_weight, copy);
   }
 };
+
+using BCEWithLogitsLoss = BCEWithLogitsLossT<float>;
 
 // Negative log-likelihood of log-probabilities (functional::nll_loss): class indices as int64.
-class NLLLoss : public detail::Loss<NLLLoss, NLLLossOptions<float>> {
+template <class T = float>
+class NLLLossT : public detail::Loss<NLLLossT<T>, NLLLossOptions<T>, T> {
  public:
-  explicit NLLLoss(NLLLossOptions<float> options = {}) : Loss("NLLLoss", std::move(options)) {
+  explicit NLLLossT(NLLLossOptions<T> options = {})
+      : detail::Loss<NLLLossT<T>, NLLLossOptions<T>, T>("NLLLoss", std::move(options)) {
     keep_weights(false);
   }
   void reset() override { keep_weights(true); }
-  Tensor<float> forward(const Tensor<float>& input, const Tensor<int64_t>& target) {
-    return functional::nll_loss(input, target, options_);
+  Tensor<T> forward(const Tensor<T>& input, const Tensor<int64_t>& target) {
+    return functional::nll_loss(input, target, this->options_);
   }
-  Tensor<float> operator()(const Tensor<float>& input, const Tensor<int64_t>& target) {
+  Tensor<T> operator()(const Tensor<T>& input, const Tensor<int64_t>& target) {
     return forward(input, target);
   }
-  SINEW_LOSS_CALL(nll_loss)  // a float target is an Error naming the fix
+  SINEW_LOSS_CALL(nll_loss)  // a floating target is an Error naming the fix
 
  private:
-  void keep_weights(bool copy) { options_.weight = keep_buffer("weight", options_.weight, copy); }
+  void keep_weights(bool copy) {
+    this->options_.weight = this->keep_buffer("weight", this->options_.weight, copy);
+  }
 };
 
+using NLLLoss = NLLLossT<float>;
+
 // log_softmax + nll_loss on logits (functional::cross_entropy): int64 class indices [N, d1, ...],
-// or float class probabilities of the input's shape.
-class CrossEntropyLoss : public detail::Loss<CrossEntropyLoss, CrossEntropyLossOptions<float>> {
+// or floating class probabilities of the input's shape.
+template <class T = float>
+class CrossEntropyLossT : public detail::Loss<CrossEntropyLossT<T>, CrossEntropyLossOptions<T>, T> {
  public:
-  explicit CrossEntropyLoss(CrossEntropyLossOptions<float> options = {})
-      : Loss("CrossEntropyLoss", std::move(options)) {
-    SINEW_CHECK(options_.label_smoothing >= 0 && options_.label_smoothing <= 1, "CrossEntropyLoss",
-                "label_smoothing must be in [0, 1], got ", options_.label_smoothing);
+  explicit CrossEntropyLossT(CrossEntropyLossOptions<T> options = {})
+      : detail::Loss<CrossEntropyLossT<T>, CrossEntropyLossOptions<T>, T>("CrossEntropyLoss",
+                                                                          std::move(options)) {
+    const double eps = this->options_.label_smoothing;
+    SINEW_CHECK(eps >= 0 && eps <= 1, "CrossEntropyLoss", "label_smoothing must be in [0, 1], got ",
+                eps);
     keep_weights(false);
   }
   void reset() override { keep_weights(true); }
-  Tensor<float> forward(const Tensor<float>& input, const Tensor<int64_t>& target) {
-    return functional::cross_entropy(input, target, options_);
+  Tensor<T> forward(const Tensor<T>& input, const Tensor<int64_t>& target) {
+    return functional::cross_entropy(input, target, this->options_);
   }
-  Tensor<float> operator()(const Tensor<float>& input, const Tensor<int64_t>& target) {
+  Tensor<T> operator()(const Tensor<T>& input, const Tensor<int64_t>& target) {
     return forward(input, target);
   }
   SINEW_LOSS_CALL(cross_entropy)
 
  private:
-  void keep_weights(bool copy) { options_.weight = keep_buffer("weight", options_.weight, copy); }
+  void keep_weights(bool copy) {
+    this->options_.weight = this->keep_buffer("weight", this->options_.weight, copy);
+  }
 };
 
+using CrossEntropyLoss = CrossEntropyLossT<float>;
+
 // Kullback-Leibler divergence of log-probabilities from a target (functional::kl_div).
-class KLDivLoss : public detail::Loss<KLDivLoss, KLDivLossOptions> {
+template <class T = float>
+class KLDivLossT : public detail::Loss<KLDivLossT<T>, KLDivLossOptions, T> {
  public:
-  explicit KLDivLoss(KLDivLossOptions options = {}) : Loss("KLDivLoss", options) {}
+  explicit KLDivLossT(KLDivLossOptions options = {})
+      : detail::Loss<KLDivLossT<T>, KLDivLossOptions, T>("KLDivLoss", options) {}
   SINEW_LOSS_CALL(kl_div)
 };
+
+using KLDivLoss = KLDivLossT<float>;
 
 #undef SINEW_LOSS_CALL
 
 // functional::cosine_embedding_loss: loss(input1, input2, target).
-class CosineEmbeddingLoss : public detail::Loss<CosineEmbeddingLoss, CosineEmbeddingLossOptions> {
+template <class T = float>
+class CosineEmbeddingLossT
+    : public detail::Loss<CosineEmbeddingLossT<T>, CosineEmbeddingLossOptions, T> {
  public:
-  explicit CosineEmbeddingLoss(CosineEmbeddingLossOptions options = {})
-      : Loss("CosineEmbeddingLoss", options) {}
-  Tensor<float> forward(const Tensor<float>& input1, const Tensor<float>& input2,
-                        const Tensor<float>& target) {
-    return functional::cosine_embedding_loss(input1, input2, target, options_);
+  explicit CosineEmbeddingLossT(CosineEmbeddingLossOptions options = {})
+      : detail::Loss<CosineEmbeddingLossT<T>, CosineEmbeddingLossOptions, T>("CosineEmbeddingLoss",
+                                                                             options) {}
+  Tensor<T> forward(const Tensor<T>& input1, const Tensor<T>& input2, const Tensor<T>& target) {
+    return functional::cosine_embedding_loss(input1, input2, target, this->options_);
   }
-  Tensor<float> operator()(const Tensor<float>& input1, const Tensor<float>& input2,
-                           const Tensor<float>& target) {
+  Tensor<T> operator()(const Tensor<T>& input1, const Tensor<T>& input2, const Tensor<T>& target) {
     return forward(input1, input2, target);
   }
 };
 
+using CosineEmbeddingLoss = CosineEmbeddingLossT<float>;
+
 // functional::margin_ranking_loss: loss(input1, input2, target).
-class MarginRankingLoss : public detail::Loss<MarginRankingLoss, MarginRankingLossOptions> {
+template <class T = float>
+class MarginRankingLossT : public detail::Loss<MarginRankingLossT<T>, MarginRankingLossOptions, T> {
  public:
-  explicit MarginRankingLoss(MarginRankingLossOptions options = {})
-      : Loss("MarginRankingLoss", options) {}
-  Tensor<float> forward(const Tensor<float>& input1, const Tensor<float>& input2,
-                        const Tensor<float>& target) {
-    return functional::margin_ranking_loss(input1, input2, target, options_);
+  explicit MarginRankingLossT(MarginRankingLossOptions options = {})
+      : detail::Loss<MarginRankingLossT<T>, MarginRankingLossOptions, T>("MarginRankingLoss",
+                                                                         options) {}
+  Tensor<T> forward(const Tensor<T>& input1, const Tensor<T>& input2, const Tensor<T>& target) {
+    return functional::margin_ranking_loss(input1, input2, target, this->options_);
   }
-  Tensor<float> operator()(const Tensor<float>& input1, const Tensor<float>& input2,
-                           const Tensor<float>& target) {
+  Tensor<T> operator()(const Tensor<T>& input1, const Tensor<T>& input2, const Tensor<T>& target) {
     return forward(input1, input2, target);
   }
 };
+
+using MarginRankingLoss = MarginRankingLossT<float>;
 
 }  // namespace sinew::nn

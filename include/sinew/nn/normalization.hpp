@@ -28,14 +28,14 @@ namespace detail_norm {
 // running_mean (0), running_var (1) and num_batches_tracked (a 0-d count), PyTorch's names.
 // Training normalizes with the batch's statistics and updates the running ones; eval uses the
 // running ones (or the batch's without track_running_stats).
-template <class Derived>
-class BatchNormBase : public Cloneable<Derived> {
+template <class Derived, class T>
+class BatchNormBase : public Cloneable<Derived, T> {
  public:
-  Tensor<float> weight, bias;                                    // undefined without affine
-  Tensor<float> running_mean, running_var, num_batches_tracked;  // undefined without tracking
+  Tensor<T> weight, bias;                                    // undefined without affine
+  Tensor<T> running_mean, running_var, num_batches_tracked;  // undefined without tracking
 
   BatchNormBase(const char* name, int64_t num_features, BatchNormOptions options)
-      : Cloneable<Derived>(name), c_(num_features), options_(options) {
+      : Cloneable<Derived, T>(name), c_(num_features), options_(options) {
     SINEW_CHECK(num_features > 0, name, "num_features must be positive, got ", num_features);
     SINEW_CHECK(options.eps > 0, name, "eps must be positive, got ", options.eps);
     SINEW_CHECK(!options.momentum || (*options.momentum >= 0 && *options.momentum <= 1), name,
@@ -44,17 +44,17 @@ class BatchNormBase : public Cloneable<Derived> {
 
   void reset() override {
     if (options_.affine) {
-      weight = this->register_parameter("weight", ones<float>({c_}));
-      bias = this->register_parameter("bias", zeros<float>({c_}));
+      weight = this->register_parameter("weight", ones<T>({c_}));
+      bias = this->register_parameter("bias", zeros<T>({c_}));
     } else {
-      weight = bias = Tensor<float>();
+      weight = bias = Tensor<T>();
     }
     if (options_.track_running_stats) {
-      running_mean = this->register_buffer("running_mean", zeros<float>({c_}));
-      running_var = this->register_buffer("running_var", ones<float>({c_}));
-      num_batches_tracked = this->register_buffer("num_batches_tracked", zeros<float>({}));
+      running_mean = this->register_buffer("running_mean", zeros<T>({c_}));
+      running_var = this->register_buffer("running_var", ones<T>({c_}));
+      num_batches_tracked = this->register_buffer("num_batches_tracked", zeros<T>({}));
     } else {
-      running_mean = running_var = num_batches_tracked = Tensor<float>();
+      running_mean = running_var = num_batches_tracked = Tensor<T>();
     }
   }
 
@@ -67,7 +67,7 @@ class BatchNormBase : public Cloneable<Derived> {
     num_batches_tracked.zero_();
   }
 
-  Tensor<float> forward(const Tensor<float>& x) override {
+  Tensor<T> forward(const Tensor<T>& x) override {
     static_cast<Derived*>(this)->check_input(x);
     const bool training = this->is_training();
     if (training) {
@@ -82,9 +82,9 @@ class BatchNormBase : public Cloneable<Derived> {
     }
     const bool use_running = !training && options_.track_running_stats;
     const bool update_running = training && options_.track_running_stats;
-    return functional::batch_norm(x, use_running || update_running ? running_mean : Tensor<float>(),
-                                  use_running || update_running ? running_var : Tensor<float>(),
-                                  weight, bias,
+    return functional::batch_norm(x, use_running || update_running ? running_mean : Tensor<T>(),
+                                  use_running || update_running ? running_var : Tensor<T>(), weight,
+                                  bias,
                                   /*training=*/!use_running, factor, options_.eps);
   }
 
@@ -110,30 +110,38 @@ class BatchNormBase : public Cloneable<Derived> {
 }  // namespace detail_norm
 
 // Batch normalization over x [N, C] or [N, C, L] (per channel, over N and L).
-class BatchNorm1d : public detail_norm::BatchNormBase<BatchNorm1d> {
+template <class T = float>
+class BatchNorm1dT : public detail_norm::BatchNormBase<BatchNorm1dT<T>, T> {
  public:
-  explicit BatchNorm1d(int64_t num_features, BatchNormOptions options = {})
-      : BatchNormBase("BatchNorm1d", num_features, options) {
-    reset();
+  explicit BatchNorm1dT(int64_t num_features, BatchNormOptions options = {})
+      : detail_norm::BatchNormBase<BatchNorm1dT<T>, T>("BatchNorm1d", num_features, options) {
+    this->reset();
   }
-  void check_input(const Tensor<float>& x) const {
-    SINEW_CHECK((x.dim() == 2 || x.dim() == 3) && x.size(1) == c_, where().c_str(),
-                "expected input [N, ", c_, "] or [N, ", c_, ", L], got ", x.shape());
+  void check_input(const Tensor<T>& x) const {
+    const int64_t c = this->c_;
+    SINEW_CHECK((x.dim() == 2 || x.dim() == 3) && x.size(1) == c, this->where().c_str(),
+                "expected input [N, ", c, "] or [N, ", c, ", L], got ", x.shape());
   }
 };
 
+using BatchNorm1d = BatchNorm1dT<float>;
+
 // Batch normalization over x [N, C, H, W] (per channel, over N, H and W).
-class BatchNorm2d : public detail_norm::BatchNormBase<BatchNorm2d> {
+template <class T = float>
+class BatchNorm2dT : public detail_norm::BatchNormBase<BatchNorm2dT<T>, T> {
  public:
-  explicit BatchNorm2d(int64_t num_features, BatchNormOptions options = {})
-      : BatchNormBase("BatchNorm2d", num_features, options) {
-    reset();
+  explicit BatchNorm2dT(int64_t num_features, BatchNormOptions options = {})
+      : detail_norm::BatchNormBase<BatchNorm2dT<T>, T>("BatchNorm2d", num_features, options) {
+    this->reset();
   }
-  void check_input(const Tensor<float>& x) const {
-    SINEW_CHECK(x.dim() == 4 && x.size(1) == c_, where().c_str(), "expected input [N, ", c_,
+  void check_input(const Tensor<T>& x) const {
+    const int64_t c = this->c_;
+    SINEW_CHECK(x.dim() == 4 && x.size(1) == c, this->where().c_str(), "expected input [N, ", c,
                 ", H, W], got ", x.shape());
   }
 };
+
+using BatchNorm2d = BatchNorm2dT<float>;
 
 struct LayerNormOptions {
   double eps = 1e-5;
@@ -141,12 +149,15 @@ struct LayerNormOptions {
 };
 
 // Normalizes over the trailing dims normalized_shape (see functional::layer_norm).
-class LayerNorm : public Cloneable<LayerNorm> {
+template <class T = float>
+class LayerNormT : public Cloneable<LayerNormT<T>, T> {
  public:
-  Tensor<float> weight, bias;  // normalized_shape, undefined without elementwise_affine
+  Tensor<T> weight, bias;  // normalized_shape, undefined without elementwise_affine
 
-  explicit LayerNorm(Shape normalized_shape, LayerNormOptions options = {})
-      : Cloneable("LayerNorm"), shape_(std::move(normalized_shape)), options_(options) {
+  explicit LayerNormT(Shape normalized_shape, LayerNormOptions options = {})
+      : Cloneable<LayerNormT<T>, T>("LayerNorm"),
+        shape_(std::move(normalized_shape)),
+        options_(options) {
     SINEW_CHECK(shape_.size() >= 1, "LayerNorm", "normalized_shape must have at least one dim");
     for (int64_t d : shape_) {
       SINEW_CHECK(d > 0, "LayerNorm", "normalized_shape must have positive sizes, got ", shape_);
@@ -156,13 +167,13 @@ class LayerNorm : public Cloneable<LayerNorm> {
   }
   void reset() override {
     if (options_.elementwise_affine) {
-      weight = register_parameter("weight", ones<float>(shape_));
-      bias = register_parameter("bias", zeros<float>(shape_));
+      weight = this->register_parameter("weight", ones<T>(shape_));
+      bias = this->register_parameter("bias", zeros<T>(shape_));
     } else {
-      weight = bias = Tensor<float>();
+      weight = bias = Tensor<T>();
     }
   }
-  Tensor<float> forward(const Tensor<float>& x) override {
+  Tensor<T> forward(const Tensor<T>& x) override {
     int64_t d = shape_.size();
     bool fits = x.dim() >= d;
     for (int64_t i = 0; fits && i < d; ++i) fits = x.size(x.dim() - d + i) == shape_[i];
@@ -186,6 +197,8 @@ class LayerNorm : public Cloneable<LayerNorm> {
   LayerNormOptions options_;
 };
 
+using LayerNorm = LayerNormT<float>;
+
 struct GroupNormOptions {
   double eps = 1e-5;
   bool affine = true;  // learnable per-channel weight (init 1) and bias (init 0)
@@ -193,12 +206,16 @@ struct GroupNormOptions {
 
 // Normalizes each group of num_channels / num_groups channels per sample (see
 // functional::group_norm).
-class GroupNorm : public Cloneable<GroupNorm> {
+template <class T = float>
+class GroupNormT : public Cloneable<GroupNormT<T>, T> {
  public:
-  Tensor<float> weight, bias;  // [num_channels], undefined without affine
+  Tensor<T> weight, bias;  // [num_channels], undefined without affine
 
-  GroupNorm(int64_t num_groups, int64_t num_channels, GroupNormOptions options = {})
-      : Cloneable("GroupNorm"), groups_(num_groups), c_(num_channels), options_(options) {
+  GroupNormT(int64_t num_groups, int64_t num_channels, GroupNormOptions options = {})
+      : Cloneable<GroupNormT<T>, T>("GroupNorm"),
+        groups_(num_groups),
+        c_(num_channels),
+        options_(options) {
     SINEW_CHECK(num_groups > 0 && num_channels > 0 && num_channels % num_groups == 0, "GroupNorm",
                 "num_channels (", num_channels, ") must be divisible by num_groups (", num_groups,
                 "), both positive");
@@ -207,13 +224,13 @@ class GroupNorm : public Cloneable<GroupNorm> {
   }
   void reset() override {
     if (options_.affine) {
-      weight = register_parameter("weight", ones<float>({c_}));
-      bias = register_parameter("bias", zeros<float>({c_}));
+      weight = this->register_parameter("weight", ones<T>({c_}));
+      bias = this->register_parameter("bias", zeros<T>({c_}));
     } else {
-      weight = bias = Tensor<float>();
+      weight = bias = Tensor<T>();
     }
   }
-  Tensor<float> forward(const Tensor<float>& x) override {
+  Tensor<T> forward(const Tensor<T>& x) override {
     if (x.dim() < 2 || x.size(1) != c_) {
       std::string where = sinew::detail::str("GroupNorm(", groups_, ", ", c_, ")");
       sinew::detail::fail(where.c_str(), "expected input [N, ", c_, ", *], got ", x.shape());
@@ -233,5 +250,7 @@ class GroupNorm : public Cloneable<GroupNorm> {
   int64_t c_;
   GroupNormOptions options_;
 };
+
+using GroupNorm = GroupNormT<float>;
 
 }  // namespace sinew::nn

@@ -45,15 +45,16 @@ struct MaxPool2dOptions {
 // y = the max over each window of x [N, C, H, W] or [C, H, W] (see functional::max_pool2d);
 // forward_with_indices also gives each max's flat h W + w position in its plane, as PyTorch's
 // return_indices = True.
-class MaxPool2d : public Cloneable<MaxPool2d> {
+template <class T = float>
+class MaxPool2dT : public Cloneable<MaxPool2dT<T>, T> {
  public:
-  explicit MaxPool2d(IntPair kernel_size, MaxPool2dOptions options = {})
-      : Cloneable("MaxPool2d"), kernel_(kernel_size), options_(options) {
+  explicit MaxPool2dT(IntPair kernel_size, MaxPool2dOptions options = {})
+      : Cloneable<MaxPool2dT<T>, T>("MaxPool2d"), kernel_(kernel_size), options_(options) {
     detail_pool::check_window("MaxPool2d", kernel_, stride(), options_.padding, options_.dilation,
                               false);
   }
-  Tensor<float> forward(const Tensor<float>& x) override { return forward_with_indices(x).values; }
-  ValuesIndices<float> forward_with_indices(const Tensor<float>& x) {
+  Tensor<T> forward(const Tensor<T>& x) override { return forward_with_indices(x).values; }
+  ValuesIndices<T> forward_with_indices(const Tensor<T>& x) {
     return functional::max_pool2d_with_indices(x, kernel_, stride(), options_.padding,
                                                options_.dilation, options_.ceil_mode);
   }
@@ -71,6 +72,8 @@ class MaxPool2d : public Cloneable<MaxPool2d> {
   MaxPool2dOptions options_;
 };
 
+using MaxPool2d = MaxPool2dT<float>;
+
 struct MaxPool1dOptions {
   std::optional<int64_t> stride = std::nullopt;  // kernel_size when not given
   int64_t padding = 0;
@@ -80,15 +83,16 @@ struct MaxPool1dOptions {
 };
 
 // y = the max over each window of x [N, C, L] or [C, L] (see functional::max_pool1d).
-class MaxPool1d : public Cloneable<MaxPool1d> {
+template <class T = float>
+class MaxPool1dT : public Cloneable<MaxPool1dT<T>, T> {
  public:
-  explicit MaxPool1d(int64_t kernel_size, MaxPool1dOptions options = {})
-      : Cloneable("MaxPool1d"), kernel_(kernel_size), options_(options) {
+  explicit MaxPool1dT(int64_t kernel_size, MaxPool1dOptions options = {})
+      : Cloneable<MaxPool1dT<T>, T>("MaxPool1d"), kernel_(kernel_size), options_(options) {
     detail_pool::check_window("MaxPool1d", {1, kernel_}, {1, stride()}, {0, options_.padding},
                               {1, options_.dilation}, true);
   }
-  Tensor<float> forward(const Tensor<float>& x) override { return forward_with_indices(x).values; }
-  ValuesIndices<float> forward_with_indices(const Tensor<float>& x) {
+  Tensor<T> forward(const Tensor<T>& x) override { return forward_with_indices(x).values; }
+  ValuesIndices<T> forward_with_indices(const Tensor<T>& x) {
     return functional::max_pool1d_with_indices(x, kernel_, stride(), options_.padding,
                                                options_.dilation, options_.ceil_mode);
   }
@@ -106,6 +110,8 @@ class MaxPool1d : public Cloneable<MaxPool1d> {
   MaxPool1dOptions options_;
 };
 
+using MaxPool1d = MaxPool1dT<float>;
+
 // ---- average pooling
 // ------------------------------------------------------------------------------
 
@@ -118,15 +124,16 @@ struct AvgPool2dOptions {
 };
 
 // y = the mean over each window of x [N, C, H, W] or [C, H, W] (see functional::avg_pool2d).
-class AvgPool2d : public Cloneable<AvgPool2d> {
+template <class T = float>
+class AvgPool2dT : public Cloneable<AvgPool2dT<T>, T> {
  public:
-  explicit AvgPool2d(IntPair kernel_size, AvgPool2dOptions options = {})
-      : Cloneable("AvgPool2d"), kernel_(kernel_size), options_(options) {
+  explicit AvgPool2dT(IntPair kernel_size, AvgPool2dOptions options = {})
+      : Cloneable<AvgPool2dT<T>, T>("AvgPool2d"), kernel_(kernel_size), options_(options) {
     detail_pool::check_window("AvgPool2d", kernel_, stride(), options_.padding, 1, false);
     SINEW_CHECK(!options_.divisor_override || *options_.divisor_override > 0, "AvgPool2d",
                 "divisor_override must be positive, got ", options_.divisor_override.value_or(0));
   }
-  Tensor<float> forward(const Tensor<float>& x) override {
+  Tensor<T> forward(const Tensor<T>& x) override {
     return functional::avg_pool2d(x, kernel_, stride(), options_.padding, options_.ceil_mode,
                                   options_.count_include_pad, options_.divisor_override);
   }
@@ -143,6 +150,8 @@ class AvgPool2d : public Cloneable<AvgPool2d> {
   AvgPool2dOptions options_;
 };
 
+using AvgPool2d = AvgPool2dT<float>;
+
 struct AvgPool1dOptions {
   std::optional<int64_t> stride = std::nullopt;  // kernel_size when not given
   int64_t padding = 0;
@@ -151,14 +160,15 @@ struct AvgPool1dOptions {
 };
 
 // y = the mean over each window of x [N, C, L] or [C, L] (see functional::avg_pool1d).
-class AvgPool1d : public Cloneable<AvgPool1d> {
+template <class T = float>
+class AvgPool1dT : public Cloneable<AvgPool1dT<T>, T> {
  public:
-  explicit AvgPool1d(int64_t kernel_size, AvgPool1dOptions options = {})
-      : Cloneable("AvgPool1d"), kernel_(kernel_size), options_(options) {
+  explicit AvgPool1dT(int64_t kernel_size, AvgPool1dOptions options = {})
+      : Cloneable<AvgPool1dT<T>, T>("AvgPool1d"), kernel_(kernel_size), options_(options) {
     detail_pool::check_window("AvgPool1d", {1, kernel_}, {1, stride()}, {0, options_.padding}, 1,
                               true);
   }
-  Tensor<float> forward(const Tensor<float>& x) override {
+  Tensor<T> forward(const Tensor<T>& x) override {
     return functional::avg_pool1d(x, kernel_, stride(), options_.padding, options_.ceil_mode,
                                   options_.count_include_pad);
   }
@@ -175,19 +185,22 @@ class AvgPool1d : public Cloneable<AvgPool1d> {
   AvgPool1dOptions options_;
 };
 
+using AvgPool1d = AvgPool1dT<float>;
+
 // ---- adaptive pooling
 // -----------------------------------------------------------------------------
 
 // y [N, C, out_h, out_w] = the mean of PyTorch's adaptive bins (see
 // functional::adaptive_avg_pool2d).
-class AdaptiveAvgPool2d : public Cloneable<AdaptiveAvgPool2d> {
+template <class T = float>
+class AdaptiveAvgPool2dT : public Cloneable<AdaptiveAvgPool2dT<T>, T> {
  public:
-  explicit AdaptiveAvgPool2d(IntPair output_size)
-      : Cloneable("AdaptiveAvgPool2d"), out_(output_size) {
+  explicit AdaptiveAvgPool2dT(IntPair output_size)
+      : Cloneable<AdaptiveAvgPool2dT<T>, T>("AdaptiveAvgPool2d"), out_(output_size) {
     SINEW_CHECK(out_.h >= 1 && out_.w >= 1, "AdaptiveAvgPool2d",
                 "output_size must be positive, got ", out_);
   }
-  Tensor<float> forward(const Tensor<float>& x) override {
+  Tensor<T> forward(const Tensor<T>& x) override {
     return functional::adaptive_avg_pool2d(x, out_);
   }
   IntPair output_size() const { return out_; }
@@ -197,14 +210,17 @@ class AdaptiveAvgPool2d : public Cloneable<AdaptiveAvgPool2d> {
   IntPair out_;
 };
 
+using AdaptiveAvgPool2d = AdaptiveAvgPool2dT<float>;
+
 // y [N, C, out] = the mean of PyTorch's adaptive bins along L.
-class AdaptiveAvgPool1d : public Cloneable<AdaptiveAvgPool1d> {
+template <class T = float>
+class AdaptiveAvgPool1dT : public Cloneable<AdaptiveAvgPool1dT<T>, T> {
  public:
-  explicit AdaptiveAvgPool1d(int64_t output_size)
-      : Cloneable("AdaptiveAvgPool1d"), out_(output_size) {
+  explicit AdaptiveAvgPool1dT(int64_t output_size)
+      : Cloneable<AdaptiveAvgPool1dT<T>, T>("AdaptiveAvgPool1d"), out_(output_size) {
     SINEW_CHECK(out_ >= 1, "AdaptiveAvgPool1d", "output_size must be positive, got ", out_);
   }
-  Tensor<float> forward(const Tensor<float>& x) override {
+  Tensor<T> forward(const Tensor<T>& x) override {
     return functional::adaptive_avg_pool1d(x, out_);
   }
   int64_t output_size() const { return out_; }
@@ -214,21 +230,26 @@ class AdaptiveAvgPool1d : public Cloneable<AdaptiveAvgPool1d> {
   int64_t out_;
 };
 
+using AdaptiveAvgPool1d = AdaptiveAvgPool1dT<float>;
+
 struct AdaptiveMaxPoolOptions {
   bool return_indices = false;  // PyTorch parity; forward_with_indices() always returns them
 };
 
 // y [N, C, out_h, out_w] = the max of each adaptive bin; forward_with_indices adds its flat
 // per-plane position.
-class AdaptiveMaxPool2d : public Cloneable<AdaptiveMaxPool2d> {
+template <class T = float>
+class AdaptiveMaxPool2dT : public Cloneable<AdaptiveMaxPool2dT<T>, T> {
  public:
-  explicit AdaptiveMaxPool2d(IntPair output_size, AdaptiveMaxPoolOptions options = {})
-      : Cloneable("AdaptiveMaxPool2d"), out_(output_size), options_(options) {
+  explicit AdaptiveMaxPool2dT(IntPair output_size, AdaptiveMaxPoolOptions options = {})
+      : Cloneable<AdaptiveMaxPool2dT<T>, T>("AdaptiveMaxPool2d"),
+        out_(output_size),
+        options_(options) {
     SINEW_CHECK(out_.h >= 1 && out_.w >= 1, "AdaptiveMaxPool2d",
                 "output_size must be positive, got ", out_);
   }
-  Tensor<float> forward(const Tensor<float>& x) override { return forward_with_indices(x).values; }
-  ValuesIndices<float> forward_with_indices(const Tensor<float>& x) {
+  Tensor<T> forward(const Tensor<T>& x) override { return forward_with_indices(x).values; }
+  ValuesIndices<T> forward_with_indices(const Tensor<T>& x) {
     return functional::adaptive_max_pool2d_with_indices(x, out_);
   }
   IntPair output_size() const { return out_; }
@@ -240,15 +261,20 @@ class AdaptiveMaxPool2d : public Cloneable<AdaptiveMaxPool2d> {
   AdaptiveMaxPoolOptions options_;
 };
 
+using AdaptiveMaxPool2d = AdaptiveMaxPool2dT<float>;
+
 // y [N, C, out] = the max of each adaptive bin along L.
-class AdaptiveMaxPool1d : public Cloneable<AdaptiveMaxPool1d> {
+template <class T = float>
+class AdaptiveMaxPool1dT : public Cloneable<AdaptiveMaxPool1dT<T>, T> {
  public:
-  explicit AdaptiveMaxPool1d(int64_t output_size, AdaptiveMaxPoolOptions options = {})
-      : Cloneable("AdaptiveMaxPool1d"), out_(output_size), options_(options) {
+  explicit AdaptiveMaxPool1dT(int64_t output_size, AdaptiveMaxPoolOptions options = {})
+      : Cloneable<AdaptiveMaxPool1dT<T>, T>("AdaptiveMaxPool1d"),
+        out_(output_size),
+        options_(options) {
     SINEW_CHECK(out_ >= 1, "AdaptiveMaxPool1d", "output_size must be positive, got ", out_);
   }
-  Tensor<float> forward(const Tensor<float>& x) override { return forward_with_indices(x).values; }
-  ValuesIndices<float> forward_with_indices(const Tensor<float>& x) {
+  Tensor<T> forward(const Tensor<T>& x) override { return forward_with_indices(x).values; }
+  ValuesIndices<T> forward_with_indices(const Tensor<T>& x) {
     return functional::adaptive_max_pool1d_with_indices(x, out_);
   }
   int64_t output_size() const { return out_; }
@@ -259,5 +285,7 @@ class AdaptiveMaxPool1d : public Cloneable<AdaptiveMaxPool1d> {
   int64_t out_;
   AdaptiveMaxPoolOptions options_;
 };
+
+using AdaptiveMaxPool1d = AdaptiveMaxPool1dT<float>;
 
 }  // namespace sinew::nn

@@ -1,5 +1,5 @@
-// nn::Sequential: a chain of modules named "0", "1", ... whose forward feeds each output to the
-// next.
+// nn::Sequential (nn::SequentialT<T>): a chain of modules named "0", "1", ... whose forward feeds
+// each output to the next.
 #pragma once
 
 #include <cstddef>
@@ -17,26 +17,29 @@ namespace sinew::nn {
 // module value passed in is copied (sharing its parameters), a std::shared_ptr is kept as is.
 //   nn::Sequential mlp(nn::Flatten(), nn::Linear(784, 128), nn::ReLU(), nn::Linear(128, 10));
 //   state_dict keys: "1.weight", "1.bias", "3.weight", "3.bias".
-class Sequential : public IndexedModules<Sequential> {
+template <class T = float>
+class SequentialT : public IndexedModules<SequentialT<T>, T> {
  public:
-  Sequential() : IndexedModules("Sequential") {}
+  SequentialT() : IndexedModules<SequentialT<T>, T>("Sequential") {}
 
   // Any mix of module values and std::shared_ptr's to modules (one Sequential argument alone is
   // the shallow copy constructor instead).
   // clang-format off
   template <class... Ms>
     requires(sizeof...(Ms) > 0 &&
-             !(sizeof...(Ms) == 1 && (std::is_same_v<std::remove_cvref_t<Ms>, Sequential> && ...)))
-  explicit Sequential(Ms&&... modules) : IndexedModules("Sequential") {
-    (push_back(std::forward<Ms>(modules)), ...);
+             !(sizeof...(Ms) == 1 && (std::is_same_v<std::remove_cvref_t<Ms>, SequentialT> && ...)))
+  explicit SequentialT(Ms&&... modules) : IndexedModules<SequentialT<T>, T>("Sequential") {
+    (this->push_back(std::forward<Ms>(modules)), ...);
   }
   // clang-format on
 
-  Tensor<float> forward(const Tensor<float>& x) override {
-    Tensor<float> y = x;
-    for (const auto& [name, m] : named_children()) y = (*m)(y);  // runs the member's hooks
+  Tensor<T> forward(const Tensor<T>& x) override {
+    Tensor<T> y = x;
+    for (const auto& [name, m] : this->named_children()) y = (*m)(y);  // runs the member's hooks
     return y;
   }
 };
+
+using Sequential = SequentialT<float>;
 
 }  // namespace sinew::nn

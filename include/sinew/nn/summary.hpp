@@ -129,30 +129,31 @@ inline std::ostream& operator<<(std::ostream& os, const ModelSummary& s) { retur
 // shape with a forward hook (removed afterwards), and counts the parameters. A module reached
 // only through forward() rather than operator() shows "--" as its output shape.
 //   std::cout << nn::summary(net, {1, 1, 28, 28});
-inline ModelSummary summary(Module& module, const Shape& input_shape) {
+template <class T>
+ModelSummary summary(ModuleT<T>& module, const Shape& input_shape) {
   for (int64_t d : input_shape) {
     SINEW_CHECK(d >= 0, "summary", "input_shape must have sizes >= 0, got ", input_shape);
   }
   ModelSummary s;
   s.input_shape = input_shape;
 
-  std::vector<std::pair<std::string, Module*>> modules = module.named_modules();
-  std::map<const Module*, Shape> shapes;
-  std::vector<std::pair<Module*, bool>> modes;
+  std::vector<std::pair<std::string, ModuleT<T>*>> modules = module.named_modules();
+  std::map<const ModuleT<T>*, Shape> shapes;
+  std::vector<std::pair<ModuleT<T>*, bool>> modes;
   std::vector<RemovableHandle> handles;
-  std::unordered_set<const Module*> hooked;
+  std::unordered_set<const ModuleT<T>*> hooked;
   for (auto& [name, m] : modules) {
     modes.emplace_back(m, m->is_training());
     if (!hooked.insert(m).second) continue;
     handles.push_back(m->register_forward_hook(
-        [&shapes](Module& self, const Tensor<float>&, const Tensor<float>& out) {
+        [&shapes](ModuleT<T>& self, const Tensor<T>&, const Tensor<T>& out) {
           if (out.defined()) shapes[&self] = out.shape();
         }));
   }
   // Undoes the hooks and the modes whichever way the forward ends.
   struct Restore {
     std::vector<RemovableHandle>& handles;
-    std::vector<std::pair<Module*, bool>>& modes;
+    std::vector<std::pair<ModuleT<T>*, bool>>& modes;
     ~Restore() {
       for (auto& h : handles) h.remove();
       // Parents come before their children, so each module ends with its own flag.
@@ -163,7 +164,7 @@ inline ModelSummary summary(Module& module, const Shape& input_shape) {
   module.eval();
   {
     NoGradGuard guard;
-    module(zeros<float>(input_shape));
+    module(zeros<T>(input_shape));
   }
 
   // Sibling positions: children of each module numbered from 1, in registration order.
