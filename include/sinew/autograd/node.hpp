@@ -215,19 +215,29 @@ void destroy_closure(void* closure) {
 
 }  // namespace detail
 
-// Attaches `fn` (the backward of the op named `name`) to y, when grad mode is on and some input
-// requires grad. fn takes the output gradient (and optionally a BackwardContext<T>) and returns one
-// gradient per input, in order: a Tensor for a single input or a std::vector; an undefined tensor
-// where an input needs none. Returns y.
-template <class T, class F>
-Tensor<T>& record(Tensor<T>& y, const char* name, const std::vector<Input>& inputs, F fn,
-                  RecordOptions options = {}) {
-  if (!is_grad_enabled()) return y;
-  bool any = false;
-  for (const auto& in : inputs) any = any || (in.impl && in.impl->requires_grad());
-  if (!any) return y;
-  auto node = std::make_shared<Node>(name, new F(std::move(fn)), &detail::run_closure<T, F>,
-                                     &detail::destroy_closure<F>);
+namespace detail {
+
+// Whether any input requires grad (record's early exit, before the closure is moved anywhere).
+inline bool any_requires_grad(const std::vector<Input>& inputs) {
+  for (const auto& in : inputs) {
+    if (in.impl && in.impl->requires_grad()) return true;
+  }
+  return false;
+}
+
+// The part of record() that does not depend on the closure's type, shared by every op: makes the
+// node around the (already heap-allocated) closure, its edges and saved tensors, and sets y's
+// grad_fn.
+inline void attach_node(sinew::detail::TensorImpl& y, const char* name,
+                        const std::vector<Input>& inputs, const RecordOptions& options,
+                        void* closure, Node::RunFn run, Node::DestroyFn destroy) {
+  std::shared_ptr<Node> node;
+  try {
+    node = std::make_shared<Node>(name, closure, run, destroy);
+  } catch (...) {
+    destroy(closure);
+    throw;
+  }
   for (const auto& in : inputs) {
     Edge e;
     if (in.impl && in.impl->grad_fn)
@@ -241,15 +251,29 @@ Tensor<T>& record(Tensor<T>& y, const char* name, const std::vector<Input>& inpu
     node->add_edge(std::move(e));
   }
   for (const auto& s : options.saved) node->add_saved(s.impl);
-  if (options.save_output) node->save_output(y.impl());
-  y.impl().grad_fn = std::move(node);
+  if (options.save_output) node->save_output(y);
+  y.grad_fn = std::move(node);
+}
+
+}  // namespace detail
+
+// Attaches `fn` (the backward of the op named `name`) to y, when grad mode is on and some input
+// requires grad. fn takes the output gradient (and optionally a BackwardContext<T>) and returns one
+// gradient per input, in order: a Tensor for a single input or a std::vector; an undefined tensor
+// where an input needs none. Returns y.
+template <class T, class F>
+Tensor<T>& record(Tensor<T>& y, const char* name, const std::vector<Input>& inputs, F fn,
+                  const RecordOptions& options = {}) {
+  if (!is_grad_enabled() || !detail::any_requires_grad(inputs)) return y;
+  detail::attach_node(y.impl(), name, inputs, options, new F(std::move(fn)),
+                      &detail::run_closure<T, F>, &detail::destroy_closure<F>);
   return y;
 }
 
 template <class T, class F>
 Tensor<T> record(Tensor<T>&& y, const char* name, const std::vector<Input>& inputs, F fn,
-                 RecordOptions options = {}) {
-  record(y, name, inputs, std::move(fn), std::move(options));
+                 const RecordOptions& options = {}) {
+  record(y, name, inputs, std::move(fn), options);
   return std::move(y);
 }
 
