@@ -246,6 +246,9 @@ template <class T>
 class ModuleT {
  public:
   using value_type = T;  // the element type of the parameters, buffers and forward
+  // So that a user module can name its base as `Module` in its constructor, as when nn::Module was
+  // a class: struct Net : nn::Module { Net() : Module("Net") {} };
+  using Module = ModuleT;
 
   explicit ModuleT(std::string name = "Module") : name_(std::move(name)) {}
   virtual ~ModuleT() = default;

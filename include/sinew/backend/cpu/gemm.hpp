@@ -172,6 +172,29 @@ inline int gemm_threads(int64_t m, int64_t n, int64_t k) {
 #endif
 }
 
+// c += alpha a b for matrix-vector and tiny shapes, as dot products with eight partial sums
+// (independent chains that the compiler keeps in registers). Written out rather than through
+// Eigen's expression templates, whose matrix-vector instantiations cost a float program seconds of
+// compile time for work that is memory-bound either way.
+template <class T>
+void small_product(const Mat<T>& a, const Mat<T>& b, const Mat<T>& c, T alpha) {
+  const int64_t m = c.rows, n = c.cols, k = a.cols;
+  for (int64_t i = 0; i < m; ++i) {
+    const T* ai = a.data + i * a.rs;
+    for (int64_t j = 0; j < n; ++j) {
+      const T* bj = b.data + j * b.cs;
+      T part[8] = {};
+      int64_t p = 0;
+      for (; p + 8 <= k; p += 8) {
+        for (int q = 0; q < 8; ++q) part[q] += ai[(p + q) * a.cs] * bj[(p + q) * b.rs];
+      }
+      T sum = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+      for (; p < k; ++p) sum += ai[p * a.cs] * bj[p * b.rs];
+      c.data[i * c.rs + j] += alpha * sum;
+    }
+  }
+}
+
 // c += alpha a b for a row-major c. Matrix-vector shapes go to Eigen's GEMV and tiny ones to its
 // coefficient-wise product; the rest runs blocked, split over threads along the larger of m and n
 // (Sinew splits rather than Eigen's parallel GEMM, which balances badly on few threads and
@@ -179,14 +202,7 @@ inline int gemm_threads(int64_t m, int64_t n, int64_t k) {
 template <class T, int LO, int RO>
 void gemm_accumulate(const Mat<T>& a, const Mat<T>& b, const Mat<T>& c, T alpha) {
   const int64_t m = c.rows, n = c.cols, k = a.cols;
-  if (m == 1 || n == 1 || m + n + k < 20) {
-    OutMap<T> cm = map_output(c);
-    if (alpha == T(1))
-      cm.noalias() += map_input<T, LO>(a) * map_input<T, RO>(b);
-    else
-      cm.noalias() += alpha * map_input<T, LO>(a) * map_input<T, RO>(b);
-    return;
-  }
+  if (m == 1 || n == 1 || m + n + k < 20) return small_product(a, b, c, alpha);
   const int threads = gemm_threads(m, n, k);
   if (threads == 1) return gemm_serial<T, LO, RO>(a, b, c, alpha);
   const bool split_n = n >= m;
