@@ -144,7 +144,9 @@ TEST_F(PytorchCompat, TypedRewriteOfMixedDtypesLoadsBackIdentically) {
   io::TensorDict back = io::load_tensors(path("dtypes.safetensors"), &meta2);
   EXPECT_EQ(meta2, meta);
   ASSERT_EQ(back.size(), d.size());
-  for (const auto& [k, t] : d) {
+  for (const auto& entry : d) {
+    const std::string& k = entry.first;  // a plain reference: clang < 16 cannot capture a binding
+    const auto& t = entry.second;
     ASSERT_EQ(io::dtype(back.at(k)), io::dtype(t)) << k;
     std::visit(
         [&](const auto& a) {

@@ -2,6 +2,9 @@
 // optimizer factory from the fixture's option objects, shared by the optimizer test files.
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -11,6 +14,22 @@
 #include <sinew/sinew.hpp>
 
 namespace sinew::optim_test {
+
+// Each step of `traj` (PyTorch, float64) against the parameters after the same step here:
+// |sinew - torch| <= rtol * max(|torch|, 0.1) at every step and value.
+inline void expect_trajectory(const std::vector<std::vector<double>>& got,
+                              const nlohmann::json& traj, double rtol) {
+  ASSERT_EQ(got.size(), traj.size());
+  for (size_t s = 0; s < got.size(); ++s) {
+    std::vector<double> want = traj[s].get<std::vector<double>>();
+    ASSERT_EQ(got[s].size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_LE(std::fabs(got[s][i] - want[i]), rtol * std::max(std::fabs(want[i]), 0.1))
+          << "step " << s + 1 << ", value " << i << ": sinew " << got[s][i] << ", torch "
+          << want[i];
+    }
+  }
+}
 
 // The parameters start where the generator's start, and loss() is the generator's f.
 struct Problem {

@@ -14,6 +14,7 @@
 #include <sinew/sinew.hpp>
 
 #include "fixture.hpp"
+#include "optim/optim_test_util.hpp"
 #include "test_util.hpp"
 
 namespace sinew {
@@ -43,18 +44,8 @@ std::vector<double> values(const std::vector<Tensor<double>>& params) {
   return out;
 }
 
-// |sinew - torch| <= 1e-9 * max(|torch|, 0.1) at every step.
 void expect_trajectory(const std::vector<std::vector<double>>& got, const nlohmann::json& traj) {
-  ASSERT_EQ(got.size(), traj.size());
-  for (size_t s = 0; s < got.size(); ++s) {
-    std::vector<double> want = traj[s].get<std::vector<double>>();
-    ASSERT_EQ(got[s].size(), want.size());
-    for (size_t i = 0; i < want.size(); ++i) {
-      EXPECT_LE(std::fabs(got[s][i] - want[i]), 1e-9 * std::max(std::fabs(want[i]), 0.1))
-          << "step " << s + 1 << ", value " << i << ": sinew " << got[s][i] << ", torch "
-          << want[i];
-    }
-  }
+  optim_test::expect_trajectory(got, traj, 1e-9);
 }
 
 std::unique_ptr<optim::OptimizerT<double>> make(const std::string& name, const nlohmann::json& o,

@@ -19,20 +19,10 @@ namespace {
 
 using optim_test::Problem;
 
-// Each step of `traj` (PyTorch, float64) against the parameters after the same step here (float32):
-// |sinew - torch| <= 1e-5 * max(|torch|, 0.1). The generator asserts that torch's own float32 run
-// stays within a fraction of this, so the comparison is meaningful.
+// PyTorch in float64 against float32 here: 1e-5 relative. The generator asserts that torch's own
+// float32 run stays within a fraction of this, so the comparison is meaningful.
 void expect_trajectory(const std::vector<std::vector<double>>& got, const nlohmann::json& traj) {
-  ASSERT_EQ(got.size(), traj.size());
-  for (size_t s = 0; s < got.size(); ++s) {
-    std::vector<double> want = traj[s].get<std::vector<double>>();
-    ASSERT_EQ(got[s].size(), want.size());
-    for (size_t i = 0; i < want.size(); ++i) {
-      EXPECT_LE(std::fabs(got[s][i] - want[i]), 1e-5 * std::max(std::fabs(want[i]), 0.1))
-          << "step " << s + 1 << ", value " << i << ": sinew " << got[s][i] << ", torch "
-          << want[i];
-    }
-  }
+  optim_test::expect_trajectory(got, traj, 1e-5);
 }
 
 TEST(Optimizers, TrajectoriesMatchPyTorch) {

@@ -489,6 +489,8 @@ class Loss : public Cloneable<Derived, T> {
  public:
   Loss(const char* name, Options options)
       : Cloneable<Derived, T>(name), options_(std::move(options)) {}
+  // A loss's forward takes (input, target): the one-tensor forward stays the base's (an Error).
+  using ModuleT<T>::forward;
   const Options& options() const { return options_; }
   std::string extra_repr() const override {
     return std::string("reduction=") + reduction_name(options_.reduction);
