@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds and runs Sinew's tests: the `release` preset, then `asan` (AddressSanitizer + UBSan).
+# Builds and runs Sinew's tests: the `release` preset, then `asan` (AddressSanitizer + UBSan), then
+# `clang` (the same suites built with clang 14, so that both supported compilers are proven).
 # Installs what is missing first. Exits non-zero if any configure, build or test step fails.
 #
-#   scripts/test.sh [preset...]    (default: release asan)
+#   scripts/test.sh [preset...]    (default: release asan clang)
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -10,7 +11,7 @@ cd "$root" || exit 1
 "$root/scripts/setup.sh" || exit 1
 
 presets=("$@")
-[ ${#presets[@]} -gt 0 ] || presets=(release asan)
+[ ${#presets[@]} -gt 0 ] || presets=(release asan clang)
 jobs=$(nproc 2>/dev/null || echo 2)
 # Ninja when it is there (the presets name no generator); an existing build dir keeps its own.
 if [ -z "${CMAKE_GENERATOR:-}" ] && command -v ninja >/dev/null 2>&1; then
