@@ -19,8 +19,8 @@ struct AdagradOptions {
   double eps = 1e-10;
   bool maximize = false;
 };
-SINEW_OPTIM_OPTIONS_JSON(AdagradOptions, lr, lr_decay, weight_decay, initial_accumulator_value, eps,
-                         maximize)
+SINEW_OPTIM_OPTIONS(AdagradOptions, lr, lr_decay, weight_decay, initial_accumulator_value, eps,
+                    maximize)
 
 // Per-group overrides of AdagradOptions: a field left empty takes the optimizer's default.
 struct AdagradGroupOptions {

@@ -19,7 +19,7 @@ struct AdamOptions {
   bool amsgrad = false;
   bool maximize = false;
 };
-SINEW_OPTIM_OPTIONS_JSON(AdamOptions, lr, betas, eps, weight_decay, amsgrad, maximize)
+SINEW_OPTIM_OPTIONS(AdamOptions, lr, betas, eps, weight_decay, amsgrad, maximize)
 
 // AdamW has the same fields; only the default weight decay differs (0.01, as PyTorch's).
 struct AdamWOptions {
@@ -30,7 +30,7 @@ struct AdamWOptions {
   bool amsgrad = false;
   bool maximize = false;
 };
-SINEW_OPTIM_OPTIONS_JSON(AdamWOptions, lr, betas, eps, weight_decay, amsgrad, maximize)
+SINEW_OPTIM_OPTIONS(AdamWOptions, lr, betas, eps, weight_decay, amsgrad, maximize)
 
 // Per-group overrides; betas is written with double braces: {.betas = {{0.8, 0.99}}}.
 template <class O>

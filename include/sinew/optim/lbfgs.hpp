@@ -36,8 +36,7 @@
 namespace sinew::optim {
 
 enum class LineSearch { None, StrongWolfe };
-NLOHMANN_JSON_SERIALIZE_ENUM(LineSearch, {{LineSearch::None, nullptr},
-                                          {LineSearch::StrongWolfe, "strong_wolfe"}})
+SINEW_OPTIM_ENUM(LineSearch, nullptr, "strong_wolfe")  // None is null, as PyTorch's
 
 struct LBFGSOptions {
   double lr = 1;
@@ -48,8 +47,8 @@ struct LBFGSOptions {
   int64_t history_size = 100;
   LineSearch line_search_fn = LineSearch::None;
 };
-SINEW_OPTIM_OPTIONS_JSON(LBFGSOptions, lr, max_iter, max_eval, tolerance_grad, tolerance_change,
-                         history_size, line_search_fn)
+SINEW_OPTIM_OPTIONS(LBFGSOptions, lr, max_iter, max_eval, tolerance_grad, tolerance_change,
+                    history_size, line_search_fn)
 
 // Per-group overrides of LBFGSOptions: a field left empty takes the optimizer's default.
 struct LBFGSGroupOptions {
@@ -127,7 +126,6 @@ void copy_into(Tensor<T>& dst, const Tensor<T>& src) {
 template <class T>
 class LBFGST : public OptimizerWith<T, LBFGSOptions, LBFGSGroupOptions> {
   using Base = OptimizerWith<T, LBFGSOptions, LBFGSGroupOptions>;
-  using typename Base::Json;
 
  public:
   using typename Base::ParamGroup;
@@ -160,66 +158,49 @@ class LBFGST : public OptimizerWith<T, LBFGSOptions, LBFGSGroupOptions> {
     return first;
   }
 
-  StateDictT<T> state_dict() const override {
-    StateDictT<T> out = Base::state_dict();
-    Json scalars = Json::object();
-    size_t index = 0;
-    NoGradGuard guard;
-    for (size_t g = 0; g < this->num_param_groups(); ++g) {
-      const std::string id = std::to_string(index);
-      index += this->params_[g].size();
-      if (g >= groups_state_.size() || !groups_state_[g].d.defined()) continue;  // never stepped
-      const GroupState& s = groups_state_[g];
-      std::string prefix = "state." + id + ".";
-      out.tensors.insert(prefix + "d", s.d.clone());
-      out.tensors.insert(prefix + "prev_flat_grad", s.prev_flat_grad.clone());
-      for (size_t k = 0; k < s.old_dirs.size(); ++k) {
-        out.tensors.insert(prefix + "old_dirs." + std::to_string(k), s.old_dirs[k].clone());
-        out.tensors.insert(prefix + "old_stps." + std::to_string(k), s.old_stps[k].clone());
-      }
-      scalars[id] = {{"t", s.t},
-                     {"H_diag", s.h_diag},
-                     {"prev_loss", s.prev_loss},
-                     {"ro", s.ro},
-                     {"n_iter", s.n_iter},
-                     {"func_evals", s.func_evals},
-                     {"history", s.old_dirs.size()}};
-    }
-    out.metadata["lbfgs_state"] = scalars.dump();
-    return out;
+ protected:
+  void validate(const LBFGSOptions& o) const override {
+    SINEW_CHECK(o.lr >= 0, "LBFGS", "invalid learning rate: ", o.lr);
+    SINEW_CHECK(o.max_iter > 0, "LBFGS", "max_iter must be positive, got ", o.max_iter);
+    SINEW_CHECK(o.max_eval == -1 || o.max_eval > 0, "LBFGS",
+                "max_eval must be positive (or -1 for max_iter * 5 / 4), got ", o.max_eval);
+    SINEW_CHECK(o.history_size > 0, "LBFGS", "history_size must be positive, got ", o.history_size);
+    SINEW_CHECK(o.tolerance_grad >= 0 && o.tolerance_change >= 0, "LBFGS",
+                "tolerances must be non-negative, got ", o.tolerance_grad, " and ",
+                o.tolerance_change);
   }
+  void check_state_shape(size_t, const Tensor<T>&, const std::string&,
+                         const Tensor<T>&) const override {}  // checked in load_group_states
 
-  void load_state_dict(const StateDictT<T>& dict) override {
-    const char* fn = "load_state_dict";
-    auto it = dict.metadata.find("lbfgs_state");
-    SINEW_CHECK(it != dict.metadata.end(), fn, "the state dict has no 'lbfgs_state' metadata");
-    Json scalars;
-    try {
-      scalars = Json::parse(it->second);
-    } catch (const nlohmann::json::exception& e) {
-      sinew::detail::fail(fn, "'lbfgs_state' is not valid JSON: ", e.what());
+  // The per-group state in state dicts: the tensors "state.<i>.d", "prev_flat_grad",
+  // "old_dirs.<k>", "old_stps.<k>" (i: the group's first parameter) and the scalars as metadata
+  // "lbfgs_state" (JSON: {"<i>": {"t", "H_diag", "prev_loss", "ro", "n_iter", "func_evals",
+  // "history"}}).
+  const char* group_state_name() const override { return "lbfgs_state"; }
+  bool save_group_state(size_t g, const std::string& prefix, nn::StateDictT<T>& tensors,
+                        FieldVisitor& scalars) const override {
+    if (g >= groups_state_.size() || !groups_state_[g].d.defined()) return false;  // never stepped
+    GroupState s = groups_state_[g];  // a copy of the handles: the visitor takes references
+    tensors.insert(prefix + "d", s.d.clone());
+    tensors.insert(prefix + "prev_flat_grad", s.prev_flat_grad.clone());
+    for (size_t k = 0; k < s.old_dirs.size(); ++k) {
+      tensors.insert(prefix + "old_dirs." + std::to_string(k), s.old_dirs[k].clone());
+      tensors.insert(prefix + "old_stps." + std::to_string(k), s.old_stps[k].clone());
     }
-    Base::load_state_dict(dict);  // options; the tensors land in the first parameters' state
+    int64_t history = static_cast<int64_t>(s.old_dirs.size());
+    visit_scalars(scalars, s, history);
+    return true;
+  }
+  void load_group_states(const std::vector<FieldVisitor*>& scalars) override {
+    const char* fn = "load_state_dict";
     std::vector<GroupState> fresh(this->num_param_groups());
-    size_t index = 0;
     for (size_t g = 0; g < this->num_param_groups(); ++g) {
-      const std::string id = std::to_string(index);
-      index += this->params_[g].size();
       ParamStateT<T>& ps = this->state(this->params_[g][0]);
-      if (scalars.contains(id)) {
+      if (scalars[g] != nullptr) {
         GroupState& s = fresh[g];
-        const Json& j = scalars[id];
-        try {
-          j.at("t").get_to(s.t);
-          j.at("H_diag").get_to(s.h_diag);
-          j.at("prev_loss").get_to(s.prev_loss);
-          j.at("ro").get_to(s.ro);
-          j.at("n_iter").get_to(s.n_iter);
-          j.at("func_evals").get_to(s.func_evals);
-        } catch (const nlohmann::json::exception& e) {
-          sinew::detail::fail(fn, "bad LBFGS state for group ", g, ": ", e.what());
-        }
-        size_t n = j.value("history", size_t{0});
+        int64_t history = 0;
+        visit_scalars(*scalars[g], s, history);
+        const size_t n = static_cast<size_t>(history);
         SINEW_CHECK(s.ro.size() == n, fn, "LBFGS history of group ", g, " has ", n, " entries but ",
                     s.ro.size(), " curvature values");
         auto take = [&](const std::string& key) {
@@ -241,20 +222,6 @@ class LBFGST : public OptimizerWith<T, LBFGSOptions, LBFGSGroupOptions> {
     groups_state_ = std::move(fresh);
   }
 
- protected:
-  void validate(const LBFGSOptions& o) const override {
-    SINEW_CHECK(o.lr >= 0, "LBFGS", "invalid learning rate: ", o.lr);
-    SINEW_CHECK(o.max_iter > 0, "LBFGS", "max_iter must be positive, got ", o.max_iter);
-    SINEW_CHECK(o.max_eval == -1 || o.max_eval > 0, "LBFGS",
-                "max_eval must be positive (or -1 for max_iter * 5 / 4), got ", o.max_eval);
-    SINEW_CHECK(o.history_size > 0, "LBFGS", "history_size must be positive, got ", o.history_size);
-    SINEW_CHECK(o.tolerance_grad >= 0 && o.tolerance_change >= 0, "LBFGS",
-                "tolerances must be non-negative, got ", o.tolerance_grad, " and ",
-                o.tolerance_change);
-  }
-  void check_state_shape(size_t, const Tensor<T>&, const std::string&,
-                         const Tensor<T>&) const override {}  // checked in load_state_dict
-
  private:
   struct GroupState {
     Tensor<T> d, prev_flat_grad;  // saved between steps
@@ -266,6 +233,16 @@ class LBFGST : public OptimizerWith<T, LBFGSOptions, LBFGSGroupOptions> {
     Tensor<T> flat_grad, x_init, g_prev, g_new, bracket_g[2];
     std::vector<double> al;
   };
+
+  static void visit_scalars(FieldVisitor& v, GroupState& s, int64_t& history) {
+    v.field("t", s.t);
+    v.field("H_diag", s.h_diag);
+    v.field("prev_loss", s.prev_loss);
+    v.field("ro", s.ro);
+    v.field("n_iter", s.n_iter);
+    v.field("func_evals", s.func_evals);
+    v.field("history", history);
+  }
 
   int64_t group_numel(size_t g) const {
     int64_t n = 0;

@@ -26,13 +26,17 @@
 // allocated on a parameter's first step and reused after. Parameters without a .grad are skipped.
 //
 // Everything here that touches tensors or JSON is a template, so a program that includes
-// <sinew/sinew.hpp> and uses no optimizer instantiates none of it.
+// <sinew/sinew.hpp> and uses no optimizer instantiates none of it. No virtual function mentions
+// JSON: state_dict() and load_state_dict() are non-virtual templates reaching the dynamic type
+// through JSON-free hooks (FieldVisitor), so a program that constructs and steps optimizers but
+// never takes a state dict compiles no JSON code.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <unordered_map>
@@ -51,21 +55,177 @@
 #include "sinew/ops/factory.hpp"
 #include "sinew/optim/optimizer_base.hpp"
 
-// to_json/from_json for an options aggregate, as NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT
-// (a field missing from the JSON keeps its default) but as templates on the JSON type: that macro
-// defines non-template inline functions, which every translation unit would compile.
-#define SINEW_OPTIM_OPTIONS_JSON(Type, ...)                                                 \
-  template <class Json>                                                                     \
-  void to_json(Json& nlohmann_json_j, const Type& nlohmann_json_t) {                        \
-    NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(NLOHMANN_JSON_TO, __VA_ARGS__))                \
+// The field list of an options aggregate, in the order they are listed:
+//   SINEW_OPTIM_OPTIONS(SGDOptions, lr, momentum, ...)
+// defines `template <class V> void visit_fields(V& v, SGDOptions& o)` calling v("lr", o.lr), ...
+// (what the state dicts and the FieldVisitor hooks go through) and to_json/from_json templates on
+// the JSON type built on it (a field missing from the JSON takes the aggregate's default, as
+// NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT; templates, so only a program that converts
+// options to or from JSON compiles any JSON code). A field is a double, bool, int64_t,
+// std::pair<double, double> or an enum declared with SINEW_OPTIM_ENUM.
+#define SINEW_OPTIM_VISIT_FIELD_(field) v(#field, o.field);
+#define SINEW_OPTIM_OPTIONS(Type, ...)                                               \
+  template <class V>                                                                 \
+  void visit_fields(V& v, Type& o) {                                                 \
+    NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(SINEW_OPTIM_VISIT_FIELD_, __VA_ARGS__)) \
+  }                                                                                  \
+  template <class Json>                                                              \
+  void to_json(Json& j, const Type& o) {                                             \
+    ::sinew::optim::detail::options_to_json(j, o);                                   \
+  }                                                                                  \
+  template <class Json>                                                              \
+  void from_json(const Json& j, Type& o) {                                           \
+    ::sinew::optim::detail::options_from_json(j, o);                                 \
+  }
+
+// An enum option with the values 0, 1, ..., n - 1 and the names they serialize to, in value
+// order (nullptr: JSON null); a name not listed reads as the first value, as
+// NLOHMANN_JSON_SERIALIZE_ENUM does:
+//   SINEW_OPTIM_ENUM(LineSearch, nullptr, "strong_wolfe")
+// defines option_enum_names(LineSearch) and to_json/from_json templates.
+#define SINEW_OPTIM_ENUM(Type, ...)                                                         \
+  inline std::span<const char* const> option_enum_names(Type) {                             \
+    static constexpr const char* names[] = {__VA_ARGS__};                                   \
+    return names;                                                                           \
   }                                                                                         \
   template <class Json>                                                                     \
-  void from_json(const Json& nlohmann_json_j, Type& nlohmann_json_t) {                      \
-    const Type nlohmann_json_default_obj{};                                                 \
-    NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(NLOHMANN_JSON_FROM_WITH_DEFAULT, __VA_ARGS__)) \
+  void to_json(Json& j, const Type& e) {                                                    \
+    ::sinew::optim::detail::enum_to_json(j, static_cast<int64_t>(e), option_enum_names(e)); \
+  }                                                                                         \
+  template <class Json>                                                                     \
+  void from_json(const Json& j, Type& e) {                                                  \
+    e = static_cast<Type>(::sinew::optim::detail::enum_from_json(j, option_enum_names(e))); \
   }
 
 namespace sinew::optim {
+
+// Named values of an optimizer, without JSON: the hyperparameters of a group (visit_options,
+// load_options) and extra per-group state (LBFGS's scalars). A writer reads each value, a reader
+// assigns it (a reader may leave a value it has no entry for unchanged).
+class FieldVisitor {
+ public:
+  virtual ~FieldVisitor() = default;
+  virtual void field(const char* name, double& v) = 0;
+  virtual void field(const char* name, bool& v) = 0;
+  virtual void field(const char* name, int64_t& v) = 0;
+  virtual void field(const char* name, std::pair<double, double>& v) = 0;
+  virtual void field(const char* name, std::vector<double>& v) = 0;
+  // An enum (SINEW_OPTIM_ENUM) as its value and the names of its values.
+  virtual void field(const char* name, int64_t& value, std::span<const char* const> names) = 0;
+};
+
+namespace detail {
+
+template <class Json>
+void enum_to_json(Json& j, int64_t value, std::span<const char* const> names) {
+  const char* n = value >= 0 && static_cast<size_t>(value) < names.size() ? names[value] : names[0];
+  if (n == nullptr) {
+    j = nullptr;
+  } else {
+    j = n;
+  }
+}
+template <class Json>
+int64_t enum_from_json(const Json& j, std::span<const char* const> names) {
+  for (size_t k = 0; k < names.size(); ++k) {
+    if (names[k] == nullptr ? j.is_null()
+                            : j.is_string() && j.template get_ref<const std::string&>() == names[k])
+      return static_cast<int64_t>(k);
+  }
+  return 0;
+}
+
+// to_json/from_json of an options aggregate through its visit_fields (SINEW_OPTIM_OPTIONS).
+template <class Json>
+struct OptionsToJson {
+  Json& j;
+  template <class F>
+  void operator()(const char* name, const F& f) {
+    j[name] = f;
+  }
+};
+template <class Json>
+struct OptionsFromJson {
+  const Json& j;
+  template <class F>
+  void operator()(const char* name, F& f) {
+    f = j.value(name, f);
+  }
+};
+template <class Json, class Options>
+void options_to_json(Json& j, const Options& o) {
+  Options copy = o;
+  OptionsToJson<Json> w{j};
+  visit_fields(w, copy);
+}
+template <class Json, class Options>
+void options_from_json(const Json& j, Options& o) {
+  o = Options{};
+  OptionsFromJson<Json> r{j};
+  visit_fields(r, o);
+}
+
+// FieldVisitors over a JSON object, for state_dict() and load_state_dict() (and so compiled only
+// by a program that calls them).
+template <class Json>
+class JsonFieldWriter final : public FieldVisitor {
+ public:
+  Json j = Json::object();
+  void field(const char* name, double& v) override { j[name] = v; }
+  void field(const char* name, bool& v) override { j[name] = v; }
+  void field(const char* name, int64_t& v) override { j[name] = v; }
+  void field(const char* name, std::pair<double, double>& v) override { j[name] = v; }
+  void field(const char* name, std::vector<double>& v) override { j[name] = v; }
+  void field(const char* name, int64_t& v, std::span<const char* const> names) override {
+    enum_to_json(j[name], v, names);
+  }
+};
+
+// Reads the entries of `j`: a missing one leaves the value as it is unless `required`; a missing
+// required entry or one of the wrong type is a sinew::Error of load_state_dict saying `context`.
+template <class Json>
+class JsonFieldReader final : public FieldVisitor {
+ public:
+  JsonFieldReader(const Json& j, bool required, std::string context)
+      : j_(j), required_(required), context_(std::move(context)) {}
+  void field(const char* name, double& v) override {
+    read(name, [&](const Json& x) { x.get_to(v); });
+  }
+  void field(const char* name, bool& v) override {
+    read(name, [&](const Json& x) { x.get_to(v); });
+  }
+  void field(const char* name, int64_t& v) override {
+    read(name, [&](const Json& x) { x.get_to(v); });
+  }
+  void field(const char* name, std::pair<double, double>& v) override {
+    read(name, [&](const Json& x) { x.get_to(v); });
+  }
+  void field(const char* name, std::vector<double>& v) override {
+    read(name, [&](const Json& x) { x.get_to(v); });
+  }
+  void field(const char* name, int64_t& v, std::span<const char* const> names) override {
+    read(name, [&](const Json& x) { v = enum_from_json(x, names); });
+  }
+
+ private:
+  template <class F>
+  void read(const char* name, const F& f) {
+    try {
+      if (required_ || !j_.is_object()) {
+        f(j_.at(name));  // throws for a missing entry or a non-object
+      } else if (auto it = j_.find(name); it != j_.end()) {
+        f(*it);
+      }
+    } catch (const typename Json::exception& e) {
+      sinew::detail::fail("load_state_dict", context_, ": ", e.what());
+    }
+  }
+  const Json& j_;
+  bool required_;
+  std::string context_;
+};
+
+}  // namespace detail
 
 // A serializable snapshot of an optimizer: state tensors plus string metadata (JSON).
 template <class T = float>
@@ -128,8 +288,11 @@ class OptimizerT : public Optimizer {
     return it == state_.end() ? nullptr : &it->second;
   }
 
-  // A snapshot (the tensors are copies) of the state and the hyperparameters.
-  virtual StateDictT<T> state_dict() const {
+  // A snapshot (the tensors are copies) of the state and the hyperparameters. A template (on the
+  // JSON type of the metadata) and not virtual, so that only a program that takes state dicts
+  // compiles JSON code; the dynamic type is reached through visit_options and save_group_state.
+  template <class Json = nlohmann::json>
+  StateDictT<T> state_dict() const {
     StateDictT<T> out;
     std::vector<Tensor<T>> all = all_params();
     NoGradGuard guard;
@@ -143,21 +306,47 @@ class OptimizerT : public Optimizer {
     Json groups = Json::array();
     size_t index = 0;
     for (size_t g = 0; g < num_param_groups(); ++g) {
-      Json j = group_to_json(g);
+      detail::JsonFieldWriter<Json> w;
+      visit_options(g, w);
       std::vector<size_t> ids;
       for (size_t k = 0; k < params_[g].size(); ++k) ids.push_back(index++);
-      j["params"] = ids;
-      groups.push_back(j);
+      w.j["params"] = ids;
+      groups.push_back(std::move(w.j));
     }
     out.metadata["optimizer"] = name();
     out.metadata["param_groups"] = groups.dump();
+    if (const char* extra = group_state_name()) {
+      Json scalars = Json::object();
+      index = 0;
+      for (size_t g = 0; g < num_param_groups(); ++g) {
+        const std::string id = std::to_string(index);
+        index += params_[g].size();
+        detail::JsonFieldWriter<Json> w;
+        if (save_group_state(g, "state." + id + ".", out.tensors, w)) scalars[id] = std::move(w.j);
+      }
+      out.metadata[extra] = scalars.dump();
+    }
     return out;
   }
 
   // Restores hyperparameters and state from a state dict made by the same optimizer type over the
   // same number of groups and parameters (checked; shapes are checked before anything changes).
-  virtual void load_state_dict(const StateDictT<T>& dict) {
+  // A template as state_dict(); the dynamic type is reached through load_options and
+  // load_group_states.
+  template <class Json = nlohmann::json>
+  void load_state_dict(const StateDictT<T>& dict) {
     const char* fn = "load_state_dict";
+    const char* extra = group_state_name();
+    Json extra_json;
+    if (extra != nullptr) {
+      auto it = dict.metadata.find(extra);
+      SINEW_CHECK(it != dict.metadata.end(), fn, "the state dict has no '", extra, "' metadata");
+      try {
+        extra_json = Json::parse(it->second);
+      } catch (const typename Json::exception& e) {
+        sinew::detail::fail(fn, "'", extra, "' is not valid JSON: ", e.what());
+      }
+    }
     auto opt_it = dict.metadata.find("optimizer");
     SINEW_CHECK(opt_it != dict.metadata.end(), fn, "the state dict has no 'optimizer' metadata");
     SINEW_CHECK(opt_it->second == name(), fn, "the state dict is of a ", opt_it->second,
@@ -167,7 +356,7 @@ class OptimizerT : public Optimizer {
     Json groups;
     try {
       groups = Json::parse(groups_it->second);
-    } catch (const nlohmann::json::exception& e) {
+    } catch (const typename Json::exception& e) {
       sinew::detail::fail(fn, "'param_groups' is not valid JSON: ", e.what());
     }
     SINEW_CHECK(groups.is_array() && groups.size() == num_param_groups(), fn, "the state dict has ",
@@ -205,8 +394,13 @@ class OptimizerT : public Optimizer {
         }
       }
     }
-    for (size_t g = 0; g < num_param_groups(); ++g) group_from_json(g, groups[g], false);
-    for (size_t g = 0; g < num_param_groups(); ++g) group_from_json(g, groups[g], true);
+    for (bool apply : {false, true}) {
+      for (size_t g = 0; g < num_param_groups(); ++g) {
+        detail::JsonFieldReader<Json> r(groups[g], false,
+                                        "bad hyperparameters for group " + std::to_string(g));
+        load_options(g, r, apply);
+      }
+    }
     state_.clear();
     NoGradGuard guard;
     for (size_t i = 0; i < all.size(); ++i) {
@@ -226,13 +420,24 @@ class OptimizerT : public Optimizer {
         s.buffers.insert_or_assign(n, t.detach().to(all[i].device()).clone());
       }
     }
+    if (extra != nullptr) {
+      const Json& scalars = extra_json;
+      std::vector<std::unique_ptr<detail::JsonFieldReader<Json>>> readers(num_param_groups());
+      std::vector<FieldVisitor*> visitors(num_param_groups(), nullptr);
+      size_t index = 0;
+      for (size_t g = 0; g < num_param_groups(); ++g) {
+        const std::string id = std::to_string(index);
+        index += params_[g].size();
+        if (!scalars.contains(id)) continue;
+        readers[g] = std::make_unique<detail::JsonFieldReader<Json>>(
+            scalars.at(id), true, "bad " + name() + " state for group " + std::to_string(g));
+        visitors[g] = readers[g].get();
+      }
+      load_group_states(visitors);
+    }
   }
 
  protected:
-  // The JSON type of the hyperparameters; dependent on T so that nothing of it is compiled before
-  // an optimizer is.
-  using Json = std::conditional_t<sizeof(T) != 0, nlohmann::json, void>;
-
   // Checks a parameter list for a new group (non-empty, leaf tensors, none already held).
   void check_new_group(const std::vector<Tensor<T>>& params) const {
     SINEW_CHECK(!params.empty(), name().c_str(), "got an empty parameter list");
@@ -256,9 +461,23 @@ class OptimizerT : public Optimizer {
     SINEW_CHECK(t.shape() == p.shape(), "load_state_dict", "state.", i, ".", n, " has shape ",
                 t.shape(), ", the parameter has ", p.shape());
   }
-  virtual Json group_to_json(size_t group) const = 0;
-  // Reads group g's hyperparameters (validated); stores them only when `apply` is true.
-  virtual void group_from_json(size_t group, const Json& j, bool apply) = 0;
+  // Visits (a copy of) the hyperparameters of group g.
+  virtual void visit_options(size_t group, FieldVisitor& v) const = 0;
+  // Reads group g's hyperparameters over the options' defaults (validated); stores them only when
+  // `apply` is true.
+  virtual void load_options(size_t group, FieldVisitor& v, bool apply) = 0;
+  // Extra per-group state beyond the per-parameter buffers (LBFGS): the metadata key of its
+  // scalars (nullptr: none); save_group_state adds group g's tensors under `prefix` (the
+  // "state.<i>." of the group's first parameter) and visits its scalars, false when the group has
+  // no state; load_group_states runs after the rest of load_state_dict with each group's saved
+  // scalars (nullptr: none saved); the group's tensors are then in the state of its first
+  // parameter.
+  virtual const char* group_state_name() const { return nullptr; }
+  virtual bool save_group_state(size_t, const std::string&, nn::StateDictT<T>&,
+                                FieldVisitor&) const {
+    return false;
+  }
+  virtual void load_group_states(const std::vector<FieldVisitor*>&) {}
   void clear_state() { state_.clear(); }
 
   // The contiguous CPU data of a parameter and of its gradient, for the update loops.
@@ -292,7 +511,7 @@ class OptimizerT : public Optimizer {
 // The part every concrete optimizer shares: typed options per group. Options is the aggregate of
 // hyperparameters; GroupOptions holds the same fields as std::optional overrides and provides
 // `Options resolve(const Options& defaults) const`. Derived supplies validate(const Options&);
-// Options has to_json/from_json (SINEW_OPTIM_OPTIONS_JSON).
+// Options has a field list (SINEW_OPTIM_OPTIONS).
 template <class T, class Options, class GroupOptions>
 class OptimizerWith : public OptimizerT<T> {
   using Base = OptimizerT<T>;
@@ -336,7 +555,6 @@ class OptimizerWith : public OptimizerT<T> {
   }
 
  protected:
-  using typename Base::Json;
   // Validates the defaults (an empty-group optimizer still checks them) and adds the groups.
   void init(std::vector<ParamGroup> groups) {
     validate(defaults_);
@@ -344,24 +562,37 @@ class OptimizerWith : public OptimizerT<T> {
     for (auto& g : groups) add_param_group(std::move(g));
   }
   virtual void validate(const Options& o) const = 0;
-  Json group_to_json(size_t group) const override {
-    Json j = options(group);
-    return j;
+  void visit_options(size_t group, FieldVisitor& v) const override {
+    Options o = options(group);
+    ToVisitor f{v};
+    visit_fields(f, o);
   }
-  void group_from_json(size_t group, const Json& j, bool apply) override {
-    Options o = defaults_;
-    try {
-      from_json(j, o);
-    } catch (const nlohmann::json::exception& e) {
-      sinew::detail::fail("load_state_dict", "bad hyperparameters for group ", group, ": ",
-                          e.what());
-    }
+  void load_options(size_t group, FieldVisitor& v, bool apply) override {
+    Options o{};
+    ToVisitor f{v};
+    visit_fields(f, o);
     validate(o);
     if (apply) options_[group] = o;
   }
 
   Options defaults_;
   std::vector<Options> options_;
+
+ private:
+  // Passes the typed fields of visit_fields on to a FieldVisitor (an enum as its value).
+  struct ToVisitor {
+    FieldVisitor& v;
+    template <class F>
+    void operator()(const char* name, F& f) {
+      if constexpr (std::is_enum_v<F>) {
+        int64_t i = static_cast<int64_t>(f);
+        v.field(name, i, option_enum_names(f));
+        f = static_cast<F>(i);
+      } else {
+        v.field(name, f);
+      }
+    }
+  };
 };
 
 }  // namespace sinew::optim

@@ -21,7 +21,7 @@ struct RMSpropOptions {
   bool centered = false;
   bool maximize = false;
 };
-SINEW_OPTIM_OPTIONS_JSON(RMSpropOptions, lr, alpha, eps, weight_decay, momentum, centered, maximize)
+SINEW_OPTIM_OPTIONS(RMSpropOptions, lr, alpha, eps, weight_decay, momentum, centered, maximize)
 
 // Per-group overrides of RMSpropOptions: a field left empty takes the optimizer's default.
 struct RMSpropGroupOptions {

@@ -18,7 +18,7 @@ struct SGDOptions {
   bool nesterov = false;
   bool maximize = false;
 };
-SINEW_OPTIM_OPTIONS_JSON(SGDOptions, lr, momentum, dampening, weight_decay, nesterov, maximize)
+SINEW_OPTIM_OPTIONS(SGDOptions, lr, momentum, dampening, weight_decay, nesterov, maximize)
 
 // Per-group overrides of SGDOptions: a field left empty takes the optimizer's default.
 struct SGDGroupOptions {
