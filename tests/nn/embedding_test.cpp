@@ -147,3 +147,13 @@ TEST(Embedding, DoubleLayerMatchesTheFloatLayer) {
   EXPECT_TRUE(all_close(pre(idx), yd, 0, 0));
   EXPECT_FALSE(pre.weight.requires_grad());
 }
+
+// The backward reads the indices: changing them in place after the forward must be caught, not
+// give a silently wrong gradient.
+TEST(Embedding, InPlaceChangeOfIndicesAfterForwardIsAVersionError) {
+  nn::Embedding e(5, 2);
+  Tensor<int64_t> idx = from_vector<int64_t>({0, 3}, {2});
+  Tensor<float> y = e(idx).sum();
+  idx.fill_(1);
+  SINEW_EXPECT_ERROR(y.backward(), "backward", "modified by an in-place operation", "embedding");
+}

@@ -161,3 +161,37 @@ TEST(Hooks, FullBackwardHookWithAnInputThatNeedsNoGrad) {
   lin(ones<float>({3, 2})).sum().backward();
   EXPECT_EQ(calls, 1);
 }
+
+namespace {
+// A user module with value members called as fc(x), the documented spelling.
+struct ValueNet : nn::Module {
+  nn::Linear fc{2, 2};
+  Double twice;
+  ValueNet() : Module("ValueNet") {
+    register_module("fc", fc);
+    register_module("twice", twice);
+  }
+  Tensor<float> forward(const Tensor<float>& x) override { return twice(fc(x)); }
+};
+}  // namespace
+
+// A hook registered on a value member, or on the copy that register_module keeps, fires on every
+// path: the member called inside forward, the registered child called directly, and a Sequential.
+TEST(Hooks, FireForValueMembersCalledAsFunctions) {
+  ValueNet net;
+  int on_member = 0, on_child = 0;
+  net.twice.register_forward_hook([&](nn::Module&, const Tensor<float>&, const Tensor<float>&) {
+    ++on_member;
+  });
+  net.named_children().at("fc")->register_forward_hook(
+      [&](nn::Module&, const Tensor<float>&, const Tensor<float>&) { ++on_child; });
+  net(ones<float>({1, 2}));
+  EXPECT_EQ(on_member, 1);
+  EXPECT_EQ(on_child, 1);  // registered on the child, fired by the member's call
+  (*net.named_children().at("twice"))(ones<float>({1, 2}));
+  EXPECT_EQ(on_member, 2);
+  nn::Sequential seq(net.fc, net.twice);
+  seq(ones<float>({1, 2}));
+  EXPECT_EQ(on_member, 3);
+  EXPECT_EQ(on_child, 2);
+}
