@@ -8,7 +8,7 @@
 #include <cstring>
 #include <vector>
 
-#include <sinew/sinew.hpp>
+#include <sinew/tensor.hpp>  // tensors and autograd only: no layers, optimizers or files
 
 using sinew::Tensor;
 

@@ -121,16 +121,13 @@ TEST(Sequential, FloatSpellingsAreTheFloatInstantiations) {
 // XOR as a regression: 2 -> 8 -> 1 with tanh, full-batch gradient descent written by hand in
 // double. The loss starts near 0.25 or above (the best constant predictor has 0.25) and must end
 // far below what any linear model can reach (0.25), so broken gradients or updates fail.
-TEST(Sequential, DoubleMlpLearnsXorWithHandWrittenSgd) {
-  manual_seed(3);
-  nn::SequentialT<double> mlp(nn::LinearT<double>(2, 8), nn::TanhT<double>(),
-                              nn::LinearT<double>(8, 1));
-  Tensor<double> x = from_vector<double>({0, 0, 0, 1, 1, 0, 1, 1}, {4, 2});
-  Tensor<double> y = from_vector<double>({0, 1, 1, 0}, {4, 1});
+namespace {
+// Trains `mlp` on XOR with plain SGD; returns the first and the last loss.
+std::pair<double, double> train_xor(nn::SequentialT<double>& mlp, const Tensor<double>& x,
+                                    const Tensor<double>& y, int steps, double lr) {
   nn::MSELossT<double> mse;
-  const double lr = 0.2;
   double first = 0, last = 0;
-  for (int step = 0; step < 3000; ++step) {
+  for (int step = 0; step < steps; ++step) {
     mlp.zero_grad();
     Tensor<double> loss = mse(mlp(x), y);
     loss.backward();
@@ -139,6 +136,18 @@ TEST(Sequential, DoubleMlpLearnsXorWithHandWrittenSgd) {
     NoGradGuard guard;
     for (auto& p : mlp.parameters()) p.sub_(p.grad() * lr);
   }
+  return {first, last};
+}
+}  // namespace
+
+TEST(Sequential, DoubleMlpLearnsXorWithHandWrittenSgd) {
+  manual_seed(3);
+  const std::vector<double> xs{0, 0, 0, 1, 1, 0, 1, 1}, ys{0, 1, 1, 0};
+  Tensor<double> x = from_vector<double>(xs, {4, 2});
+  Tensor<double> y = from_vector<double>(ys, {4, 1});
+  nn::SequentialT<double> mlp(nn::LinearT<double>(2, 8), nn::TanhT<double>(),
+                              nn::LinearT<double>(8, 1));
+  auto [first, last] = train_xor(mlp, x, y, 3000, 0.2);
   EXPECT_GT(first, 0.1);
   EXPECT_LT(last, 1e-3);
   NoGradGuard guard;
