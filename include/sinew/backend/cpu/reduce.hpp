@@ -432,18 +432,19 @@ void norm(const Tensor<T>& x, const std::vector<bool>& reduced, double p, const 
 }
 
 // out = log sum exp(x) over the reduced dimensions, as m + log sum exp(x - m) with m the max (no
-// overflow); m is taken as 0 when infinite, so all -inf gives -inf and any +inf gives +inf.
+// overflow). A NaN or infinite max is the answer itself: all -inf (or nothing) gives -inf, any
+// +inf gives +inf (not through exp, which Eigen's vectorized form clamps to a tiny non-zero).
 template <class T>
 void logsumexp(const Tensor<T>& x, const std::vector<bool>& reduced, const Tensor<T>& out) {
   ReducePlan plan = make_reduce_plan(x.impl(), reduced);
   T* o = out.data_ptr();
   for_each_output(plan, x.data_ptr(), 10, [&](int64_t m, const T* r) {
     T mx = extreme<true>(plan, r, [](T v) { return v; });
-    if (mx != mx) {
+    if (mx != mx || std::isinf(mx)) {
       o[m] = mx;
       return;
     }
-    T shift = std::isinf(mx) ? T(0) : mx;
+    const T shift = mx;
     double s = 0;
     walk_rows(plan, r, [&](const T* p, int64_t st, int64_t n, int64_t) {
       if (st == 1) {  // Eigen's vectorized exp; each term is in [0, 1]
