@@ -49,6 +49,15 @@ template <class T>
   return ::testing::AssertionSuccess();
 }
 
+// Loads src's parameters and buffers into dst, a module of another element type (values
+// converted), so that a double layer and a float layer compute from the same state.
+template <class To, class From>
+void load_converted(nn::ModuleT<To>& dst, const nn::ModuleT<From>& src) {
+  nn::StateDictT<To> sd;
+  for (const auto& [k, v] : src.state_dict()) sd.insert(k, v.template to<To>());
+  dst.load_state_dict(sd);
+}
+
 // Runs fn, expecting a sinew::Error whose message contains every fragment.
 template <class F>
 ::testing::AssertionResult throws_error(F&& fn, const std::vector<std::string>& fragments) {

@@ -570,9 +570,7 @@ TEST(Conv2d, DoubleLayerMatchesTheFloatLayer) {
   manual_seed(7);
   nn::Conv2d cf(4, 6, {3, 2}, {.stride = {2, 1}, .padding = 1, .groups = 2});
   nn::Conv2dT<double> cd(4, 6, {3, 2}, {.stride = {2, 1}, .padding = 1, .groups = 2});
-  nn::StateDictT<double> sd;
-  for (const auto& [k, v] : cf.state_dict()) sd.insert(k, v.to<double>());
-  cd.load_state_dict(sd);
+  sinew::testing::load_converted(cd, cf);
   Tensor<float> xf = rand<float>({2, 4, 7, 5}).requires_grad_();
   Tensor<double> xd = xf.detach().to<double>().requires_grad_();
   Tensor<float> yf = cf(xf);

@@ -132,9 +132,7 @@ TEST(Embedding, DoubleLayerMatchesTheFloatLayer) {
   manual_seed(2);
   nn::Embedding ef(6, 3, {.padding_idx = 4});
   nn::EmbeddingT<double> ed(6, 3, {.padding_idx = 4});
-  nn::StateDictT<double> sd;
-  for (const auto& [k, v] : ef.state_dict()) sd.insert(k, v.to<double>());
-  ed.load_state_dict(sd);
+  sinew::testing::load_converted(ed, ef);
   Tensor<int64_t> idx = from_vector<int64_t>({0, 4, 2, 2, 5, 1}, {2, 3});
   Tensor<float> yf = ef(idx);
   Tensor<double> yd = ed(idx);

@@ -172,9 +172,7 @@ TEST(Linear, DoubleLayerMatchesTheFloatLayer) {
   manual_seed(4);
   nn::Linear lf(5, 3);
   nn::LinearT<double> ld(5, 3);
-  nn::StateDictT<double> sd;
-  for (const auto& [k, v] : lf.state_dict()) sd.insert(k, v.to<double>());
-  ld.load_state_dict(sd);
+  sinew::testing::load_converted(ld, lf);
   Tensor<float> xf = randn<float>({4, 5}).requires_grad_();
   Tensor<double> xd = xf.detach().to<double>().requires_grad_();
   Tensor<float> yf = lf(xf);

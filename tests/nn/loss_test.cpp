@@ -455,9 +455,7 @@ TEST(CrossEntropyLoss, DoubleModuleMatchesTheFloatModule) {
   nn::CrossEntropyLoss cf({.weight = wf, .ignore_index = 1, .label_smoothing = 0.1});
   nn::CrossEntropyLossT<double> cd(
       {.weight = zeros<double>({4}), .ignore_index = 1, .label_smoothing = 0.1});
-  nn::StateDictT<double> sd;
-  for (const auto& [k, v] : cf.state_dict()) sd.insert(k, v.to<double>());
-  cd.load_state_dict(sd);
+  sinew::testing::load_converted(cd, cf);
   Tensor<float> xf = randn<float>({5, 4}).requires_grad_();
   Tensor<double> xd = xf.detach().to<double>().requires_grad_();
   Tensor<int64_t> t = from_vector<int64_t>({0, 1, 3, 2, 3}, {5});

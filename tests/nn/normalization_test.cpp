@@ -313,9 +313,7 @@ TEST(LayerNorm, DoubleLayerMatchesTheFloatLayer) {
   nn::init::normal_(lf.weight);
   nn::init::normal_(lf.bias);
   nn::LayerNormT<double> ld({3, 4});
-  nn::StateDictT<double> sd;
-  for (const auto& [k, v] : lf.state_dict()) sd.insert(k, v.to<double>());
-  ld.load_state_dict(sd);
+  sinew::testing::load_converted(ld, lf);
   Tensor<float> xf = randn<float>({2, 5, 3, 4}).requires_grad_();
   Tensor<double> xd = xf.detach().to<double>().requires_grad_();
   Tensor<float> yf = lf(xf);
