@@ -65,8 +65,8 @@ uint32_t be32(const uint8_t* p) {
 }
 
 struct Split {
-  Tensor<float> images;   // [n, 1, 28, 28], normalized
-  Tensor<int64_t> labels; // [n]
+  Tensor<float> images;    // [n, 1, 28, 28], normalized
+  Tensor<int64_t> labels;  // [n]
   int64_t n = 0;
 };
 
@@ -131,13 +131,20 @@ Args parse(int argc, char** argv) {
       if (i + 1 >= argc) throw std::runtime_error(k + " needs a value");
       return argv[++i];
     };
-    if (k == "--model") a.model = value();
-    else if (k == "--epochs") a.epochs = std::stoi(value());
-    else if (k == "--limit") a.limit = std::stoll(value());
-    else if (k == "--threads") a.threads = std::stoi(value());
-    else if (k == "--seed") a.seed = std::stoull(value());
-    else if (k == "--data") a.data = value();
-    else if (k == "--phases") a.phases = true;
+    if (k == "--model")
+      a.model = value();
+    else if (k == "--epochs")
+      a.epochs = std::stoi(value());
+    else if (k == "--limit")
+      a.limit = std::stoll(value());
+    else if (k == "--threads")
+      a.threads = std::stoi(value());
+    else if (k == "--seed")
+      a.seed = std::stoull(value());
+    else if (k == "--data")
+      a.data = value();
+    else if (k == "--phases")
+      a.phases = true;
     else if (k == "--help" || k == "-h") {
       std::cout << "epoch_time --model mlp|cnn|bncnn [--epochs N] [--limit N] [--threads N] "
                    "[--seed N] [--data DIR] [--phases]\n";
@@ -214,14 +221,18 @@ int main(int argc, char** argv) try {
       Tensor<int64_t> y = index_select(train.labels, 0, index);
 
       auto p0 = Clock::now();
-      if (use_sgd) sgd.zero_grad();
-      else adam.zero_grad();
+      if (use_sgd)
+        sgd.zero_grad();
+      else
+        adam.zero_grad();
       Tensor<float> loss = criterion(net(x), y);
       auto p1 = Clock::now();
       loss.backward();
       auto p2 = Clock::now();
-      if (use_sgd) sgd.step();
-      else adam.step();
+      if (use_sgd)
+        sgd.step();
+      else
+        adam.step();
       auto p3 = Clock::now();
       if (a.phases) {
         t_fwd += std::chrono::duration<double>(p1 - p0).count();
@@ -241,10 +252,11 @@ int main(int argc, char** argv) try {
   std::vector<double> sorted = epoch_s;
   std::sort(sorted.begin(), sorted.end());
   const double median = sorted[sorted.size() / 2];
-  std::printf("RESULT model=%s threads=%d images=%lld epochs=%d s_per_epoch=%.4f images_per_s=%.1f "
-              "test_acc=%.4f\n",
-              a.model.c_str(), get_num_threads(), static_cast<long long>(train.n), a.epochs, median,
-              double(train.n) / median, acc);
+  std::printf(
+      "RESULT model=%s threads=%d images=%lld epochs=%d s_per_epoch=%.4f images_per_s=%.1f "
+      "test_acc=%.4f\n",
+      a.model.c_str(), get_num_threads(), static_cast<long long>(train.n), a.epochs, median,
+      double(train.n) / median, acc);
   if (a.phases) {
     const double e = double(a.epochs);
     std::printf("PHASES per epoch: forward+loss %.4f s  backward %.4f s  step %.4f s\n", t_fwd / e,

@@ -2,6 +2,9 @@
 // of Sinew that parses JSON).
 #pragma once
 
+// In dependency order, not alphabetical:
+// clang-format off
 #include "sinew/tensor.hpp"
 #include "sinew/io/safetensors.hpp"
 #include "sinew/optim/serialize.hpp"
+// clang-format on

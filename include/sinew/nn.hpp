@@ -2,6 +2,8 @@
 // gradient utilities (includes sinew/tensor.hpp).
 #pragma once
 
+// In dependency order, not alphabetical:
+// clang-format off
 #include "sinew/tensor.hpp"
 #include "sinew/nn/module.hpp"
 #include "sinew/nn/init.hpp"
@@ -18,3 +20,4 @@
 #include "sinew/nn/container.hpp"
 #include "sinew/nn/summary.hpp"
 #include "sinew/nn/functional.hpp"
+// clang-format on

@@ -4,8 +4,11 @@
 // sinew/fwd.hpp declares the main types without defining them.
 #pragma once
 
+// In dependency order, not alphabetical:
+// clang-format off
 #include "sinew/fwd.hpp"
 #include "sinew/tensor.hpp"
 #include "sinew/nn.hpp"
 #include "sinew/optim.hpp"
 #include "sinew/io.hpp"
+// clang-format on

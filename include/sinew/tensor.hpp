@@ -2,6 +2,8 @@
 // program that needs no layers, optimizers or files includes this alone.
 #pragma once
 
+// In dependency order, not alphabetical:
+// clang-format off
 #include "sinew/core/device.hpp"
 #include "sinew/core/dtype.hpp"
 #include "sinew/core/error.hpp"
@@ -26,3 +28,4 @@
 #include "sinew/autograd/engine.hpp"
 #include "sinew/autograd/function.hpp"
 #include "sinew/autograd/gradcheck.hpp"
+// clang-format on

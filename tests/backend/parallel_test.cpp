@@ -34,9 +34,9 @@ TEST(ParallelFor, ExceptionInAChunkIsRethrownOnTheCaller) {
 }
 
 TEST(ParallelFor, ExceptionOnTheSerialPathPropagates) {
-  EXPECT_THROW(backend::cpu::parallel_for(10, 1, [](int64_t, int64_t) {
-    throw std::runtime_error("small");
-  }), std::runtime_error);
+  EXPECT_THROW(backend::cpu::parallel_for(
+                   10, 1, [](int64_t, int64_t) { throw std::runtime_error("small"); }),
+               std::runtime_error);
 }
 
 TEST(ParallelSlices, ExceptionInASliceIsRethrownOnTheCaller) {

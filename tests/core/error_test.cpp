@@ -38,7 +38,8 @@ TEST(Error, CheckNamesTheFunctionAndPrintsEveryPiece) {
 }
 
 TEST(Error, StrJoinsPiecesLikeAStream) {
-  EXPECT_EQ(detail::str("a=", 1, ", b=", 0.25, ", ", Shape{4}), streamed("a=", 1, ", b=", 0.25, ", ", Shape{4}));
+  EXPECT_EQ(detail::str("a=", 1, ", b=", 0.25, ", ", Shape{4}),
+            streamed("a=", 1, ", b=", 0.25, ", ", Shape{4}));
   EXPECT_EQ(detail::str(), "");
 }
 

@@ -180,9 +180,8 @@ struct ValueNet : nn::Module {
 TEST(Hooks, FireForValueMembersCalledAsFunctions) {
   ValueNet net;
   int on_member = 0, on_child = 0;
-  net.twice.register_forward_hook([&](nn::Module&, const Tensor<float>&, const Tensor<float>&) {
-    ++on_member;
-  });
+  net.twice.register_forward_hook(
+      [&](nn::Module&, const Tensor<float>&, const Tensor<float>&) { ++on_member; });
   net.named_children().at("fc")->register_forward_hook(
       [&](nn::Module&, const Tensor<float>&, const Tensor<float>&) { ++on_child; });
   net(ones<float>({1, 2}));

@@ -89,8 +89,8 @@ inline std::string join_parts(std::initializer_list<MsgPart> parts) {
 }
 
 // Throws Error("where: parts..."). Cold and out of line: a failing check is the rare path.
-[[noreturn, gnu::cold, gnu::noinline]] inline void fail_parts(std::string_view where,
-                                                              std::initializer_list<MsgPart> parts) {
+[[noreturn, gnu::cold, gnu::noinline]] inline void fail_parts(
+    std::string_view where, std::initializer_list<MsgPart> parts) {
   std::string s(where);
   s += ": ";
   for (const MsgPart& part : parts) part.append_to(s);
@@ -113,8 +113,8 @@ template <class... Args>
 
 // SINEW_CHECK(cond, "function", pieces...) throws sinew::Error("function: pieces...") when cond is
 // false.
-#define SINEW_CHECK(cond, where, ...)                                               \
-  do {                                                                              \
-    if (!(cond)) [[unlikely]]                                                       \
-      ::sinew::detail::fail_parts(where, {__VA_ARGS__});                            \
+#define SINEW_CHECK(cond, where, ...)                    \
+  do {                                                   \
+    if (!(cond)) [[unlikely]]                            \
+      ::sinew::detail::fail_parts(where, {__VA_ARGS__}); \
   } while (0)

@@ -235,10 +235,13 @@ class RemovableHandle {
 };
 
 // A module type or a reference to one (what register_module and push_back accept by value).
+// (Kept by hand: clang-format 14 mangles concept definitions.)
+// clang-format off
 template <class M>
 concept ModuleValue = requires { typename std::remove_cvref_t<M>::value_type; } &&
                       std::is_base_of_v<ModuleT<typename std::remove_cvref_t<M>::value_type>,
                                         std::remove_cvref_t<M>>;
+// clang-format on
 
 // The base of every module whose parameters are Tensor<T>; nn::Module is ModuleT<float>. Being a
 // template, none of it is compiled into a program that does not use it.
@@ -316,8 +319,7 @@ class ModuleT {
   // ---- registration ---------------------------------------------------------------------------
   // Registers a parameter and returns it (the same handle when `t` is a leaf, else a detached
   // alias), with requires_grad set as asked.
-  Tensor<T> register_parameter(const std::string& name, Tensor<T> t,
-                                   bool requires_grad = true) {
+  Tensor<T> register_parameter(const std::string& name, Tensor<T> t, bool requires_grad = true) {
     check_new_name(name, "register_parameter");
     SINEW_CHECK(t.defined(), "register_parameter", "parameter '", name, "' of ", name_,
                 " is an undefined tensor");
@@ -543,8 +545,7 @@ class ModuleT {
     check_same(buffers_.keys(), src.buffers_.keys(), "buffers");
     check_same(children_.keys(), src.children_.keys(), "submodules");
     NoGradGuard guard;
-    auto copy_values = [&](OrderedDict<Tensor<T>>& dst,
-                           const OrderedDict<Tensor<T>>& from) {
+    auto copy_values = [&](OrderedDict<Tensor<T>>& dst, const OrderedDict<Tensor<T>>& from) {
       for (size_t i = 0; i < dst.size(); ++i) {
         Tensor<T>& d = dst.item(i).second;
         const Tensor<T>& s = from.item(i).second;
@@ -622,8 +623,8 @@ class ModuleT {
                 "'", n, "' is already registered in ", name_);
   }
 
-  void collect(OrderedDict<Tensor<T>>& out, const std::string& prefix, bool recurse,
-               bool buffers, std::unordered_set<const void*>* seen) const {
+  void collect(OrderedDict<Tensor<T>>& out, const std::string& prefix, bool recurse, bool buffers,
+               std::unordered_set<const void*>* seen) const {
     for (const auto& [n, t] : buffers ? buffers_ : parameters_) {
       if (seen->insert(t.impl_ptr().get()).second) out.insert(detail::dotted(prefix, n), t);
     }

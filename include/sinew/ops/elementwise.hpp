@@ -141,7 +141,7 @@ Tensor<T> scalar_op(const Tensor<T>& x, double s, const char* name, F backward,
 template <class T, Scalar S>
 Tensor<T> operator+(const Tensor<T>& x, S s) {
   return detail::scalar_op<backend::Unary::AddScalar>(x, double(s), "add",
-                           [](const Tensor<T>& g) { return g; });
+                                                      [](const Tensor<T>& g) { return g; });
 }
 template <class T, Scalar S>
 Tensor<T> operator+(S s, const Tensor<T>& x) {
@@ -154,13 +154,13 @@ Tensor<T> operator-(const Tensor<T>& x, S s) {
 template <class T, Scalar S>
 Tensor<T> operator-(S s, const Tensor<T>& x) {
   return detail::scalar_op<backend::Unary::RSubScalar>(x, double(s), "rsub",
-                           [](const Tensor<T>& g) { return -g; });
+                                                       [](const Tensor<T>& g) { return -g; });
 }
 template <class T, Scalar S>
 Tensor<T> operator*(const Tensor<T>& x, S s) {
   double v = double(s);
   return detail::scalar_op<backend::Unary::MulScalar>(x, v, "mul",
-                           [v](const Tensor<T>& g) { return g * v; });
+                                                      [v](const Tensor<T>& g) { return g * v; });
 }
 template <class T, Scalar S>
 Tensor<T> operator*(S s, const Tensor<T>& x) {
@@ -170,14 +170,14 @@ template <class T, Scalar S>
 Tensor<T> operator/(const Tensor<T>& x, S s) {
   double v = double(s);  // true division, not multiplication by 1/s: matches PyTorch to the ulp
   return detail::scalar_op<backend::Unary::DivScalar>(x, v, "div",
-                           [v](const Tensor<T>& g) { return g / v; });
+                                                      [v](const Tensor<T>& g) { return g / v; });
 }
 // s / x;  d/dx = -s / x^2.
 template <class T, Scalar S>
 Tensor<T> operator/(S s, const Tensor<T>& x) {
   double v = double(s);
-  return detail::scalar_op<backend::Unary::RDivScalar>(x, v, "rdiv",
-      [x, v](const Tensor<T>& g) { return g * (-v) / (x * x); }, true);
+  return detail::scalar_op<backend::Unary::RDivScalar>(
+      x, v, "rdiv", [x, v](const Tensor<T>& g) { return g * (-v) / (x * x); }, true);
 }
 
 template <class T>
@@ -291,8 +291,8 @@ Tensor<T> leaky_relu(const Tensor<T>& x, double negative_slope = 0.01) {
   Tensor<T> y = detail::unary_kernel<backend::Unary::LeakyRelu>(x, negative_slope);
   return autograd::record(y, "leaky_relu", {x},
                           [x, negative_slope](const Tensor<T>& g) {
-                            return g * detail::unary_kernel<backend::Unary::LeakyStep>(x,
-                                                            negative_slope);
+                            return g * detail::unary_kernel<backend::Unary::LeakyStep>(
+                                           x, negative_slope);
                           },
                           {.saved = {x}});
 }
@@ -356,13 +356,13 @@ Tensor<T> clamp_max(const Tensor<T>& x, double max) {
     detail::check_same_device("operator" #OP, a, b);                                             \
     Tensor<bool> out =                                                                           \
         empty<bool>(detail::broadcast_shapes(a.shape(), b.shape(), "operator" #OP), a.device()); \
-    SINEW_DISPATCH(a.device(), compare_op<backend::Compare::KIND>, a, b, out);                      \
+    SINEW_DISPATCH(a.device(), compare_op<backend::Compare::KIND>, a, b, out);                   \
     return out;                                                                                  \
   }                                                                                              \
   template <class T, Scalar S>                                                                   \
   Tensor<bool> operator OP(const Tensor<T>& a, S s) {                                            \
     Tensor<bool> out = empty<bool>(a.shape(), a.device());                                       \
-    SINEW_DISPATCH(a.device(), compare_scalar_op<backend::Compare::KIND>, a, double(s), out);       \
+    SINEW_DISPATCH(a.device(), compare_scalar_op<backend::Compare::KIND>, a, double(s), out);    \
     return out;                                                                                  \
   }
 SINEW_COMPARE_OP(==, Eq)
@@ -379,25 +379,21 @@ Tensor<bool> eq(const Tensor<T>& a, const Tensor<T>& b) {
 }
 
 // Templates (on bool only) so that no translation unit compiles them unless it calls them.
-#define SINEW_LOGICAL_OP(NAME, KIND)                                                    \
-  template <class B>                                                                    \
-    requires std::is_same_v<B, bool>                                                    \
-  Tensor<bool> NAME(const Tensor<B>& a, const Tensor<B>& b) {                           \
-    detail::check_same_device(#NAME, a, b);                                             \
-    Tensor<bool> out =                                                                  \
-        empty<bool>(detail::broadcast_shapes(a.shape(), b.shape(), #NAME), a.device()); \
-    SINEW_DISPATCH(a.device(), logical_op<backend::Logical::KIND>, a, b, out);          \
-    return out;                                                                         \
+#define SINEW_LOGICAL_OP(NAME, KIND)                                                           \
+  template <class B>                                                                           \
+  requires std::is_same_v<B, bool> Tensor<bool> NAME(const Tensor<B>& a, const Tensor<B>& b) { \
+    detail::check_same_device(#NAME, a, b);                                                    \
+    Tensor<bool> out =                                                                         \
+        empty<bool>(detail::broadcast_shapes(a.shape(), b.shape(), #NAME), a.device());        \
+    SINEW_DISPATCH(a.device(), logical_op<backend::Logical::KIND>, a, b, out);                 \
+    return out;                                                                                \
   }
 SINEW_LOGICAL_OP(logical_and, And)
 SINEW_LOGICAL_OP(logical_or, Or)
 SINEW_LOGICAL_OP(logical_xor, Xor)
 #undef SINEW_LOGICAL_OP
 template <class B>
-  requires std::is_same_v<B, bool>
-Tensor<bool> logical_not(const Tensor<B>& a) {
-  return a == false;
-}
+requires std::is_same_v<B, bool> Tensor<bool> logical_not(const Tensor<B>& a) { return a == false; }
 
 // cond ? a : b with broadcasting;  d/da = cond, d/db = !cond.
 template <class T>
@@ -409,7 +405,8 @@ Tensor<T> where(const Tensor<bool>& cond, const Tensor<T>& a, const Tensor<T>& b
   Tensor<T> y = empty<T>(s, a.device());
   SINEW_DISPATCH(a.device(), where, cond, a, b, y);
   return autograd::record(
-      y, "where", {a, b}, [cond, sa = a.shape(), sb = b.shape()](const Tensor<T>& g) {
+      y, "where", {a, b},
+      [cond, sa = a.shape(), sb = b.shape()](const Tensor<T>& g) {
         Tensor<T> z = zeros<T>({}, g.device());
         return std::vector<Tensor<T>>{detail::reduce_grad(where(cond, g, z), sa),
                                       detail::reduce_grad(where(cond, z, g), sb)};
@@ -523,8 +520,7 @@ Tensor<T>& Tensor<T>::div_(const Tensor<T>& other) {
 
 namespace detail {
 template <backend::Unary OP, class T, class F>
-Tensor<T>& unary_inplace(Tensor<T>& self, const char* name, double a, double b,
-                         F&& out_of_place) {
+Tensor<T>& unary_inplace(Tensor<T>& self, const char* name, double a, double b, F&& out_of_place) {
   return inplace(
       self, name, false, [&] { SINEW_DISPATCH(self.device(), unary_op<OP>, self, self, a, b); },
       std::forward<F>(out_of_place));
@@ -534,27 +530,27 @@ Tensor<T>& unary_inplace(Tensor<T>& self, const char* name, double a, double b,
 template <class T>
 Tensor<T>& Tensor<T>::add_(double v) {
   return detail::unary_inplace<backend::Unary::AddScalar>(*this, "add_", v, 0,
-                               [&] { return *this + v; });
+                                                          [&] { return *this + v; });
 }
 template <class T>
 Tensor<T>& Tensor<T>::sub_(double v) {
   return detail::unary_inplace<backend::Unary::AddScalar>(*this, "sub_", -v, 0,
-                               [&] { return *this - v; });
+                                                          [&] { return *this - v; });
 }
 template <class T>
 Tensor<T>& Tensor<T>::mul_(double v) {
   return detail::unary_inplace<backend::Unary::MulScalar>(*this, "mul_", v, 0,
-                               [&] { return *this * v; });
+                                                          [&] { return *this * v; });
 }
 template <class T>
 Tensor<T>& Tensor<T>::div_(double v) {
   return detail::unary_inplace<backend::Unary::DivScalar>(*this, "div_", v, 0,
-                               [&] { return *this / v; });
+                                                          [&] { return *this / v; });
 }
 template <class T>
 Tensor<T>& Tensor<T>::relu_() {
   return detail::unary_inplace<backend::Unary::Relu>(*this, "relu_", 0, 0,
-                               [&] { return sinew::relu(clone()); });
+                                                     [&] { return sinew::relu(clone()); });
 }
 template <class T>
 Tensor<T>& Tensor<T>::clamp_(std::optional<double> min, std::optional<double> max) {
@@ -562,7 +558,8 @@ Tensor<T>& Tensor<T>::clamp_(std::optional<double> min, std::optional<double> ma
   auto out_of_place = [&] { return sinew::clamp(clone(), min, max); };
   if (min && max)
     return detail::unary_inplace<backend::Unary::Clamp>(*this, "clamp_", *min, *max, out_of_place);
-  if (min) return detail::unary_inplace<backend::Unary::ClampMin>(*this, "clamp_", *min, 0, out_of_place);
+  if (min)
+    return detail::unary_inplace<backend::Unary::ClampMin>(*this, "clamp_", *min, 0, out_of_place);
   return detail::unary_inplace<backend::Unary::ClampMax>(*this, "clamp_", *max, 0, out_of_place);
 }
 

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "sinew/backend/kinds.hpp"
 #include "sinew/backend/cpu/loops.hpp"
+#include "sinew/backend/kinds.hpp"
 
 namespace sinew::backend::cpu {
 
@@ -177,8 +177,7 @@ template <Binary OP, class T>
 void binary_op(const Tensor<T>& x, const Tensor<T>& y, const Tensor<T>& out, double alpha = 1) {
   const T ta = static_cast<T>(alpha);
   map(
-      out, [ta](T u, T v) { return detail_ew::binary_value(OP, u, v, ta); }, binary_cost(OP), x,
-      y);
+      out, [ta](T u, T v) { return detail_ew::binary_value(OP, u, v, ta); }, binary_cost(OP), x, y);
 }
 
 namespace detail_ew {

@@ -63,8 +63,8 @@ using RowFn = void (*)(void* ctx, std::array<char*, N> ptrs, const std::array<in
 // through a pointer (rows are long after coalescing, so the indirect call is noise), which keeps
 // this index arithmetic and its parallel region out of every kernel's own code.
 template <size_t N>
-void walk(const LoopLayout<N>& L, std::array<char*, N> base, const std::array<int64_t, N>& elem_size,
-          int64_t cost, RowFn<N> body, void* ctx) {
+void walk(const LoopLayout<N>& L, std::array<char*, N> base,
+          const std::array<int64_t, N>& elem_size, int64_t cost, RowFn<N> body, void* ctx) {
   int64_t nd = static_cast<int64_t>(L.shape.size());
   int64_t inner = L.shape[nd - 1];
   int64_t total = 1;

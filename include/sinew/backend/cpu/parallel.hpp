@@ -77,8 +77,7 @@ template <class F>
 void parallel_for(int64_t n, int64_t cost_per_item, F&& f) {
   using Fn = std::remove_reference_t<F>;
   detail_parallel::run_chunks(
-      n, cost_per_item,
-      [](void* ctx, int64_t b, int64_t e) { (*static_cast<Fn*>(ctx))(b, e); },
+      n, cost_per_item, [](void* ctx, int64_t b, int64_t e) { (*static_cast<Fn*>(ctx))(b, e); },
       const_cast<void*>(static_cast<const void*>(&f)));
 }
 
