@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <exception>
 #include <type_traits>
 #include <vector>
 
@@ -141,26 +140,14 @@ void col2im(const T* col, const ConvGeometry& g, int64_t channels, T* img) {
 
 // Runs f(begin, end) over the batch: split across threads when there are at least as many images
 // as threads (each GEMM then runs serially), otherwise in order on this thread so that each GEMM
-// can use the threads itself. Exceptions (allocation) are carried out of the parallel region.
+// can use the threads itself. parallel_for carries exceptions (allocation) out of its region.
 template <class F>
 void over_batch(int64_t batch, int64_t cost_per_image, F&& f) {
-  std::exception_ptr error;
-  auto guarded = [&](int64_t b, int64_t e) {
-    try {
-      f(b, e);
-    } catch (...) {
-#ifdef _OPENMP
-#pragma omp critical(sinew_conv_error)
-#endif
-      error = std::current_exception();
-    }
-  };
   if (batch >= get_num_threads()) {
-    parallel_for(batch, cost_per_image, guarded);
+    parallel_for(batch, cost_per_image, f);
   } else {
-    guarded(0, batch);
+    f(int64_t{0}, batch);
   }
-  if (error) std::rethrow_exception(error);
 }
 
 // The weight of group `grp` as a matrix [O / G, C / G kh kw].
@@ -291,31 +278,23 @@ void conv_weight(const Tensor<T>& image, const Tensor<T>& grid, const Tensor<T>&
   const int64_t chunks =
       g.batch >= get_num_threads() ? std::min<int64_t>(g.batch, get_num_threads()) : 1;
   std::vector<T> partials(static_cast<std::size_t>((chunks - 1) * wsize));
-  std::exception_ptr error;
-  auto run_chunk = [&](int64_t c0, int64_t c1) {
-    try {
-      for (int64_t chunk = c0; chunk < c1; ++chunk) {
-        T* acc = chunk == 0 ? out : partials.data() + (chunk - 1) * wsize;
-        const int64_t n0 = g.batch * chunk / chunks, n1 = g.batch * (chunk + 1) / chunks;
-        Scratch<T> col(pointwise ? 0 : g.groups * k * cells);
-        for (int64_t n = n0; n < n1; ++n) {
-          const T* img = x + n * image_size;
-          if (!pointwise) im2col(img, g, g.image_channels, col.data());
-          for (int64_t grp = 0; grp < g.groups; ++grp) {
-            T* cols =
-                pointwise ? const_cast<T*>(img) + grp * k * cells : col.data() + grp * k * cells;
-            Mat<T> c = weight_matrix(acc, g, grp);
-            detail_gemm::gemm_one(
-                Mat<T>{const_cast<T*>(gy) + n * grid_size + grp * og * cells, og, cells, cells, 1},
-                Mat<T>{cols, k, cells, cells, 1}.transposed(), c, T(1), n == n0 ? T(0) : T(1));
-          }
+  auto run_chunk = [&](int64_t c0, int64_t c1) {  // parallel_for carries exceptions out
+    for (int64_t chunk = c0; chunk < c1; ++chunk) {
+      T* acc = chunk == 0 ? out : partials.data() + (chunk - 1) * wsize;
+      const int64_t n0 = g.batch * chunk / chunks, n1 = g.batch * (chunk + 1) / chunks;
+      Scratch<T> col(pointwise ? 0 : g.groups * k * cells);
+      for (int64_t n = n0; n < n1; ++n) {
+        const T* img = x + n * image_size;
+        if (!pointwise) im2col(img, g, g.image_channels, col.data());
+        for (int64_t grp = 0; grp < g.groups; ++grp) {
+          T* cols =
+              pointwise ? const_cast<T*>(img) + grp * k * cells : col.data() + grp * k * cells;
+          Mat<T> c = weight_matrix(acc, g, grp);
+          detail_gemm::gemm_one(
+              Mat<T>{const_cast<T*>(gy) + n * grid_size + grp * og * cells, og, cells, cells, 1},
+              Mat<T>{cols, k, cells, cells, 1}.transposed(), c, T(1), n == n0 ? T(0) : T(1));
         }
       }
-    } catch (...) {
-#ifdef _OPENMP
-#pragma omp critical(sinew_conv_error)
-#endif
-      error = std::current_exception();
     }
   };
   if (chunks > 1) {
@@ -323,7 +302,6 @@ void conv_weight(const Tensor<T>& image, const Tensor<T>& grid, const Tensor<T>&
   } else {
     run_chunk(0, 1);
   }
-  if (error) std::rethrow_exception(error);
   for (int64_t chunk = 1; chunk < chunks; ++chunk) {
     const T* p = partials.data() + (chunk - 1) * wsize;
     for (int64_t i = 0; i < wsize; ++i) out[i] += p[i];

@@ -10,7 +10,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <exception>
 #include <new>
 #include <type_traits>
 #include <vector>
@@ -188,7 +187,8 @@ void small_product(const Mat<T>& a, const Mat<T>& b, const Mat<T>& c, T alpha) {
       for (; p + 8 <= k; p += 8) {
         for (int q = 0; q < 8; ++q) part[q] += ai[(p + q) * a.cs] * bj[(p + q) * b.rs];
       }
-      T sum = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+      T sum =
+          ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
       for (; p < k; ++p) sum += ai[p * a.cs] * bj[p * b.rs];
       c.data[i * c.rs + j] += alpha * sum;
     }
@@ -239,31 +239,31 @@ void gemm_rowmajor_out(Mat<T> a, Mat<T> b, const Mat<T>& c, T alpha, T beta) {
     return;
   } else {
 #endif
-  OutMap<T> cm = map_output(c);
-  if (beta == T(0))
-    cm.setZero();
-  else if (beta != T(1))
-    cm *= beta;
-  if (a.cols == 0) return;
-  std::vector<T> abuf, bbuf;
-  Layout la = classify(a), lb = classify(b);
-  if (la == Layout::Strided) {
-    a = pack(a, abuf);
-    la = Layout::RowMajor;
-  }
-  if (lb == Layout::Strided) {
-    b = pack(b, bbuf);
-    lb = Layout::RowMajor;
-  }
-  constexpr int R = Eigen::RowMajor, C = Eigen::ColMajor;
-  if (la == Layout::RowMajor && lb == Layout::RowMajor)
-    gemm_accumulate<T, R, R>(a, b, c, alpha);
-  else if (la == Layout::RowMajor)
-    gemm_accumulate<T, R, C>(a, b, c, alpha);
-  else if (lb == Layout::RowMajor)
-    gemm_accumulate<T, C, R>(a, b, c, alpha);
-  else
-    gemm_accumulate<T, C, C>(a, b, c, alpha);
+    OutMap<T> cm = map_output(c);
+    if (beta == T(0))
+      cm.setZero();
+    else if (beta != T(1))
+      cm *= beta;
+    if (a.cols == 0) return;
+    std::vector<T> abuf, bbuf;
+    Layout la = classify(a), lb = classify(b);
+    if (la == Layout::Strided) {
+      a = pack(a, abuf);
+      la = Layout::RowMajor;
+    }
+    if (lb == Layout::Strided) {
+      b = pack(b, bbuf);
+      lb = Layout::RowMajor;
+    }
+    constexpr int R = Eigen::RowMajor, C = Eigen::ColMajor;
+    if (la == Layout::RowMajor && lb == Layout::RowMajor)
+      gemm_accumulate<T, R, R>(a, b, c, alpha);
+    else if (la == Layout::RowMajor)
+      gemm_accumulate<T, R, C>(a, b, c, alpha);
+    else if (lb == Layout::RowMajor)
+      gemm_accumulate<T, C, R>(a, b, c, alpha);
+    else
+      gemm_accumulate<T, C, C>(a, b, c, alpha);
 #if defined(__AVX512F__)
   }
 #endif
@@ -327,19 +327,11 @@ void gemm(const Tensor<T>& a, const Tensor<T>& b, const Tensor<T>& c, double alp
       oc += idx * c.strides()[d];
     }
   };
-  std::exception_ptr error;  // an exception must not escape a parallel region
-  auto run = [&](int64_t begin, int64_t end) {
-    try {
-      for (int64_t i = begin; i < end; ++i) {
-        int64_t oa, ob, oc;
-        offsets(i, oa, ob, oc);
-        detail_gemm::gemm_one(matrix_at(a, oa), matrix_at(b, ob), matrix_at(c, oc), al, be);
-      }
-    } catch (...) {
-#ifdef _OPENMP
-#pragma omp critical(sinew_gemm_error)
-#endif
-      error = std::current_exception();
+  auto run = [&](int64_t begin, int64_t end) {  // parallel_for carries exceptions out
+    for (int64_t i = begin; i < end; ++i) {
+      int64_t oa, ob, oc;
+      offsets(i, oa, ob, oc);
+      detail_gemm::gemm_one(matrix_at(a, oa), matrix_at(b, ob), matrix_at(c, oc), al, be);
     }
   };
   const int64_t work =
@@ -349,7 +341,6 @@ void gemm(const Tensor<T>& a, const Tensor<T>& b, const Tensor<T>& c, double alp
   } else {
     run(0, batch);
   }
-  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace sinew::backend::cpu
