@@ -21,6 +21,7 @@
 #include "sinew/ops/reduce.hpp"
 #include "sinew/ops/shape.hpp"
 #include "sinew/ops/index.hpp"
+#include "sinew/ops/sort.hpp"
 #include "sinew/ops/linalg.hpp"
 #include "sinew/ops/conv.hpp"
 #include "sinew/ops/pool.hpp"

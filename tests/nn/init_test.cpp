@@ -1,6 +1,7 @@
 // Tests for nn/init.hpp: PyTorch's gains and fans, the distributions' ranges and moments, and
 // in-place initialization of parameters that require grad without recording history; eye_,
-// dirac_, orthogonal_ (W W^T = I, the sign-fixed QR) and trunc_normal_ (bounds, moments).
+// dirac_, orthogonal_ (W W^T = I, the sign-fixed QR) and trunc_normal_ (bounds, moments);
+// temporary views (w.detach(), w.slice(...)) filled in place.
 #include <algorithm>
 #include <cmath>
 
@@ -212,6 +213,52 @@ TEST(Init, TruncNormalStaysInsideTheBoundsWithTheRightMoments) {
   for (float f : p.to_vector()) EXPECT_LE(std::abs(f), 0.04f);
   SINEW_EXPECT_ERROR(nn::init::trunc_normal_(t, 0, 1, 2, -2), "trunc_normal_", "a < b");
   SINEW_EXPECT_ERROR(nn::init::trunc_normal_(t, 0, -1), "trunc_normal_", "-1");
+}
+
+TEST(Init, FillsATemporaryViewAndTheBaseSeesIt) {
+  // As LibTorch's init functions, which take a Tensor handle: an rvalue view is filled in place.
+  Tensor<float> w = zeros<float>({4, 6}).requires_grad_();
+  nn::init::ones_(w.detach().slice(0, 1, 3));  // rows 1 and 2
+  nn::init::constant_(w.detach().select(1, 5), 7.0);
+  for (int64_t r = 0; r < 4; ++r) {
+    for (int64_t c = 0; c < 6; ++c) {
+      float expected = c == 5 ? 7.0f : (r == 1 || r == 2) ? 1.0f : 0.0f;
+      EXPECT_EQ(w.at({r, c}), expected) << r << ", " << c;
+    }
+  }
+  EXPECT_TRUE(w.is_leaf());
+  EXPECT_TRUE(w.requires_grad());
+  // The returned handle is the view itself.
+  Tensor<float> z = nn::init::zeros_(w.detach().narrow(1, 0, 2));
+  EXPECT_TRUE(z.shares_storage(w));
+  EXPECT_EQ(z.shape(), Shape({4, 2}));
+  EXPECT_DOUBLE_EQ(w.detach().narrow(1, 0, 2).abs().sum().item(), 0.0);
+  // Random and structured initializers on views, leaving the rest untouched.
+  manual_seed(12);
+  nn::init::uniform_(w.detach().narrow(1, 2, 2), 2.0, 3.0);
+  Tensor<float> mid = w.detach().narrow(1, 2, 2);
+  EXPECT_GE(mid.min().item(), 2.0f);
+  EXPECT_LT(mid.max().item(), 3.0f);
+  EXPECT_EQ(w.at({0, 0}), 0.0f);
+  EXPECT_EQ(w.at({0, 5}), 7.0f);
+  Tensor<double> m = zeros<double>({3, 5});
+  nn::init::eye_(m.narrow(1, 1, 3));
+  EXPECT_TRUE(values_are(m, {0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0}));
+  nn::init::orthogonal_(m.narrow(1, 1, 3), 1.0);
+  Tensor<double> q = m.narrow(1, 1, 3);
+  EXPECT_TRUE(sinew::testing::all_close(matmul(q, q.t()), eye<double>(3), 1e-12, 0));
+  EXPECT_EQ(m.at({0, 0}), 0.0);
+  // A layer's parameter through detach(), the PyTorch idiom.
+  nn::Linear layer(8, 3);
+  nn::init::normal_(layer.weight.detach(), 5.0, 0.0);
+  EXPECT_TRUE(values_are(layer.weight, std::vector<double>(24, 5.0)));
+  nn::init::kaiming_normal_(layer.weight.detach());
+  EXPECT_LT(max_abs(layer.weight), 5.0);
+  nn::init::xavier_uniform_(layer.weight.detach());
+  EXPECT_LE(max_abs(layer.weight), std::sqrt(6.0 / 11.0));
+  nn::init::zeros_(layer.bias.detach());
+  EXPECT_TRUE(values_are(layer.bias, {0, 0, 0}));
+  SINEW_EXPECT_ERROR(nn::init::eye_(w.detach().select(0, 0)), "eye_", "[6]");
 }
 
 TEST(Init, ErfinvInvertsErf) {

@@ -35,13 +35,14 @@ class Generator {
     has_spare_ = true;
     return r * std::cos(two_pi * u2);
   }
-  // Uniform integer in [low, high).
+  // Uniform integer in [low, high) (low < high), by rejection so every value is equally likely.
+  // Unsigned range arithmetic: any low < high works, [INT64_MIN, INT64_MAX) included.
   int64_t randint(int64_t low, int64_t high) {
-    uint64_t range = static_cast<uint64_t>(high - low);
+    uint64_t range = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
     uint64_t limit = UINT64_MAX - UINT64_MAX % range;
     uint64_t x = engine_();
     while (x >= limit) x = engine_();
-    return low + static_cast<int64_t>(x % range);
+    return static_cast<int64_t>(static_cast<uint64_t>(low) + x % range);
   }
 
   std::mutex& mutex() { return mutex_; }

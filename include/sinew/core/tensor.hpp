@@ -187,6 +187,13 @@ class Tensor {
   Tensor& copy_(const Tensor& src);
   Tensor& masked_fill_(const Tensor<bool>& mask, double value);
 
+  // In-place random fills from the global generator (ops/factory.hpp), PyTorch's names and rules.
+  Tensor& uniform_(double from = 0, double to = 1);  // float and double only
+  Tensor& normal_(double mean = 0, double std = 1);  // float and double only
+  Tensor& bernoulli_(double p = 0.5);
+  Tensor& random_(int64_t from, int64_t to);
+  Tensor& random_(int64_t to);
+
   // ---- reductions (ops/reduce.hpp) -----------------------------------------------------------
   Tensor sum() const;
   Tensor sum(const Shape& dims, bool keepdim = false) const;
@@ -209,6 +216,12 @@ class Tensor {
   Tensor logsumexp(const Shape& dims = {}, bool keepdim = false) const;
   Tensor softmax(int64_t dim) const;
   Tensor log_softmax(int64_t dim) const;
+
+  // ---- sorting (ops/sort.hpp) ----------------------------------------------------------------
+  ValuesIndices<T> sort(int64_t dim = -1, bool descending = false, bool stable = false) const;
+  Tensor<int64_t> argsort(int64_t dim = -1, bool descending = false, bool stable = false) const;
+  ValuesIndices<T> topk(int64_t k, int64_t dim = -1, bool largest = true, bool sorted = true) const;
+  Tensor<int64_t> nonzero() const;
 
   // ---- linear algebra (ops/linalg.hpp) -------------------------------------------------------
   Tensor matmul(const Tensor& other) const;

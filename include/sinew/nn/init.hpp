@@ -1,7 +1,9 @@
 // nn::init: in-place parameter initializers (uniform_, normal_, trunc_normal_, constant_, eye_,
 // dirac_, xavier_*, kaiming_*, orthogonal_), calculate_gain and fan computation, with PyTorch's
 // names, defaults and formulas. Each fills the tensor under NoGradGuard (so parameters that
-// require grad can be initialized) and returns it.
+// require grad can be initialized) and returns it. As in LibTorch the tensor is taken by value: a
+// Tensor is a handle to shared memory, so a temporary view (w.detach(), w.slice(...)) can be
+// passed and the write lands in the tensor it views.
 #pragma once
 
 #include <algorithm>
@@ -114,31 +116,30 @@ inline double erfinv(double y) {
 
 // U(a, b).
 template <class T>
-Tensor<T>& uniform_(Tensor<T>& t, double a, double b, Generator& gen) {
+Tensor<T> uniform_(Tensor<T> t, double a, double b, Generator& gen) {
   SINEW_CHECK(a <= b, "uniform_", "needs a <= b, got a = ", a, ", b = ", b);
   return detail::assign(t, rand<T>(t.shape(), gen, t.device()) * (b - a) + a);
 }
 template <class T>
-Tensor<T>& uniform_(Tensor<T>& t, double a = 0, double b = 1) {
+Tensor<T> uniform_(Tensor<T> t, double a = 0, double b = 1) {
   return uniform_(t, a, b, default_generator());
 }
 
 // N(mean, std^2).
 template <class T>
-Tensor<T>& normal_(Tensor<T>& t, double mean, double std, Generator& gen) {
+Tensor<T> normal_(Tensor<T> t, double mean, double std, Generator& gen) {
   SINEW_CHECK(std >= 0, "normal_", "std must be >= 0, got ", std);
   return detail::assign(t, randn<T>(t.shape(), gen, t.device()) * std + mean);
 }
 template <class T>
-Tensor<T>& normal_(Tensor<T>& t, double mean = 0, double std = 1) {
+Tensor<T> normal_(Tensor<T> t, double mean = 0, double std = 1) {
   return normal_(t, mean, std, default_generator());
 }
 
 // N(mean, std^2) truncated to [a, b] (a, b in the tensor's units, not in stds), by PyTorch's
 // inverse-CDF method: u ~ U(Phi(alpha), Phi(beta)), x = mean + std Phi^-1(u), clamped to [a, b].
 template <class T>
-Tensor<T>& trunc_normal_(Tensor<T>& t, double mean, double std, double a, double b,
-                         Generator& gen) {
+Tensor<T> trunc_normal_(Tensor<T> t, double mean, double std, double a, double b, Generator& gen) {
   SINEW_CHECK(std >= 0, "trunc_normal_", "std must be >= 0, got ", std);
   SINEW_CHECK(a < b, "trunc_normal_", "needs a < b, got a = ", a, ", b = ", b);
   if (t.numel() == 0) return t;
@@ -156,29 +157,28 @@ Tensor<T>& trunc_normal_(Tensor<T>& t, double mean, double std, double a, double
   return detail::assign_values(t, v);
 }
 template <class T>
-Tensor<T>& trunc_normal_(Tensor<T>& t, double mean = 0, double std = 1, double a = -2,
-                         double b = 2) {
+Tensor<T> trunc_normal_(Tensor<T> t, double mean = 0, double std = 1, double a = -2, double b = 2) {
   return trunc_normal_(t, mean, std, a, b, default_generator());
 }
 
 template <class T>
-Tensor<T>& constant_(Tensor<T>& t, double value) {
+Tensor<T> constant_(Tensor<T> t, double value) {
   NoGradGuard guard;
   t.detach().fill_(value);
   return t;
 }
 template <class T>
-Tensor<T>& zeros_(Tensor<T>& t) {
+Tensor<T> zeros_(Tensor<T> t) {
   return constant_(t, 0.0);
 }
 template <class T>
-Tensor<T>& ones_(Tensor<T>& t) {
+Tensor<T> ones_(Tensor<T> t) {
   return constant_(t, 1.0);
 }
 
 // The identity matrix for a 2-d tensor (ones on the main diagonal of a non-square one too).
 template <class T>
-Tensor<T>& eye_(Tensor<T>& t) {
+Tensor<T> eye_(Tensor<T> t) {
   SINEW_CHECK(t.dim() == 2, "eye_", "needs a 2-d tensor, got shape ", t.shape());
   return detail::assign(t, eye<T>(t.size(0), t.size(1), t.device()));
 }
@@ -187,7 +187,7 @@ Tensor<T>& eye_(Tensor<T>& t) {
 // + d copies input channel d at the kernel's centre, for d < min(out / groups, in), so the conv
 // preserves those channels. Everything else is 0.
 template <class T>
-Tensor<T>& dirac_(Tensor<T>& t, int64_t groups = 1) {
+Tensor<T> dirac_(Tensor<T> t, int64_t groups = 1) {
   SINEW_CHECK(t.dim() >= 3 && t.dim() <= 5, "dirac_", "needs a 3, 4 or 5-d tensor, got shape ",
               t.shape());
   SINEW_CHECK(groups >= 1 && t.size(0) % groups == 0, "dirac_", "dim 0 of ", t.shape(),
@@ -206,7 +206,7 @@ Tensor<T>& dirac_(Tensor<T>& t, int64_t groups = 1) {
 
 // Glorot: U(-a, a) with a = gain sqrt(6 / (fan_in + fan_out)).
 template <class T>
-Tensor<T>& xavier_uniform_(Tensor<T>& t, double gain = 1.0) {
+Tensor<T> xavier_uniform_(Tensor<T> t, double gain = 1.0) {
   Fans f = calculate_fan_in_and_fan_out(t, "xavier_uniform_");
   if (t.numel() == 0) return t;
   double a = gain * std::sqrt(6.0 / double(f.fan_in + f.fan_out));
@@ -214,7 +214,7 @@ Tensor<T>& xavier_uniform_(Tensor<T>& t, double gain = 1.0) {
 }
 // Glorot: N(0, std^2) with std = gain sqrt(2 / (fan_in + fan_out)).
 template <class T>
-Tensor<T>& xavier_normal_(Tensor<T>& t, double gain = 1.0) {
+Tensor<T> xavier_normal_(Tensor<T> t, double gain = 1.0) {
   Fans f = calculate_fan_in_and_fan_out(t, "xavier_normal_");
   if (t.numel() == 0) return t;
   return normal_(t, 0.0, gain * std::sqrt(2.0 / double(f.fan_in + f.fan_out)));
@@ -231,7 +231,7 @@ struct KaimingOptions {
 // U(-bound, bound) with bound = gain sqrt(3 / fan). With a = sqrt(5) (Linear's and Conv's default)
 // the bound is 1 / sqrt(fan_in).
 template <class T>
-Tensor<T>& kaiming_uniform_(Tensor<T>& t, const KaimingOptions& opt = {}) {
+Tensor<T> kaiming_uniform_(Tensor<T> t, const KaimingOptions& opt = {}) {
   int64_t fan = detail::fan(t, opt.mode, "kaiming_uniform_");
   if (t.numel() == 0) return t;  // PyTorch: initializing a zero-element tensor is a no-op
   double bound = calculate_gain(opt.nonlinearity, opt.a) * std::sqrt(3.0 / double(fan));
@@ -239,7 +239,7 @@ Tensor<T>& kaiming_uniform_(Tensor<T>& t, const KaimingOptions& opt = {}) {
 }
 // N(0, std^2) with std = gain / sqrt(fan).
 template <class T>
-Tensor<T>& kaiming_normal_(Tensor<T>& t, const KaimingOptions& opt = {}) {
+Tensor<T> kaiming_normal_(Tensor<T> t, const KaimingOptions& opt = {}) {
   int64_t fan = detail::fan(t, opt.mode, "kaiming_normal_");
   if (t.numel() == 0) return t;
   return normal_(t, 0.0, calculate_gain(opt.nonlinearity, opt.a) / std::sqrt(double(fan)));
@@ -251,7 +251,7 @@ Tensor<T>& kaiming_normal_(Tensor<T>& t, const KaimingOptions& opt = {}) {
 // orthonormal (W W^T = gain^2 I) when size(0) <= numel / size(0), else columns are.
 // The QR is a twice-orthogonalized modified Gram-Schmidt in double.
 template <class T>
-Tensor<T>& orthogonal_(Tensor<T>& t, double gain, Generator& gen) {
+Tensor<T> orthogonal_(Tensor<T> t, double gain, Generator& gen) {
   SINEW_CHECK(t.dim() >= 2, "orthogonal_", "needs a tensor with at least 2 dimensions, got shape ",
               t.shape());
   if (t.numel() == 0) return t;
@@ -288,7 +288,7 @@ Tensor<T>& orthogonal_(Tensor<T>& t, double gain, Generator& gen) {
   return detail::assign_values(t, w);
 }
 template <class T>
-Tensor<T>& orthogonal_(Tensor<T>& t, double gain = 1.0) {
+Tensor<T> orthogonal_(Tensor<T> t, double gain = 1.0) {
   return orthogonal_(t, gain, default_generator());
 }
 

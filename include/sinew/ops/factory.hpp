@@ -1,16 +1,21 @@
 // Tensor factories: zeros, ones, full, empty, arange, linspace, eye, rand, randn, randint,
-// from_vector, *_like, and the Tensor members that read or write single elements.
+// from_vector, *_like, the in-place random fills (uniform_, normal_, bernoulli_, random_) and the
+// Tensor members that read or write single elements.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <mutex>
+#include <type_traits>
 #include <vector>
 
+#include "sinew/autograd/node.hpp"
 #include "sinew/backend/cpu/elementwise.hpp"
 #include "sinew/backend/dispatch.hpp"
 #include "sinew/core/random.hpp"
 #include "sinew/core/tensor.hpp"
+#include "sinew/ops/common.hpp"
 
 namespace sinew {
 
@@ -161,6 +166,88 @@ Tensor<T> rand_like(const Tensor<T>& t) {
 template <class T>
 Tensor<T> randn_like(const Tensor<T>& t) {
   return randn<T>(t.shape(), t.device());
+}
+
+// ---- in-place random fills ----------------------------------------------------------------------
+// Each draws one value per element, in row-major order, from the global generator (manual_seed
+// makes them reproducible), writes them into the tensor and bumps its version. In-place autograd
+// rules as fill_: a leaf that requires grad cannot be filled while grad mode is on; a tensor with
+// history takes a new one whose gradient to the old values is zero.
+
+namespace detail {
+template <class T, class Draw>
+Tensor<T>& random_fill(Tensor<T>& self, const char* name, Draw&& draw) {
+  auto make = [&] {
+    Generator& gen = default_generator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    return generate<T>(self.shape(), self.device(), [&](int64_t) { return draw(gen); });
+  };
+  return inplace(
+      self, name, false,
+      [&] {
+        Tensor<T> r = make();
+        SINEW_DISPATCH(self.device(), copy, self, r);
+      },
+      [&] {
+        Tensor<T> r = make();
+        return autograd::record(r, name, {self}, [](const Tensor<T>& g) { return zeros_like(g); });
+      });
+}
+}  // namespace detail
+
+// U(from, to): every value in [from, to) (from == to gives from).
+template <class T>
+Tensor<T>& Tensor<T>::uniform_(double from, double to) {
+  static_assert(is_floating_dtype_v<T>, "uniform_ fills float or double tensors");
+  SINEW_CHECK(from <= to, "uniform_", "expects a [from, to) range, got from = ", from,
+              " > to = ", to);
+  SINEW_CHECK(std::isfinite(to - from), "uniform_",
+              "from, to and to - from must be finite, got from = ", from, ", to = ", to);
+  return detail::random_fill(*this, "uniform_", [from, to](Generator& g) {
+    T v = static_cast<T>(from + (to - from) * g.uniform());
+    // Rounding to T can reach `to` itself: step back to the largest value below it.
+    if (v >= static_cast<T>(to) && from < to) v = std::nextafter(static_cast<T>(to), T(from));
+    return v < static_cast<T>(from) ? static_cast<T>(from) : v;
+  });
+}
+
+// N(mean, std^2); std = 0 gives mean.
+template <class T>
+Tensor<T>& Tensor<T>::normal_(double mean, double std) {
+  static_assert(is_floating_dtype_v<T>, "normal_ fills float or double tensors");
+  SINEW_CHECK(std >= 0, "normal_", "expects std >= 0, got std = ", std);
+  return detail::random_fill(*this, "normal_",
+                             [mean, std](Generator& g) { return mean + std * g.normal(); });
+}
+
+// 1 with probability p, else 0 (any element type).
+template <class T>
+Tensor<T>& Tensor<T>::bernoulli_(double p) {
+  SINEW_CHECK(p >= 0 && p <= 1, "bernoulli_", "expects p in [0, 1], got p = ", p);
+  return detail::random_fill(*this, "bernoulli_",
+                             [p](Generator& g) { return g.uniform() < p ? 1.0 : 0.0; });
+}
+
+// Integers uniform in [from, to), for every element type. For an integer type [from, to) must lie
+// inside its range (uint8: [0, 256), bool: [0, 2)); float and double take any range, as PyTorch
+// (which only warns beyond 2^24 / 2^53, where not every integer is representable).
+template <class T>
+Tensor<T>& Tensor<T>::random_(int64_t from, int64_t to) {
+  SINEW_CHECK(from < to, "random_", "expects from < to, got from = ", from, " >= to = ", to);
+  if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, uint8_t>) {
+    constexpr int64_t hi = std::is_same_v<T, bool> ? 1 : std::numeric_limits<uint8_t>::max();
+    SINEW_CHECK(from >= 0, "random_", "from = ", from, " is out of bounds for ", dtype(),
+                " (values in [0, ", hi, "])");
+    SINEW_CHECK(to - 1 <= hi, "random_", "to - 1 = ", to - 1, " is out of bounds for ", dtype(),
+                " (values in [0, ", hi, "])");
+  }
+  // Cast here, not through double: an int64 beyond 2^53 stays exact.
+  return detail::random_fill(
+      *this, "random_", [from, to](Generator& g) { return static_cast<T>(g.randint(from, to)); });
+}
+template <class T>
+Tensor<T>& Tensor<T>::random_(int64_t to) {
+  return random_(0, to);
 }
 
 // ---- element access ----------------------------------------------------------------------------
