@@ -48,6 +48,10 @@ class ModuleDictT : public ModuleT<T> {
   std::shared_ptr<std::remove_cvref_t<M>> insert(const std::string& key, M&& m) {
     return this->register_module(key, std::forward<M>(m));
   }
+  template <ModuleHandle H>
+  auto insert(const std::string& key, H&& holder) {
+    return this->register_module(key, holder.ptr());
+  }
 
   size_t size() const { return this->named_children().size(); }
   bool empty() const { return size() == 0; }

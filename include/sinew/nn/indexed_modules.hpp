@@ -27,6 +27,10 @@ class IndexedModules : public ModuleT<T> {
   std::shared_ptr<std::remove_cvref_t<M>> push_back(M&& m) {
     return this->register_module(std::to_string(size()), std::forward<M>(m));
   }
+  template <ModuleHandle H>
+  auto push_back(H&& holder) {
+    return this->register_module(std::to_string(size()), holder.ptr());
+  }
 
   size_t size() const { return this->named_children().size(); }
   bool empty() const { return size() == 0; }

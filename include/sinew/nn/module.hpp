@@ -1,10 +1,26 @@
 // nn::Module: the base of every layer and user network (named parameters, buffers, submodules,
 // train/eval, freezing, state dicts, deep copies), plus nn::Cloneable and nn::OrderedDict.
 //
-// Ownership. A module object holds tensor handles and std::shared_ptr submodules, so copying a
-// module is shallow: the copy shares parameters, buffers and submodules with the original (as a
-// copied torch::nn::Linear handle does). clone() is the deep copy. Submodules are registered and
-// kept as std::shared_ptr (PyTorch C++ style, no macros):
+// Ownership. A module object is a handle to its state (name, training flag, registered
+// parameters, buffers and submodules, hooks), so copying a module is shallow: the copy is the same
+// module (as a copied torch::nn::Linear handle is), and train()/eval(), hooks, registrations and
+// to() on either reach both. clone() is the deep copy. Submodules are kept as std::shared_ptr;
+// they are registered either as shared pointers (PyTorch C++ style) or by value:
+//
+//   struct Net : nn::Module {
+//     nn::Linear fc1{784, 128}, fc2{128, 10};
+//     nn::Dropout drop{0.5};
+//     Net() : Module("Net") {
+//       register_module("fc1", fc1);   // the registered module and the member are one module
+//       register_module("fc2", fc2);
+//       register_module("drop", drop); // net.eval() switches net.drop off
+//     }
+//     Tensor<float> forward(const Tensor<float>& x) override { return fc2(drop(relu(fc1(x)))); }
+//   };
+//
+// A member registered by value must not be assigned a new module afterwards (the registry would
+// keep the old one): that assignment raises an Error; assign first, then register. For clone(),
+// derive from nn::Cloneable and register the members in reset():
 //
 //   struct Net : nn::Cloneable<Net> {
 //     std::shared_ptr<nn::Linear> fc1, fc2;
@@ -17,8 +33,7 @@
 //   };
 //
 // A module deriving from nn::Module alone (registering in its constructor) supports everything
-// but clone(), which then raises an Error saying what to change. The training flag belongs to each
-// module object: train()/eval() reach the registered submodules, not other shallow copies.
+// but clone(), which then raises an Error saying what to change.
 //
 // Calling. A module is called as m(x) (a std::shared_ptr member as (*m)(x)): that is the spelling
 // that runs its hooks, and the one Sequential, ModuleList users and every layer use. m.forward(x)
@@ -54,6 +69,7 @@
 #include "sinew/autograd/node.hpp"
 #include "sinew/core/error.hpp"
 #include "sinew/core/tensor.hpp"
+#include "sinew/nn/module_holder.hpp"
 #include "sinew/ops/cast.hpp"
 #include "sinew/ops/elementwise.hpp"
 
@@ -243,6 +259,35 @@ concept ModuleValue = requires { typename std::remove_cvref_t<M>::value_type; } 
                                         std::remove_cvref_t<M>>;
 // clang-format on
 
+namespace detail {
+// What a module object is a handle to: copies of a module share it, so they are one module.
+template <class T>
+struct ModuleCore {
+  explicit ModuleCore(std::string n) : name(std::move(n)) {}
+  std::string name;
+  bool training = true;
+  OrderedDict<Tensor<T>> parameters;
+  OrderedDict<Tensor<T>> buffers;
+  OrderedDict<std::shared_ptr<ModuleT<T>>> children;
+  std::shared_ptr<HookRegistry<T>> hooks = std::make_shared<HookRegistry<T>>();
+  // The copies made by registering this module by value (parent's name, key, the copy): while
+  // one lives, assigning another module to a handle of this core would split the member from the
+  // registered module, so it raises instead.
+  struct ValueRegistration {
+    std::string parent, key;
+    std::weak_ptr<ModuleT<T>> copy;
+  };
+  std::vector<ValueRegistration> value_registrations;
+};
+
+// While Cloneable::clone re-runs reset(), the copy's value members (still handles of the
+// original's) may be reassigned: that is how reset() makes them new.
+inline int& cloning_depth() {
+  thread_local int depth = 0;
+  return depth;
+}
+}  // namespace detail
+
 // The base of every module whose parameters are Tensor<T>; nn::Module is ModuleT<float>. Being a
 // template, none of it is compiled into a program that does not use it.
 template <class T>
@@ -253,15 +298,32 @@ class ModuleT {
   // a class: struct Net : nn::Module { Net() : Module("Net") {} };
   using Module = ModuleT;
 
-  explicit ModuleT(std::string name = "Module") : name_(std::move(name)) {}
+  explicit ModuleT(std::string name = "Module")
+      : core_(std::make_shared<detail::ModuleCore<T>>(std::move(name))) {}
   virtual ~ModuleT() = default;
-  ModuleT(const ModuleT&) = default;  // shallow: shares parameters, buffers and submodules
-  ModuleT& operator=(const ModuleT&) = default;
-  ModuleT(ModuleT&&) = default;
-  ModuleT& operator=(ModuleT&&) = default;
+  // A copy is the same module (shares its state); a moved-from module is a new empty one.
+  ModuleT(const ModuleT&) = default;
+  ModuleT(ModuleT&& other) : core_(std::move(other.core_)) { other.renew_core(); }
+  // Makes this handle refer to `other`'s module. Raises when this module was registered by value
+  // somewhere and that registration lives: the member and the registered module would split.
+  ModuleT& operator=(const ModuleT& other) {
+    if (core_ != other.core_) {
+      check_reassignable();
+      core_ = other.core_;
+    }
+    return *this;
+  }
+  ModuleT& operator=(ModuleT&& other) {
+    if (this != &other && core_ != other.core_) {
+      check_reassignable();
+      core_ = std::move(other.core_);
+      other.renew_core();
+    }
+    return *this;
+  }
 
   // The type name used when printing ("Linear", "Sequential", a user's "Net").
-  virtual std::string name() const { return name_; }
+  virtual std::string name() const { return core_->name; }
   // The text inside the parentheses when printing, e.g. "in_features=3, out_features=4, bias=true".
   virtual std::string extra_repr() const { return ""; }
 
@@ -269,13 +331,13 @@ class ModuleT {
   // default, which raises an Error naming the module.
   virtual Tensor<T> forward(const Tensor<T>& x) {
     (void)x;
-    sinew::detail::fail(name_.c_str(), "this module has no forward(const Tensor<T>&)");
+    sinew::detail::fail(core_->name.c_str(), "this module has no forward(const Tensor<T>&)");
   }
   // forward(x) with the hooks around it: pre-hooks (may replace the input), forward, forward hooks
   // (may replace the output), then the backward hooks' wiring. Containers call their members
   // through here, so a member's hooks fire inside a Sequential.
   Tensor<T> operator()(const Tensor<T>& x) {
-    if (!hooks_ || hooks_->empty()) return forward(x);
+    if (core_->hooks->empty()) return forward(x);
     return call_with_hooks(x);
   }
 
@@ -321,18 +383,18 @@ class ModuleT {
   // alias), with requires_grad set as asked.
   Tensor<T> register_parameter(const std::string& name, Tensor<T> t, bool requires_grad = true) {
     check_new_name(name, "register_parameter");
-    SINEW_CHECK(t.defined(), "register_parameter", "parameter '", name, "' of ", name_,
+    SINEW_CHECK(t.defined(), "register_parameter", "parameter '", name, "' of ", core_->name,
                 " is an undefined tensor");
     if (!t.is_leaf()) t = t.detach();
     t.requires_grad_(requires_grad);
-    return parameters_.insert(name, t);
+    return core_->parameters.insert(name, t);
   }
   // Registers a buffer: state saved in state_dict() that is not trained (running statistics).
   Tensor<T> register_buffer(const std::string& name, Tensor<T> t) {
     check_new_name(name, "register_buffer");
-    SINEW_CHECK(t.defined(), "register_buffer", "buffer '", name, "' of ", name_,
+    SINEW_CHECK(t.defined(), "register_buffer", "buffer '", name, "' of ", core_->name,
                 " is an undefined tensor");
-    return buffers_.insert(name, t.detach());
+    return core_->buffers.insert(name, t.detach());
   }
   // Registers a submodule, shared with the caller.
   template <class M>
@@ -340,14 +402,35 @@ class ModuleT {
     static_assert(std::is_base_of_v<ModuleT, M>,
                   "register_module: M must derive from nn::ModuleT of the same element type");
     check_new_name(name, "register_module");
-    SINEW_CHECK(m != nullptr, "register_module", "submodule '", name, "' of ", name_, " is null");
-    children_.insert(name, m);
+    SINEW_CHECK(m != nullptr, "register_module", "submodule '", name, "' of ", core_->name,
+                " is null");
+    const ModuleT& sub = *m;
+    SINEW_CHECK(sub.core_ != core_ && !sub.contains_core(core_.get()), "register_module",
+                "cannot register ", m->name(), " as '", name, "' in ", core_->name,
+                ": it is this module or contains it (a module cannot be its own submodule)");
+    core_->children.insert(name, m);
     return m;
   }
-  // Registers a copy of a module value (which shares its parameters) and returns the handle.
+  // Registers a module value and returns the registered handle. An lvalue (a member) and the
+  // registered module are one module: train()/eval(), hooks, to(), requires_grad_, zero_grad,
+  // parameters and buffers reach both, and assigning another module to the member afterwards
+  // raises. An rvalue is moved in.
   template <ModuleValue M>
   std::shared_ptr<std::remove_cvref_t<M>> register_module(const std::string& name, M&& m) {
-    return register_module(name, std::make_shared<std::remove_cvref_t<M>>(std::forward<M>(m)));
+    auto p = register_module(name, std::make_shared<std::remove_cvref_t<M>>(std::forward<M>(m)));
+    if constexpr (std::is_lvalue_reference_v<M>) {
+      auto& regs = static_cast<ModuleT&>(*p).core_->value_registrations;
+      std::erase_if(regs, [](const auto& r) { return r.copy.expired(); });
+      regs.push_back({core_->name, name, p});
+    }
+    return p;
+  }
+  // Registers the module a SINEW_MODULE holder refers to and returns the holder (LibTorch style:
+  // `fc = register_module("fc", Linear(3, 4));`).
+  template <ModuleHandle H>
+  std::remove_cvref_t<H> register_module(const std::string& name, H&& holder) {
+    register_module(name, holder.ptr());
+    return std::forward<H>(holder);
   }
 
   // ---- traversal ------------------------------------------------------------------------------
@@ -370,8 +453,8 @@ class ModuleT {
   std::vector<Tensor<T>> buffers(bool recurse = true) const {
     return named_buffers(recurse).values();
   }
-  const OrderedDict<std::shared_ptr<ModuleT>>& named_children() const { return children_; }
-  std::vector<std::shared_ptr<ModuleT>> children() const { return children_.values(); }
+  const OrderedDict<std::shared_ptr<ModuleT>>& named_children() const { return core_->children; }
+  std::vector<std::shared_ptr<ModuleT>> children() const { return core_->children.values(); }
   // This module first, then every submodule depth-first ("" names this module). The pointers are
   // valid while this module lives.
   std::vector<std::pair<std::string, ModuleT*>> named_modules() {
@@ -386,7 +469,7 @@ class ModuleT {
   }
   // fn on every submodule (depth-first, children before their parent), then on this module.
   ModuleT& apply(const std::function<void(ModuleT&)>& fn) {
-    for (auto& [n, c] : children_) c->apply(fn);
+    for (auto& [n, c] : core_->children) c->apply(fn);
     fn(*this);
     return *this;
   }
@@ -394,12 +477,12 @@ class ModuleT {
   // ---- modes and gradients --------------------------------------------------------------------
   // Training mode for this module and every submodule (Dropout and BatchNorm read it).
   virtual ModuleT& train(bool on = true) {
-    training_ = on;
-    for (auto& [n, c] : children_) c->train(on);
+    core_->training = on;
+    for (auto& [n, c] : core_->children) c->train(on);
     return *this;
   }
   ModuleT& eval() { return train(false); }
-  bool is_training() const { return training_; }
+  bool is_training() const { return core_->training; }
 
   // Resets every parameter's .grad: undefined (PyTorch 2's set_to_none default) or zero-filled.
   void zero_grad(bool set_to_none = true) {
@@ -505,9 +588,9 @@ class ModuleT {
   // Prints the module tree as PyTorch does: "Sequential(\n  (0): Linear(...)\n)".
   void pretty_print(std::ostream& os, int indent = 0) const {
     os << name() << "(" << extra_repr();
-    if (!children_.empty()) {
+    if (!core_->children.empty()) {
       os << "\n";
-      for (const auto& [n, c] : children_) {
+      for (const auto& [n, c] : core_->children) {
         os << std::string(indent + 2, ' ') << "(" << n << "): ";
         c->pretty_print(os, indent + 2);
         os << "\n";
@@ -519,18 +602,17 @@ class ModuleT {
 
  protected:
   // The registries, for modules that reach their members by name and for Cloneable.
-  OrderedDict<Tensor<T>>& own_parameters() { return parameters_; }
-  OrderedDict<Tensor<T>>& own_buffers() { return buffers_; }
-  OrderedDict<std::shared_ptr<ModuleT>>& own_children() { return children_; }
+  OrderedDict<Tensor<T>>& own_parameters() { return core_->parameters; }
+  OrderedDict<Tensor<T>>& own_buffers() { return core_->buffers; }
+  OrderedDict<std::shared_ptr<ModuleT>>& own_children() { return core_->children; }
 
-  void clear_registry() {
-    parameters_.clear();
-    buffers_.clear();
-    children_.clear();
+  // Makes this handle a new module of the same name and training mode, with empty registries and
+  // no hooks (clone() calls it on the copy before re-running reset()).
+  void renew_core() {
+    auto fresh = std::make_shared<detail::ModuleCore<T>>(core_ ? core_->name : "Module");
+    if (core_) fresh->training = core_->training;
+    core_ = std::move(fresh);
   }
-
-  // Gives this module its own empty hook registry (clone() calls it on the copy).
-  void reset_hooks() { hooks_ = std::make_shared<detail::HookRegistry<T>>(); }
 
   // Copies values, requires_grad flags and training modes from `src`, a module whose registry has
   // the same names and shapes (checked), recursively. Used by Cloneable::clone after reset().
@@ -541,9 +623,11 @@ class ModuleT {
                   detail::join_keys(mine), " but the original has ", detail::join_keys(theirs),
                   "; register every member in reset()");
     };
-    check_same(parameters_.keys(), src.parameters_.keys(), "parameters");
-    check_same(buffers_.keys(), src.buffers_.keys(), "buffers");
-    check_same(children_.keys(), src.children_.keys(), "submodules");
+    detail::ModuleCore<T>& mine = *core_;
+    const detail::ModuleCore<T>& theirs = *src.core_;
+    check_same(mine.parameters.keys(), theirs.parameters.keys(), "parameters");
+    check_same(mine.buffers.keys(), theirs.buffers.keys(), "buffers");
+    check_same(mine.children.keys(), theirs.children.keys(), "submodules");
     NoGradGuard guard;
     auto copy_values = [&](OrderedDict<Tensor<T>>& dst, const OrderedDict<Tensor<T>>& from) {
       for (size_t i = 0; i < dst.size(); ++i) {
@@ -555,29 +639,43 @@ class ModuleT {
         if (d.is_leaf()) d.requires_grad_(s.requires_grad());
       }
     };
-    copy_values(parameters_, src.parameters_);
-    copy_values(buffers_, src.buffers_);
-    for (size_t i = 0; i < children_.size(); ++i) {
-      children_.item(i).second->copy_state_from(*src.children_.item(i).second);
+    copy_values(mine.parameters, theirs.parameters);
+    copy_values(mine.buffers, theirs.buffers);
+    for (size_t i = 0; i < mine.children.size(); ++i) {
+      mine.children.item(i).second->copy_state_from(*theirs.children.item(i).second);
     }
-    training_ = src.training_;
+    mine.training = theirs.training;
   }
 
  private:
-  detail::HookRegistry<T>& hooks() {
-    if (!hooks_) reset_hooks();  // a moved-from module
-    return *hooks_;
-  }
+  detail::HookRegistry<T>& hooks() { return *core_->hooks; }
   template <class H>
   RemovableHandle add_hook(std::vector<std::pair<uint64_t, H>>& list, H fn) {
-    SINEW_CHECK(fn != nullptr, "register hook", "the hook of ", name_, " is empty");
-    uint64_t id = hooks_->next_id++;
+    SINEW_CHECK(fn != nullptr, "register hook", "the hook of ", core_->name, " is empty");
+    uint64_t id = core_->hooks->next_id++;
     list.emplace_back(id, std::move(fn));
-    return RemovableHandle(hooks_, id);
+    return RemovableHandle(core_->hooks, id);
+  }
+
+  void check_reassignable() const {
+    if (detail::cloning_depth() > 0) return;
+    for (const auto& r : core_->value_registrations) {
+      SINEW_CHECK(r.copy.expired(), "Module::operator=", "cannot assign another module to ",
+                  core_->name, " registered by value as '", r.key, "' in ", r.parent,
+                  ": the registered module would stay the old one. Assign the member before "
+                  "register_module, or hold it as a std::shared_ptr");
+    }
+  }
+  // Whether `core` is this module's or one of its submodules' (cycle check at registration).
+  bool contains_core(const detail::ModuleCore<T>* core) const {
+    if (core_.get() == core) return true;
+    for (const auto& [n, c] : core_->children)
+      if (c->contains_core(core)) return true;
+    return false;
   }
 
   Tensor<T> call_with_hooks(const Tensor<T>& x) {
-    std::shared_ptr<detail::HookRegistry<T>> reg = hooks_;  // alive even if a hook resets ours
+    std::shared_ptr<detail::HookRegistry<T>> reg = core_->hooks;  // alive if a hook resets ours
     auto pre = reg->pre;  // copies: a hook may remove itself while running
     auto fwd = reg->forward;
     auto bwd = reg->backward;
@@ -617,39 +715,35 @@ class ModuleT {
   }
 
   void check_new_name(const std::string& n, const char* where) const {
-    SINEW_CHECK(!n.empty() && n.find('.') == std::string::npos, where, "name '", n, "' in ", name_,
+    const detail::ModuleCore<T>& c = *core_;
+    SINEW_CHECK(!n.empty() && n.find('.') == std::string::npos, where, "name '", n, "' in ", c.name,
                 " must be non-empty and contain no '.'");
-    SINEW_CHECK(!parameters_.contains(n) && !buffers_.contains(n) && !children_.contains(n), where,
-                "'", n, "' is already registered in ", name_);
+    SINEW_CHECK(!c.parameters.contains(n) && !c.buffers.contains(n) && !c.children.contains(n),
+                where, "'", n, "' is already registered in ", c.name);
   }
 
   void collect(OrderedDict<Tensor<T>>& out, const std::string& prefix, bool recurse, bool buffers,
                std::unordered_set<const void*>* seen) const {
-    for (const auto& [n, t] : buffers ? buffers_ : parameters_) {
+    for (const auto& [n, t] : buffers ? core_->buffers : core_->parameters) {
       if (seen->insert(t.impl_ptr().get()).second) out.insert(detail::dotted(prefix, n), t);
     }
     if (!recurse) return;
-    for (const auto& [n, c] : children_)
+    for (const auto& [n, c] : core_->children)
       c->collect(out, detail::dotted(prefix, n), true, buffers, seen);
   }
 
   void state_items(StateDictT<T>& out, const std::string& prefix) const {
-    for (const auto& [n, t] : parameters_) out.insert(detail::dotted(prefix, n), t.detach());
-    for (const auto& [n, t] : buffers_) out.insert(detail::dotted(prefix, n), t.detach());
-    for (const auto& [n, c] : children_) c->state_items(out, detail::dotted(prefix, n));
+    for (const auto& [n, t] : core_->parameters) out.insert(detail::dotted(prefix, n), t.detach());
+    for (const auto& [n, t] : core_->buffers) out.insert(detail::dotted(prefix, n), t.detach());
+    for (const auto& [n, c] : core_->children) c->state_items(out, detail::dotted(prefix, n));
   }
 
   void walk(const std::string& prefix, std::vector<std::pair<std::string, ModuleT*>>& out) {
     out.emplace_back(prefix, this);
-    for (auto& [n, c] : children_) c->walk(detail::dotted(prefix, n), out);
+    for (auto& [n, c] : core_->children) c->walk(detail::dotted(prefix, n), out);
   }
 
-  std::string name_;
-  bool training_ = true;
-  OrderedDict<Tensor<T>> parameters_;
-  OrderedDict<Tensor<T>> buffers_;
-  OrderedDict<std::shared_ptr<ModuleT>> children_;
-  std::shared_ptr<detail::HookRegistry<T>> hooks_ = std::make_shared<detail::HookRegistry<T>>();
+  std::shared_ptr<detail::ModuleCore<T>> core_;
 };
 
 // nn::Module: the float module every layer and user network derives from by default.
@@ -662,9 +756,10 @@ std::ostream& operator<<(std::ostream& os, const ModuleT<T>& m) {
 }
 
 // Gives Derived a deep clone(), PyTorch C++ style: copy-construct Derived (options and plain
-// members), clear the registries, re-run reset() so every parameter, buffer and submodule is new
-// (and member handles point at the new ones), then copy values and flags from the original by name.
-// reset() must register every member; the names are checked against the original's.
+// members), give the copy a state of its own, re-run reset() so every parameter, buffer and
+// submodule is new (and member handles point at the new ones), then copy values and flags from the
+// original by name. reset() must register every member; the names are checked against the
+// original's.
 template <class Derived, class T = float>
 class Cloneable : public ModuleT<T> {
  public:
@@ -676,8 +771,11 @@ class Cloneable : public ModuleT<T> {
   std::shared_ptr<ModuleT<T>> clone() const override {
     auto copy = std::make_shared<Derived>(static_cast<const Derived&>(*this));
     Cloneable& c = *copy;
-    c.clear_registry();
-    c.reset_hooks();
+    c.renew_core();  // the copy shared this module's state until here
+    struct Cloning {
+      Cloning() { ++detail::cloning_depth(); }
+      ~Cloning() { --detail::cloning_depth(); }
+    } cloning;
     c.reset();
     c.copy_state_from(*this);
     return copy;
