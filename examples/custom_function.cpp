@@ -34,7 +34,9 @@ struct Exp : sinew::autograd::Function<Exp> {
 
 // y = sign(x);  the true derivative is 0 almost everywhere, useless for learning. The
 // straight-through estimator passes the gradient unchanged where |x| <= limit and stops it
-// elsewhere (BinaryConnect). limit is a non-tensor argument kept in ctx.saved_data.
+// elsewhere (BinaryConnect). limit is a non-tensor argument kept in ctx.saved_data. backward
+// follows LibTorch's convention, one gradient per argument of forward (an undefined one for
+// limit); returning only the tensor arguments' gradients ({gx}) works as well.
 struct BinarizeSTE : sinew::autograd::Function<BinarizeSTE> {
   template <class T>
   static Tensor<T> forward(FunctionContext& ctx, const Tensor<T>& x, double limit) {
@@ -43,10 +45,11 @@ struct BinarizeSTE : sinew::autograd::Function<BinarizeSTE> {
     return sinew::sign(x);
   }
   template <class T>
-  static Tensor<T> backward(FunctionContext& ctx, const Tensor<T>& g) {
-    if (!ctx.needs_input_grad(0)) return Tensor<T>();
+  static std::vector<Tensor<T>> backward(FunctionContext& ctx, const Tensor<T>& g) {
+    if (!ctx.needs_input_grad(0)) return {Tensor<T>(), Tensor<T>()};
     Tensor<T> x = ctx.saved<T>(0);
-    return sinew::where(sinew::abs(x) <= ctx.get<double>("limit"), g, sinew::zeros_like(g));
+    Tensor<T> gx = sinew::where(sinew::abs(x) <= ctx.get<double>("limit"), g, sinew::zeros_like(g));
+    return {gx, Tensor<T>()};
   }
 };
 

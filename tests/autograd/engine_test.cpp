@@ -179,10 +179,10 @@ TEST(LeafRules, WhoIsALeaf) {
   Tensor<double> y = x * c;
   EXPECT_FALSE(y.is_leaf());
   EXPECT_TRUE(y.requires_grad());
-  EXPECT_EQ(y.grad_fn()->name(), "mul");
-  EXPECT_EQ(exp(y).grad_fn()->name(), "exp");
-  EXPECT_EQ((y + c).grad_fn()->name(), "add");
-  EXPECT_EQ(y.sum().grad_fn()->name(), "sum");
+  EXPECT_EQ(y.grad_fn()->name(), "MulBackward0");
+  EXPECT_EQ(exp(y).grad_fn()->name(), "ExpBackward0");
+  EXPECT_EQ((y + c).grad_fn()->name(), "AddBackward0");
+  EXPECT_EQ(y.sum().grad_fn()->name(), "SumBackward0");
   Tensor<double> k = c * 2.0;  // nothing requires grad: a leaf without history
   EXPECT_TRUE(k.is_leaf());
   EXPECT_FALSE(k.requires_grad());

@@ -1,5 +1,7 @@
 // Tests for autograd::Function: custom forward/backward, saved tensors, saved_data,
-// needs_input_grad, and the error paths.
+// needs_input_grad, both conventions for backward's gradients (per tensor argument, and LibTorch's
+// per argument), and the error paths.
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -136,6 +138,19 @@ TEST(Function, NonTensorArgumentsAndNeedsInputGrad) {
   EXPECT_FALSE(b.grad().defined());
 }
 
+// A function with a snake_case name of its own.
+struct Lower : autograd::Function<Lower> {
+  static constexpr const char* name = "clip_grad";
+  static Tensor<double> forward(FunctionContext&, const Tensor<double>& x) { return x * 1.0; }
+  static Tensor<double> backward(FunctionContext&, const Tensor<double>& g) { return g; }
+};
+
+TEST(Function, NodeIsNamedAsTheFunctionNotByPyTorchsRuleForOps) {
+  Tensor<double> y = Lower::apply(rand_input({2}, 23));
+  EXPECT_EQ(y.grad_fn()->name(), "clip_grad");  // an op recorded as clip_grad: ClipGradBackward0
+  EXPECT_EQ(MyExp::apply(rand_input({2}, 24)).grad_fn()->name(), "MyExp");
+}
+
 TEST(Function, TwoInputsPassGradcheck) {
   Tensor<double> a = rand_input({2, 2}, 3), b = rand_input({2, 2}, 4);
   auto result = autograd::gradcheck(
@@ -212,18 +227,107 @@ TEST(Function, InPlaceChangeOfSavedOutputIsAnError) {
   SINEW_EXPECT_ERROR(y.sum().backward(), "MyExp", "modified by an in-place operation");
 }
 
-TEST(Function, WrongNumberOfGradientsIsAnError) {
-  struct TooMany : autograd::Function<TooMany> {
-    static Tensor<double> forward(FunctionContext&, const Tensor<double>& x, double) {
-      return x * 1.0;
-    }
-    static std::vector<Tensor<double>> backward(FunctionContext&, const Tensor<double>& g) {
-      return {g, Tensor<double>()};  // one per argument, as PyTorch, but the number is no tensor
-    }
+// z = scale * x * w, with a number between the tensors:  dx = g scale w,  dw = g scale x.
+// backward follows LibTorch: one gradient per argument of forward, undefined for the number.
+struct ScaledMul : autograd::Function<ScaledMul> {
+  static Tensor<double> forward(FunctionContext& ctx, const Tensor<double>& x, double scale,
+                                const Tensor<double>& w) {
+    ctx.save_for_backward({x, w});
+    ctx.saved_data["scale"] = scale;
+    return x * w * scale;
+  }
+  static std::vector<Tensor<double>> backward(FunctionContext& ctx, const Tensor<double>& g) {
+    double scale = ctx.get<double>("scale");
+    Tensor<double> x = ctx.saved<double>(0), w = ctx.saved<double>(1);
+    return {g * w * scale, Tensor<double>(), g * x * scale};
+  }
+};
+
+TEST(Function, OneGradientPerArgumentAsLibTorch) {
+  Tensor<double> x = from_vector<double>({1.0, -2.0}).requires_grad_();
+  Tensor<double> w = from_vector<double>({3.0, 0.5}).requires_grad_();
+  Tensor<double> z = ScaledMul::apply(x, 2.0, w);
+  EXPECT_TRUE(values_are(z, {6.0, -2.0}));
+  z.sum().backward();
+  EXPECT_TRUE(values_are(x.grad(), {6.0, 1.0}));   // 2 w
+  EXPECT_TRUE(values_are(w.grad(), {2.0, -4.0}));  // 2 x
+  auto result = autograd::gradcheck(
+      [](const std::vector<Tensor<double>>& in) { return ScaledMul::apply(in[0], 0.7, in[1]); },
+      {rand_input({2, 3}, 14), rand_input({2, 3}, 15)});
+  EXPECT_TRUE(result) << result.message;
+}
+
+// backward returns whatever `give` holds (a function of the incoming gradient), for the error
+// paths of the per-argument convention; forward(ctx, x, scale, w) as ScaledMul.
+struct Returns : autograd::Function<Returns> {
+  static inline std::function<std::vector<Tensor<double>>(const Tensor<double>&)> give;
+  static Tensor<double> forward(FunctionContext&, const Tensor<double>& x, double scale,
+                                const Tensor<double>& w) {
+    return x * w * scale;
+  }
+  static std::vector<Tensor<double>> backward(FunctionContext&, const Tensor<double>& g) {
+    return give(g);
+  }
+};
+
+TEST(Function, ExtraUndefinedGradientsAreAllowed) {
+  Tensor<double> x = rand_input({2}, 16), w = rand_input({2}, 17);
+  // One per argument and one more, undefined (LibTorch's allowance for defaulted arguments).
+  Returns::give = [](const Tensor<double>& g) {
+    return std::vector<Tensor<double>>{g * 2.0, Tensor<double>(), g * 3.0, Tensor<double>()};
   };
-  Tensor<double> y = TooMany::apply(rand_input({2}, 10), 1.0);
-  SINEW_EXPECT_ERROR(y.sum().backward(), "TooMany", "returned 2 gradients, expected 1",
-                     "one per tensor argument");
+  Returns::apply(x, 1.0, w).sum().backward();
+  EXPECT_TRUE(values_are(x.grad(), {2.0, 2.0}));
+  EXPECT_TRUE(values_are(w.grad(), {3.0, 3.0}));
+  // Sinew's convention, one per tensor argument, works for the same forward.
+  Returns::give = [](const Tensor<double>& g) {
+    return std::vector<Tensor<double>>{g * 4.0, g * 5.0};
+  };
+  x.set_grad(Tensor<double>());
+  w.set_grad(Tensor<double>());
+  Returns::apply(x, 1.0, w).sum().backward();
+  EXPECT_TRUE(values_are(x.grad(), {4.0, 4.0}));
+  EXPECT_TRUE(values_are(w.grad(), {5.0, 5.0}));
+}
+
+// forward has a defaulted trailing number that apply leaves out; backward still returns one
+// gradient per parameter of forward, as LibTorch code does.
+struct DefaultedScale : autograd::Function<DefaultedScale> {
+  static Tensor<double> forward(FunctionContext& ctx, const Tensor<double>& x, double scale = 3.0) {
+    ctx.saved_data["scale"] = scale;
+    return x * scale;
+  }
+  static std::vector<Tensor<double>> backward(FunctionContext& ctx, const Tensor<double>& g) {
+    return {g * ctx.get<double>("scale"), Tensor<double>()};
+  }
+};
+
+TEST(Function, DefaultedTrailingArgumentsMayGetUndefinedGradients) {
+  Tensor<double> x = rand_input({3}, 18);
+  DefaultedScale::apply(x).sum().backward();
+  EXPECT_TRUE(values_are(x.grad(), {3.0, 3.0, 3.0}));
+}
+
+TEST(Function, WrongNumberOfGradientsIsAnError) {
+  Tensor<double> x = rand_input({2}, 19), w = rand_input({2}, 20);
+  Returns::give = [](const Tensor<double>& g) { return std::vector<Tensor<double>>{g}; };
+  SINEW_EXPECT_ERROR(Returns::apply(x, 1.0, w).sum().backward(), "Returns",
+                     "backward returned 1 gradients, expected 2", "one per tensor argument", "or 3",
+                     "one per argument of forward");
+  // More than one per argument, and a defined one among the extra ones.
+  Returns::give = [](const Tensor<double>& g) {
+    return std::vector<Tensor<double>>{g, Tensor<double>(), g, Tensor<double>(), g};
+  };
+  SINEW_EXPECT_ERROR(Returns::apply(x, 1.0, w).sum().backward(), "Returns", "returned 5 gradients",
+                     "index 4 is defined", "given 3 arguments");
+}
+
+TEST(Function, DefinedGradientForANonTensorArgumentIsAnError) {
+  Tensor<double> x = rand_input({2}, 21), w = rand_input({2}, 22);
+  Returns::give = [](const Tensor<double>& g) { return std::vector<Tensor<double>>{g, g, g}; };
+  SINEW_EXPECT_ERROR(Returns::apply(x, 1.0, w).sum().backward(), "Returns",
+                     "defined gradient at index 1",
+                     "argument 1 of forward (after ctx) is not a tensor");
 }
 
 TEST(Function, WrongGradientShapeIsAnError) {

@@ -1,6 +1,7 @@
 // Tests for autograd::grad: grad_outputs, allow_unused, error paths, and higher-order
 // derivatives with create_graph checked against closed forms.
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "test_util.hpp"
@@ -32,6 +33,51 @@ TEST(Grad, GradOutputsWeightEachOutput) {
   auto g =
       grad<double>({y1, y2}, {x}, {from_vector<double>({1.0, 0.0, -1.0}), full<double>({}, 2.0)});
   EXPECT_TRUE(values_are(g[0], {2.0 + 2.0, 0.0 + 2.0, -6.0 + 2.0}));  // 2 x v + 2
+}
+
+TEST(Grad, DeducesTheElementTypeFromBracedLists) {
+  Tensor<float> xf = from_vector<float>({1.0f, 2.0f}).requires_grad_();
+  Tensor<float> yf = xf * xf;
+  auto gf = grad({yf}, {xf}, {from_vector<float>({1.0f, -1.0f})});
+  static_assert(std::is_same_v<decltype(gf), std::vector<Tensor<float>>>);
+  EXPECT_TRUE(values_are(gf[0], {2.0, -4.0}));  // 2 x v
+
+  Tensor<double> x = from_vector<double>({1.0, 2.0}).requires_grad_();
+  Tensor<double> w = from_vector<double>({3.0, -1.0}).requires_grad_();
+  auto g = grad({(x * w).sum()}, {x, w});
+  static_assert(std::is_same_v<decltype(g), std::vector<Tensor<double>>>);
+  EXPECT_TRUE(values_are(g[0], {3.0, -1.0}));
+  EXPECT_TRUE(values_are(g[1], {1.0, 2.0}));
+  // Vectors and braced lists mix; options follow.
+  std::vector<Tensor<double>> inputs = {x};
+  auto h = grad({(x * x).sum()}, inputs, {}, {.create_graph = true});
+  EXPECT_TRUE(h[0].requires_grad());
+  std::vector<Tensor<double>> outputs = {(x * w).sum()};
+  EXPECT_TRUE(values_are(grad(outputs, {w})[0], {1.0, 2.0}));
+  // autograd::backward as well.
+  Tensor<double> y1 = x * 2.0, y2 = (x * x).sum();
+  autograd::backward({y1, y2}, {ones<double>({2}), Tensor<double>()});
+  EXPECT_TRUE(values_are(x.grad(), {4.0, 6.0}));  // 2 + 2 x
+}
+
+// Tensors of different element types pick the overload that exists to stop the build with a
+// static_assert naming the problem (decltype only: the call itself would not compile).
+TEST(Grad, MixedElementTypesSelectTheDiagnosticOverload) {
+  using autograd::detail::MixedElementTypes;
+  Tensor<float> f = ones<float>({2}).requires_grad_();
+  Tensor<double> d = ones<double>({2}).requires_grad_();
+  std::vector<Tensor<double>> ds = {d};
+  static_assert(std::is_same_v<decltype(grad({f.sum()}, {d})), MixedElementTypes>);
+  static_assert(std::is_same_v<decltype(grad({f.sum(), d.sum()}, {d})), MixedElementTypes>);
+  static_assert(
+      std::is_same_v<decltype(grad({d.sum()}, {d}, {ones<float>({})})), MixedElementTypes>);
+  static_assert(std::is_same_v<decltype(grad({f.sum()}, ds)), MixedElementTypes>);
+  static_assert(std::is_same_v<decltype(grad<double>({f.sum()}, {d})), MixedElementTypes>);
+  static_assert(std::is_same_v<decltype(autograd::backward({f, d})), MixedElementTypes>);
+  // One element type: the real overloads.
+  static_assert(std::is_same_v<decltype(grad({d.sum()}, ds)), std::vector<Tensor<double>>>);
+  static_assert(std::is_same_v<decltype(grad<float>({f.sum()}, {f})), std::vector<Tensor<float>>>);
+  SUCCEED();
 }
 
 TEST(Grad, NonLeafInput) {

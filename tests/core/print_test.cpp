@@ -69,7 +69,7 @@ TEST(Print, ZeroDimTensorsPrintTheBareValue) {
 TEST(Print, AutogradSuffixes) {
   Tensor<float> x = from_vector<float>({1, 2}).requires_grad_();
   EXPECT_EQ(repr(x), "tensor([1., 2.], requires_grad=True)");
-  EXPECT_EQ(repr(x * 2.f), "tensor([2., 4.], grad_fn=<mul>)");
+  EXPECT_EQ(repr(x * 2.f), "tensor([2., 4.], grad_fn=<MulBackward0>)");
   EXPECT_EQ(repr(x.detach()), "tensor([1., 2.])");
   Tensor<double> d = scalar_tensor<double>(1).requires_grad_();
   EXPECT_EQ(repr(d), "tensor(1., dtype=float64, requires_grad=True)");

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <queue>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -82,12 +84,14 @@ inline void accumulate_grad(sinew::detail::TensorImpl& t, ImplPtr g, bool create
   }
 }
 
-inline void check_grad_shape(const ImplPtr& g, const Shape& shape, DType dtype,
-                             const std::string& node) {
-  SINEW_CHECK(g->shape == shape, "backward", "node ", node, " produced a gradient of shape ",
-              g->shape, " for an input of shape ", shape);
-  SINEW_CHECK(g->dtype == dtype, "backward", "node ", node, " produced a ", g->dtype,
-              " gradient for a ", dtype, " input");
+// node: the node that produced g (nullptr: g was given for a root).
+inline void check_grad_shape(const ImplPtr& g, const Shape& shape, DType dtype, const Node* node) {
+  if (g->shape == shape && g->dtype == dtype) return;
+  std::string who = node != nullptr ? "node " + node->describe() : std::string("the root gradient");
+  SINEW_CHECK(g->shape == shape, "backward", who, " produced a gradient of shape ", g->shape,
+              " for an input of shape ", shape);
+  sinew::detail::fail("backward", who, " produced a ", g->dtype, " gradient for a ", dtype,
+                      " input");
 }
 
 struct EngineTask {
@@ -161,7 +165,7 @@ inline std::vector<ImplPtr> execute(const EngineTask& task) {
   std::vector<ImplPtr> root_leaves;
   for (size_t i = 0; i < task.roots.size(); ++i) {
     const auto& r = task.roots[i];
-    check_grad_shape(task.root_grads[i], r->shape, r->dtype, "root");
+    check_grad_shape(task.root_grads[i], r->shape, r->dtype, nullptr);
     if (r->grad_fn) {
       Node* n = r->grad_fn.get();
       bool fresh = buffer.find(n) == buffer.end();
@@ -196,14 +200,14 @@ inline std::vector<ImplPtr> execute(const EngineTask& task) {
       }
       grads = n->run(g);
       g.reset();  // so a gradient passed through unchanged can become a leaf's .grad uncopied
-      SINEW_CHECK(grads.size() == n->next_edges().size(), "backward", "node ", n->name(),
+      SINEW_CHECK(grads.size() == n->next_edges().size(), "backward", "node ", n->describe(),
                   " returned ", grads.size(), " gradients for ", n->next_edges().size(), " inputs");
     }
     const auto& edges = n->next_edges();
     for (size_t i = 0; i < edges.size(); ++i) {
       const Edge& e = edges[i];
       ImplPtr gi = i < grads.size() ? std::move(grads[i]) : nullptr;
-      if (gi && e.valid()) check_grad_shape(gi, e.shape, e.dtype, n->name());
+      if (gi && e.valid()) check_grad_shape(gi, e.shape, e.dtype, n);
       if (e.leaf) {
         if (gi) leaf_buffer[e.leaf.get()] = add_grads(leaf_buffer[e.leaf.get()], std::move(gi));
         if (--leaf_deps[e.leaf.get()] == 0) flush_leaf(e.leaf);
@@ -231,13 +235,36 @@ struct GradOptions {
   bool allow_unused = false;
 };
 
+namespace detail {
+
+// What grad and backward return when their tensors mix element types: see the overloads taking
+// MixedTensorList below, chosen only when no other one fits.
+struct MixedElementTypes {};
+struct AnyTensorArg {
+  template <class U>
+  AnyTensorArg(const Tensor<U>&) {}  // NOLINT: implicit on purpose
+};
+struct MixedTensorList {
+  MixedTensorList() = default;
+  MixedTensorList(std::initializer_list<AnyTensorArg>) {}
+  template <class U>
+  MixedTensorList(const std::vector<Tensor<U>>&) {}  // NOLINT: implicit on purpose
+};
+template <class>
+inline constexpr bool always_false = false;
+
+}  // namespace detail
+
 // Gradients of sum(outputs[i] * grad_outputs[i]) with respect to each input, returned rather
-// than accumulated into .grad. grad_outputs may be empty for scalar outputs.
+// than accumulated into .grad. grad_outputs may be empty for scalar outputs. The element type
+// comes from the arguments, braced lists included: autograd::grad({y}, {x}, {g}).
 template <class T>
 std::vector<Tensor<T>> grad(const std::vector<Tensor<T>>& outputs,
                             const std::vector<Tensor<T>>& inputs,
                             const std::vector<Tensor<T>>& grad_outputs = {},
                             GradOptions options = {}) {
+  static_assert(is_floating_dtype_v<T>,
+                "autograd::grad: gradients exist for Tensor<float> and Tensor<double> only");
   SINEW_CHECK(!outputs.empty(), "autograd::grad", "no outputs given");
   SINEW_CHECK(!inputs.empty(), "autograd::grad", "no inputs given");
   SINEW_CHECK(grad_outputs.empty() || grad_outputs.size() == outputs.size(), "autograd::grad",
@@ -280,11 +307,34 @@ std::vector<Tensor<T>> grad(const std::vector<Tensor<T>>& outputs,
   return result;
 }
 
+// A braced list of outputs (a braced list cannot deduce T for a std::vector parameter): T comes
+// from the outputs, and inputs and grad_outputs may be braced lists or vectors of the same T.
+template <class T>
+std::vector<Tensor<T>> grad(std::initializer_list<Tensor<T>> outputs,
+                            const std::vector<Tensor<std::type_identity_t<T>>>& inputs,
+                            const std::vector<Tensor<std::type_identity_t<T>>>& grad_outputs = {},
+                            GradOptions options = {}) {
+  return grad(std::vector<Tensor<T>>(outputs), inputs, grad_outputs, options);
+}
+
+// Chosen only when the tensors given to grad are not all Tensor<T> of one T: stops the build with
+// a readable message instead of a list of overloads that do not fit.
+template <class D = void>
+detail::MixedElementTypes grad(detail::MixedTensorList, detail::MixedTensorList,
+                               detail::MixedTensorList = {}, GradOptions = {}) {
+  static_assert(detail::always_false<D>,
+                "autograd::grad: outputs, inputs and grad_outputs must all be Tensor<T> of one "
+                "element type T (float or double); convert the others with .to<T>() first");
+  return {};
+}
+
 // Runs backward from several roots at once (see Tensor::backward on create_graph's cycle).
 template <class T>
 void backward(const std::vector<Tensor<T>>& tensors,
               const std::vector<Tensor<T>>& grad_tensors = {}, bool retain_graph = false,
               bool create_graph = false) {
+  static_assert(is_floating_dtype_v<T>,
+                "autograd::backward: gradients exist for Tensor<float> and Tensor<double> only");
   detail::EngineTask task;
   task.retain_graph = retain_graph || create_graph;
   task.create_graph = create_graph;
@@ -307,6 +357,23 @@ void backward(const std::vector<Tensor<T>>& tensors,
     task.root_grads.push_back(g.impl_ptr());
   }
   detail::execute(task);
+}
+
+// A braced list of roots: autograd::backward({y1, y2}, {g1, g2}).
+template <class T>
+void backward(std::initializer_list<Tensor<T>> tensors,
+              const std::vector<Tensor<std::type_identity_t<T>>>& grad_tensors = {},
+              bool retain_graph = false, bool create_graph = false) {
+  backward(std::vector<Tensor<T>>(tensors), grad_tensors, retain_graph, create_graph);
+}
+
+template <class D = void>
+detail::MixedElementTypes backward(detail::MixedTensorList, detail::MixedTensorList = {},
+                                   bool = false, bool = false) {
+  static_assert(detail::always_false<D>,
+                "autograd::backward: tensors and grad_tensors must all be Tensor<T> of one element "
+                "type T (float or double); convert the others with .to<T>() first");
+  return {};
 }
 
 }  // namespace sinew::autograd

@@ -132,6 +132,48 @@ const char* function_name() {
   return name.c_str();
 }
 
+// The gradients of forward's tensor arguments, from what backward returned in either convention:
+// one per tensor argument (Sinew's), or one per argument given to apply (LibTorch's), with an
+// undefined tensor for each non-tensor argument; beyond those, LibTorch allows extra gradients when
+// they are undefined (for defaulted trailing arguments of forward). arg_is_tensor: one entry per
+// argument of apply.
+inline std::vector<sinew::detail::ImplPtr> input_grads(std::vector<sinew::detail::ImplPtr> grads,
+                                                       const std::vector<bool>& arg_is_tensor,
+                                                       const char* name) {
+  const size_t n_args = arg_is_tensor.size();
+  size_t n_tensors = 0;
+  for (bool t : arg_is_tensor) n_tensors += t ? 1 : 0;
+  size_t n = grads.size();
+  if (n > n_args) {
+    size_t last_defined = 0;  // 1 + the index of the last defined gradient
+    for (size_t i = 0; i < n; ++i) {
+      if (grads[i]) last_defined = i + 1;
+    }
+    SINEW_CHECK(last_defined <= n_args, name, "backward returned ", n,
+                " gradients, and the one at index ", last_defined - 1,
+                " is defined, but forward was given ", n_args,
+                " arguments (gradients past one per argument must be undefined tensors)");
+    grads.resize(n_args);
+    n = n_args;
+  }
+  if (n == n_tensors) return grads;
+  SINEW_CHECK(n == n_args, name, "backward returned ", n, " gradients, expected ", n_tensors,
+              " (one per tensor argument of forward) or ", n_args,
+              " (one per argument of forward, as LibTorch, undefined for the non-tensor ones)");
+  std::vector<sinew::detail::ImplPtr> out;
+  out.reserve(n_tensors);
+  for (size_t i = 0; i < n_args; ++i) {
+    if (arg_is_tensor[i]) {
+      out.push_back(std::move(grads[i]));
+    } else {
+      SINEW_CHECK(grads[i] == nullptr, name, "backward returned a defined gradient at index ", i,
+                  ", but argument ", i,
+                  " of forward (after ctx) is not a tensor: return an undefined Tensor there");
+    }
+  }
+  return out;
+}
+
 // Clears the context's view of the output when backward ends (it must not outlive the call: the
 // output refers to the node that owns the context).
 struct OutputBinding {
@@ -160,11 +202,14 @@ struct OutputBinding {
 //
 // forward(ctx, args...) takes the arguments given to apply (tensors and anything else) and returns
 // one Tensor<T>; it runs under NoGradGuard, so what it computes records no history. backward(ctx,
-// g) gets the gradient of the output and returns one gradient per tensor argument, in order (a
-// Tensor<T> when there is one, else a std::vector<Tensor<T>>), each of its input's shape, or an
-// undefined tensor where none is needed (see ctx.needs_input_grad). backward is written with ops,
-// so with create_graph it is itself differentiated. forward and backward may be templates on T or
-// use float/double directly. The node is named after Derived (or Derived::name when defined).
+// g) gets the gradient of the output and returns, in order, either one gradient per tensor argument
+// (a Tensor<T> when there is one, else a std::vector<Tensor<T>>) or, as LibTorch's Function, one
+// per argument given to apply, with an undefined Tensor for each non-tensor argument (and, past
+// those, only undefined ones: LibTorch's allowance for defaulted trailing arguments). Each gradient
+// has its input's shape, or is undefined where none is needed (see ctx.needs_input_grad). For
+// forward(ctx, x, scale, w): return {gx, gw} or {gx, Tensor<T>(), gw}. backward is written with
+// ops, so with create_graph it is itself differentiated. forward and backward may be templates on T
+// or use float/double directly. The node is named after Derived (or Derived::name when defined).
 // forward must not modify its tensor arguments in place (the change would not be recorded).
 template <class Derived>
 struct Function {
@@ -216,19 +261,16 @@ struct Function {
         }
       }
       result = Tensor<T>();
-      size_t n_inputs = inputs.size();
+      options.name_as_given = true;
+      std::vector<bool> arg_is_tensor = {detail::is_tensor_v<Args>...};
       record(
           y, name, inputs,
-          [ctx = std::move(ctx), n_inputs, name](const Tensor<T>& g,
-                                                 const BackwardContext<T>& bctx) mutable {
+          [ctx = std::move(ctx), arg_is_tensor = std::move(arg_is_tensor), name](
+              const Tensor<T>& g, const BackwardContext<T>& bctx) mutable {
             detail::OutputBinding binding{ctx.output_};
             ctx.output_ = [&bctx] { return bctx.output().impl_ptr(); };
-            auto grads = Derived::backward(ctx, g);
-            size_t count = 1;
-            if constexpr (!detail::is_tensor_v<decltype(grads)>) count = grads.size();
-            SINEW_CHECK(count == n_inputs, name, "backward returned ", count,
-                        " gradients, expected ", n_inputs, " (one per tensor argument of forward)");
-            return grads;
+            return detail::input_grads(detail::to_impls(Derived::backward(ctx, g)), arg_is_tensor,
+                                       name);
           },
           std::move(options));
       return y;

@@ -39,6 +39,77 @@ inline uint64_t next_sequence_nr() {
   static std::atomic<uint64_t> counter{0};
   return counter++;
 }
+
+// PyTorch's node name for the Sinew ops whose name is not CamelCase(op) + "Backward0": those
+// PyTorch names after another ATen function, and the reductions PyTorch names by overload (over
+// everything, or over given dims), told apart here by the output: 0-d or not. (So a reduction over
+// every dim of a 1-d tensor without keepdim, which PyTorch counts as the dims overload, gets the
+// other name.)
+struct NodeName {
+  const char* op;
+  const char* name;                 // for a 0-d output, or any output when no dims_name
+  const char* dims_name = nullptr;  // for an output with dimensions
+};
+inline constexpr NodeName node_names[] = {
+    {"sum", "SumBackward0", "SumBackward1"},
+    {"mean", "MeanBackward0", "MeanBackward1"},
+    {"prod", "ProdBackward0", "ProdBackward1"},
+    // max() and min() are PyTorch's second overloads, max(dim) and min(dim) the first.
+    {"max", "MaxBackward1", "MaxBackward0"},
+    {"min", "MinBackward1", "MinBackward0"},
+    {"to", "ToCopyBackward0"},
+    {"copy_", "CopyBackwards"},
+    {"fill_", "FillBackward2"},
+    {"rsub", "RsubBackward1"},
+    {"rdiv", "DivBackward0"},  // LibTorch's s / x (Python's s / x is x.reciprocal() * s)
+    {"gelu_exact", "GeluBackward0"},
+    {"clamp", "ClampBackward1"},  // the overload with number bounds
+    {"norm", "NormBackward1"},
+    {"pad", "ConstantPadNdBackward0"},
+    {"linear", "AddmmBackward0"},  // one fused node; PyTorch's 2-d input with a bias
+    {"conv2d", "ConvolutionBackward0"},
+    {"conv_transpose2d", "ConvolutionBackward0"},
+    {"conv2d_weight", "ConvolutionBackwardBackward0"},
+    {"max_pool2d", "MaxPool2DWithIndicesBackward0"},
+    {"max_pool1d", "MaxPool2DWithIndicesBackward0"},  // PyTorch runs the 1-d pools as 2-d ones
+    {"max_pool2d_backward", "MaxPool2DWithIndicesBackwardBackward0"},
+    {"avg_pool1d", "AvgPool2DBackward0"},
+    {"adaptive_avg_pool1d", "AdaptiveAvgPool2DBackward0"},
+    {"adaptive_max_pool1d", "AdaptiveMaxPool2DBackward0"},
+    {"batch_norm", "NativeBatchNormBackward0"},
+    {"layer_norm", "NativeLayerNormBackward0"},
+    {"group_norm", "NativeGroupNormBackward0"},
+    {"BackwardHookFunction", "BackwardHookFunctionBackward"},
+};
+
+// The name PyTorch 1.13 gives the node of the op Sinew records as `op` (output_dim: the rank of the
+// op's output; inputs: its number of tensor inputs): the table above, pow and matmul by their
+// operands, else the rule of PyTorch's code generator, CamelCase(op) + "Backward0" (a capital after
+// each '_' and digit, a trailing '_' of an in-place op dropped: "log_softmax" ->
+// "LogSoftmaxBackward0", "log1p" -> "Log1PBackward0", "relu_" -> "ReluBackward0"). A name that is
+// not snake_case is kept.
+inline std::string pytorch_node_name(const std::string& op, int64_t output_dim, size_t inputs) {
+  if (op == "pow") return inputs == 2 ? "PowBackward1" : "PowBackward0";  // x^y : x^e (s^x: 2)
+  if (op == "matmul") return output_dim > 2 ? "BmmBackward0" : "MmBackward0";
+  for (const NodeName& e : node_names) {
+    if (op == e.op) return e.dims_name != nullptr && output_dim > 0 ? e.dims_name : e.name;
+  }
+  bool snake = !op.empty() && op[0] >= 'a' && op[0] <= 'z';
+  for (char c : op) snake = snake && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+  if (!snake) return op;
+  std::string out;
+  bool upper = true;
+  for (char c : op) {
+    if (c == '_') {
+      upper = true;
+      continue;
+    }
+    out.push_back(upper && c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c);
+    upper = c >= '0' && c <= '9';
+  }
+  return out + "Backward0";
+}
+
 }  // namespace detail
 
 // One graph node class for every op. The op's backward closure lives on the heap behind a void*
@@ -52,9 +123,14 @@ class Node final : public std::enable_shared_from_this<Node> {
                                                         const sinew::detail::ImplPtr& grad_output);
   using DestroyFn = void (*)(void* closure);
 
-  Node(const char* name, void* closure, RunFn run, DestroyFn destroy)
-      : name_(name),
+  // op: the op's name as recorded ("mul"); output_dim: the rank of its output (-1: unknown);
+  // name_as_given: name() is op itself rather than PyTorch's name for it.
+  Node(const char* op, void* closure, RunFn run, DestroyFn destroy, int64_t output_dim = -1,
+       bool name_as_given = false)
+      : op_(op),
         sequence_nr_(detail::next_sequence_nr()),
+        output_dim_(output_dim),
+        name_as_given_(name_as_given),
         closure_(closure),
         run_(run),
         destroy_(destroy) {}
@@ -89,7 +165,18 @@ class Node final : public std::enable_shared_from_this<Node> {
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
-  const std::string& name() const { return name_; }
+  // PyTorch's name for the node, as grad_fn.name() gives it: "MulBackward0", "SumBackward1"
+  // (see detail::pytorch_node_name); for an autograd::Function, the function's name.
+  std::string name() const {
+    return name_as_given_ ? op_ : detail::pytorch_node_name(op_, output_dim_, next_.size());
+  }
+  // The name the op recorded ("mul", "sum"), as the Sinew function is called.
+  const std::string& op_name() const { return op_; }
+  // How error messages cite the node: "mul (MulBackward0)", or the one name when both agree.
+  std::string describe() const {
+    std::string n = name();
+    return n == op_ ? n : op_ + " (" + n + ")";
+  }
   // Later nodes run first when several are ready (reverse creation order).
   uint64_t sequence_nr() const { return sequence_nr_; }
   const std::vector<Edge>& next_edges() const { return next_; }
@@ -101,11 +188,11 @@ class Node final : public std::enable_shared_from_this<Node> {
     SINEW_CHECK(!released_, "backward",
                 "trying to backward through the graph a second time (or to use saved tensors after "
                 "they were freed) at node ",
-                name_,
+                describe(),
                 "; pass retain_graph=true to the first backward if you need to run it twice");
     for (const auto& [impl, version] : saved_) {
       SINEW_CHECK(impl->storage->version() == version, "backward", "a tensor of shape ",
-                  impl->shape, " needed by ", name_,
+                  impl->shape, " needed by ", describe(),
                   " was modified by an in-place operation (version ", impl->storage->version(),
                   ", expected ", version, ")");
     }
@@ -141,8 +228,10 @@ class Node final : public std::enable_shared_from_this<Node> {
     closure_ = nullptr;
   }
 
-  std::string name_;
+  std::string op_;
   uint64_t sequence_nr_;
+  int64_t output_dim_;
+  bool name_as_given_;
   std::vector<Edge> next_;
   std::vector<std::pair<sinew::detail::ImplPtr, uint64_t>> saved_;
   sinew::detail::ImplPtr output_;  // alias of the op's output without history, when saved
@@ -160,7 +249,7 @@ class BackwardContext {
   explicit BackwardContext(Node& node) : node_(node) {}
   bool needs(size_t input) const { return node_.needs_input_grad(input); }
   Tensor<T> output() const {
-    SINEW_CHECK(node_.saved_output() != nullptr, node_.name().c_str(),
+    SINEW_CHECK(node_.saved_output() != nullptr, node_.op_name().c_str(),
                 "backward asked for the output, but record() was not told to save it");
     auto impl = sinew::detail::alias_impl(*node_.saved_output());
     impl->grad_fn = node_.shared_from_this();
@@ -174,6 +263,7 @@ class BackwardContext {
 struct RecordOptions {
   std::vector<Input> saved = {};  // inputs the closure reads: in-place changes to them are errors
   bool save_output = false;       // the closure calls ctx.output()
+  bool name_as_given = false;     // grad_fn()->name() is the recorded name itself (not PyTorch's)
 };
 
 namespace detail {
@@ -187,7 +277,9 @@ sinew::detail::ImplPtr to_impl(const Tensor<U>& t) {
 template <class R>
 std::vector<sinew::detail::ImplPtr> to_impls(R&& r) {
   std::vector<sinew::detail::ImplPtr> out;
-  if constexpr (requires { r.impl_ptr(); }) {
+  if constexpr (std::is_same_v<std::remove_cvref_t<R>, std::vector<sinew::detail::ImplPtr>>) {
+    out = std::forward<R>(r);
+  } else if constexpr (requires { r.impl_ptr(); }) {
     out.push_back(r.impl_ptr());
   } else {
     out.reserve(r.size());
@@ -233,7 +325,8 @@ inline void attach_node(sinew::detail::TensorImpl& y, const char* name,
                         void* closure, Node::RunFn run, Node::DestroyFn destroy) {
   std::shared_ptr<Node> node;
   try {
-    node = std::make_shared<Node>(name, closure, run, destroy);
+    node =
+        std::make_shared<Node>(name, closure, run, destroy, y.shape.size(), options.name_as_given);
   } catch (...) {
     destroy(closure);
     throw;
@@ -257,10 +350,11 @@ inline void attach_node(sinew::detail::TensorImpl& y, const char* name,
 
 }  // namespace detail
 
-// Attaches `fn` (the backward of the op named `name`) to y, when grad mode is on and some input
-// requires grad. fn takes the output gradient (and optionally a BackwardContext<T>) and returns one
-// gradient per input, in order: a Tensor for a single input or a std::vector; an undefined tensor
-// where an input needs none. Returns y.
+// Attaches `fn` (the backward of the op named `name`, snake_case as the Sinew function: the node's
+// name() is PyTorch's for it, see detail::pytorch_node_name) to y, when grad mode is on and some
+// input requires grad. fn takes the output gradient (and optionally a BackwardContext<T>) and
+// returns one gradient per input, in order: a Tensor for a single input or a std::vector; an
+// undefined tensor where an input needs none. Returns y.
 template <class T, class F>
 Tensor<T>& record(Tensor<T>& y, const char* name, const std::vector<Input>& inputs, F fn,
                   const RecordOptions& options = {}) {
