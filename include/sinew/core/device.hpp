@@ -1,6 +1,8 @@
-// Device: where a tensor's memory lives (the CPU, or CUDA device N), chosen at run time.
+// Device: where a tensor's memory lives (the CPU, or CUDA device N), chosen at run time; and
+// cuda::is_available() / cuda::device_count().
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <ostream>
 #include <string>
@@ -58,3 +60,13 @@ inline std::ostream& operator<<(std::ostream& os, const Device& d) { return os <
 }
 
 }  // namespace sinew
+
+// As torch::cuda: whether CUDA devices can be used, and how many there are. A build without the
+// CUDA backend has none (no link dependency); the CUDA backend (SINEW_WITH_CUDA) defines these.
+#ifndef SINEW_WITH_CUDA
+namespace sinew::cuda {
+inline bool is_available() { return false; }
+inline size_t device_count() { return 0; }
+inline bool cudnn_is_available() { return false; }
+}  // namespace sinew::cuda
+#endif
