@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <random>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include <sinew/sinew.hpp>
@@ -99,6 +102,24 @@ inline Tensor<double> rand_input(const Shape& shape, uint64_t seed = 0, double l
   Tensor<double> t = rand<double>(shape, g) * (hi - lo) + lo;
   return t.detach().requires_grad_();
 }
+
+// A fixture with a fresh temporary directory per test (removed afterwards): path("x") is a file
+// name inside it.
+class TempDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::random_device rd;
+    dir_ = std::filesystem::temp_directory_path() /
+           ("sinew_test_" + std::to_string(rd()) + std::to_string(rd()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::filesystem::path dir_;
+};
 
 }  // namespace sinew::testing
 

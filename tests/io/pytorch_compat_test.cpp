@@ -36,21 +36,7 @@ std::string read_all(const std::string& p) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-class PytorchCompat : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::random_device rd;
-    dir_ = fs::temp_directory_path() /
-           ("sinew_io_compat_" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
-};
+class PytorchCompat : public sinew::testing::TempDirTest {};
 
 nn::Sequential make_mlp() { return nn::Sequential(nn::Linear(4, 8), nn::ReLU(), nn::Linear(8, 3)); }
 

@@ -25,20 +25,8 @@ using namespace sinew;
 namespace {
 
 // A fresh directory per test, removed afterwards.
-class SafetensorsTest : public ::testing::Test {
+class SafetensorsTest : public sinew::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    std::random_device rd;
-    dir_ = fs::temp_directory_path() /
-           ("sinew_io_test_" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
   // Writes an 8-byte little-endian length (header.size() unless given), the header, the data.
   std::string raw(const std::string& name, const std::string& header, const std::string& data = "",
                   int64_t length = -1) const {
@@ -62,8 +50,6 @@ class SafetensorsTest : public ::testing::Test {
       names.push_back(e.path().filename().string());
     return names;
   }
-
-  fs::path dir_;
 };
 
 template <class T>

@@ -30,21 +30,7 @@ using sinew::testing::load_fixture;
 
 namespace {
 
-class TensorFiles : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::random_device rd;
-    dir_ = fs::temp_directory_path() /
-           ("sinew_io_tensors_" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
-};
+class TensorFiles : public sinew::testing::TempDirTest {};
 
 std::string fixture_path(const std::string& name) {
   return std::string(SINEW_TEST_DATA_DIR) + "/fixtures/io/" + name;

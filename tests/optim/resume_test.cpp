@@ -97,16 +97,8 @@ void copy_values(const Problem& from, Problem& to) {
   for (size_t i = 0; i < from.params.size(); ++i) to.params[i].copy_(from.params[i]);
 }
 
-class OptimizerResume : public ::testing::Test {
+class OptimizerResume : public sinew::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    std::random_device rd;
-    dir_ = fs::temp_directory_path() /
-           ("sinew_optim_test_" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   // Runs every case; `transfer` moves the state of the first optimizer into the second.
   void check(
       const std::function<void(optim::OptimizerT<float>&, optim::OptimizerT<float>&)>& transfer) {
@@ -133,8 +125,6 @@ class OptimizerResume : public ::testing::Test {
       EXPECT_NE(want, Problem(c.problem).values());
     }
   }
-
-  fs::path dir_;
 };
 
 TEST_F(OptimizerResume, ThroughStateDictIsBitForBit) {
