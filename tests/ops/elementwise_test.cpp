@@ -818,6 +818,55 @@ TEST(Elementwise, ClampNeedsABound) {
   SINEW_EXPECT_ERROR(x.clamp(std::nullopt, std::nullopt), "clamp");
 }
 
+TEST(Elementwise, ClampWithMinAboveMaxGivesMax) {
+  // As torch.clamp: min(max(x, min), max), so min > max gives max everywhere.
+  TD c = clamp(from_vector<double>({1, 5, NAN}), 3, 2);
+  EXPECT_TRUE(values_are(c.slice(0, 0, 2), {2, 2}));
+  EXPECT_TRUE(std::isnan(c.at({2})));
+  EXPECT_TRUE(values_are(clamp(from_vector<int64_t>({1, 5}), 3, 2), {2, 2}));
+}
+
+// ---- rounding ----------------------------------------------------------------------------------
+
+TEST(Rounding, FloorCeilRoundTruncOnHandValues) {
+  TD x = from_vector<double>({-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 2.4999, -1.7, 1.7});
+  EXPECT_TRUE(values_are(floor(x), {-3, -2, -1, 0, 1, 2, 2, -2, 1}));
+  EXPECT_TRUE(values_are(ceil(x), {-2, -1, -0.0, 1, 2, 3, 3, -1, 2}));
+  // Half to even, as torch.round: -2.5 -> -2, 0.5 -> 0, 1.5 -> 2, 2.5 -> 2.
+  EXPECT_TRUE(values_are(round(x), {-2, -2, -0.0, 0, 2, 2, 2, -2, 2}));
+  EXPECT_TRUE(values_are(trunc(x), {-2, -1, -0.0, 0, 1, 2, 2, -1, 1}));
+  EXPECT_TRUE(std::signbit(round(from_vector<double>({-0.5})).item()));  // -0, as PyTorch
+  TF f = from_vector<float>({0.5f, 1.5f, -3.5f, 1e20f, INFINITY, NAN});
+  TF r = f.round();
+  EXPECT_TRUE(values_are(r.slice(0, 0, 4), {0, 2, -4, double(1e20f)}));
+  EXPECT_EQ(r.at({4}), INFINITY);
+  EXPECT_TRUE(std::isnan(r.at({5})));
+  EXPECT_TRUE(values_are(f.floor().slice(0, 0, 3), {0, 1, -4}));
+  EXPECT_TRUE(values_are(f.ceil().slice(0, 0, 3), {1, 2, -3}));
+  EXPECT_TRUE(values_are(f.trunc().slice(0, 0, 3), {0, 1, -3}));
+  // Strided input.
+  EXPECT_TRUE(values_are(round(x.slice(0, 0, 9, 4)), {-2, 2, 2}));
+}
+
+TEST(Rounding, IntegerTensorsComeBackUnchanged) {
+  Tensor<int64_t> i = from_vector<int64_t>({7, -2, 3});
+  Tensor<int64_t> r = round(i);
+  EXPECT_TRUE(values_are(r, {7, -2, 3}));
+  EXPECT_TRUE(values_are(i.floor(), {7, -2, 3}));
+  Tensor<uint8_t> u = ceil(from_vector<uint8_t>({250, 0}));
+  EXPECT_TRUE(values_are(u, {250, 0}));
+  EXPECT_TRUE(values_are(trunc(from_vector<uint8_t>({9})), {9}));
+}
+
+TEST(Rounding, GradientIsZero) {
+  TD x = from_vector<double>({-1.5, 0.3, 2.7}).requires_grad_();
+  (floor(x) + ceil(x) * 2 + round(x) * 3 + trunc(x) * 4 + x).sum().backward();
+  EXPECT_TRUE(values_are(x.grad(), {1, 1, 1}));  // only the last term
+  EXPECT_TRUE(round(x).requires_grad());
+  EXPECT_TRUE(passes_gradcheck([](const std::vector<TD>& in) { return floor(in[0]) + in[0]; },
+                               {from_vector<double>({-1.3, 0.4, 2.2}).requires_grad_()}));
+}
+
 // Device mismatch needs a second device: covered by the CUDA parity tests when CUDA is built.
 
 }  // namespace

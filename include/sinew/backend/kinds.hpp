@@ -1,4 +1,5 @@
-// The kinds of elementwise kernel every backend implements (one name, one meaning per backend).
+// The kinds of elementwise, reduction and scan kernel every backend implements (one name, one
+// meaning per backend).
 #pragma once
 
 #include <cstdint>
@@ -40,7 +41,11 @@ enum class Unary : uint8_t {
   RPowScalar,
   Step,
   InRange,
-  LeakyStep
+  LeakyStep,
+  Floor,
+  Ceil,
+  Round,  // half to even
+  Trunc
 };
 
 // z = f(x, y); Add and Sub scale y by alpha. Minimum/Maximum propagate NaN like PyTorch.
@@ -49,5 +54,14 @@ enum class Binary : uint8_t { Add, Sub, Mul, Div, Pow, Minimum, Maximum };
 enum class Compare : uint8_t { Eq, Ne, Lt, Le, Gt, Ge };
 
 enum class Logical : uint8_t { And, Or, Xor };
+
+// isnan, isinf (either sign), isfinite.
+enum class Classify : uint8_t { Nan, Inf, Finite };
+
+// Reductions to bool: all (every element non-zero) and any (some element non-zero; NaN counts).
+enum class Quantifier : uint8_t { All, Any };
+
+// Inclusive scans along one dimension: cumsum and cumprod.
+enum class Scan : uint8_t { Sum, Prod };
 
 }  // namespace sinew::backend

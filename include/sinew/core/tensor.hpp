@@ -14,6 +14,7 @@
 #include "sinew/core/device.hpp"
 #include "sinew/core/dtype.hpp"
 #include "sinew/core/error.hpp"
+#include "sinew/core/promotion.hpp"
 #include "sinew/core/shape.hpp"
 #include "sinew/core/tensor_impl.hpp"
 
@@ -158,17 +159,52 @@ class Tensor {
   Tensor flip(const Shape& dims) const;
   Tensor repeat(const Shape& repeats) const;
 
-  // ---- elementwise (ops/elementwise.hpp) -----------------------------------------------------
+  // ---- elementwise (ops/elementwise.hpp); result types of integer and bool tensors as
+  // core/promotion.hpp: float math gives float, rounding keeps the type ----------------------
   Tensor neg() const;
-  Tensor exp() const;
-  Tensor log() const;
-  Tensor sqrt() const;
+  Tensor<floating_t<T>> exp() const;
+  Tensor<floating_t<T>> log() const;
+  Tensor<floating_t<T>> sqrt() const;
   Tensor abs() const;
-  Tensor sigmoid() const;
-  Tensor tanh() const;
+  Tensor<floating_t<T>> sigmoid() const;
+  Tensor<floating_t<T>> tanh() const;
   Tensor relu() const;
-  Tensor pow(double exponent) const;
+  template <Scalar S>
+  Tensor<scalar_result_t<T, S>> pow(S exponent) const;
   Tensor clamp(std::optional<double> min, std::optional<double> max) const;
+  Tensor floor() const;
+  Tensor ceil() const;
+  Tensor round() const;  // half to even
+  Tensor trunc() const;
+
+  // ---- comparisons (ops/compare.hpp): a tensor (broadcast) or a scalar -------------------------
+  Tensor<bool> eq(const Tensor& other) const;
+  Tensor<bool> ne(const Tensor& other) const;
+  Tensor<bool> lt(const Tensor& other) const;
+  Tensor<bool> le(const Tensor& other) const;
+  Tensor<bool> gt(const Tensor& other) const;
+  Tensor<bool> ge(const Tensor& other) const;
+  template <Scalar S>
+  Tensor<bool> eq(S other) const;
+  template <Scalar S>
+  Tensor<bool> ne(S other) const;
+  template <Scalar S>
+  Tensor<bool> lt(S other) const;
+  template <Scalar S>
+  Tensor<bool> le(S other) const;
+  template <Scalar S>
+  Tensor<bool> gt(S other) const;
+  template <Scalar S>
+  Tensor<bool> ge(S other) const;
+  Tensor<bool> isnan() const;
+  Tensor<bool> isinf() const;
+  Tensor<bool> isfinite() const;
+  Tensor<bool> isclose(const Tensor& other, double rtol = 1e-5, double atol = 1e-8,
+                       bool equal_nan = false) const;
+  // ops/scan.hpp: isclose everywhere (broadcast); same shape and values (NaN != NaN).
+  bool allclose(const Tensor& other, double rtol = 1e-5, double atol = 1e-8,
+                bool equal_nan = false) const;
+  bool equal(const Tensor& other) const;
 
   // In place; each bumps the version counter. Autograd rules as PyTorch: a leaf that requires grad
   // cannot be changed in place while grad mode is on.
@@ -195,11 +231,12 @@ class Tensor {
   Tensor& random_(int64_t to);
 
   // ---- reductions (ops/reduce.hpp) -----------------------------------------------------------
-  Tensor sum() const;
-  Tensor sum(const Shape& dims, bool keepdim = false) const;
+  // sum and prod (and cumsum, cumprod) of integer and bool tensors give int64, as PyTorch.
+  Tensor<accumulate_t<T>> sum() const;
+  Tensor<accumulate_t<T>> sum(const Shape& dims, bool keepdim = false) const;
   Tensor mean() const;
   Tensor mean(const Shape& dims, bool keepdim = false) const;
-  Tensor prod(const Shape& dims = {}, bool keepdim = false) const;
+  Tensor<accumulate_t<T>> prod(const Shape& dims = {}, bool keepdim = false) const;
   Tensor max() const;
   Tensor min() const;
   ValuesIndices<T> max(int64_t dim, bool keepdim = false) const;
@@ -216,6 +253,14 @@ class Tensor {
   Tensor logsumexp(const Shape& dims = {}, bool keepdim = false) const;
   Tensor softmax(int64_t dim) const;
   Tensor log_softmax(int64_t dim) const;
+
+  // ---- scans and all/any (ops/scan.hpp) -----------------------------------------------------
+  Tensor<accumulate_t<T>> cumsum(int64_t dim) const;
+  Tensor<accumulate_t<T>> cumprod(int64_t dim) const;
+  Tensor<bool> all() const;  // every element non-zero
+  Tensor<bool> all(int64_t dim, bool keepdim = false) const;
+  Tensor<bool> any() const;  // some element non-zero (NaN counts)
+  Tensor<bool> any(int64_t dim, bool keepdim = false) const;
 
   // ---- sorting (ops/sort.hpp) ----------------------------------------------------------------
   ValuesIndices<T> sort(int64_t dim = -1, bool descending = false, bool stable = false) const;

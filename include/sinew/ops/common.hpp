@@ -1,11 +1,14 @@
-// Helpers shared by the ops: device checks, output allocation, broadcasting, in-place rules.
+// Helpers shared by the ops: device checks, output allocation, broadcasting, in-place rules,
+// scalar parameters.
 #pragma once
 
+#include <cstdint>
 #include <type_traits>
 
 #include "sinew/autograd/node.hpp"
 #include "sinew/backend/cpu/elementwise.hpp"
 #include "sinew/backend/dispatch.hpp"
+#include "sinew/core/promotion.hpp"
 #include "sinew/core/tensor.hpp"
 
 namespace sinew {
@@ -22,10 +25,32 @@ void check_same_device(const char* where, const Tensor<A>& a, const Tensor<B>& b
               " and ", b.device());
 }
 
+// Ops PyTorch defines for floating tensors only (mean, var, softmax, elu, ...): convert an
+// integer or bool tensor first, with .to<float>().
 template <class T>
 void check_floating(const char* where) {
-  static_assert(std::is_floating_point_v<T>, "this op needs a float or double tensor");
+  static_assert(std::is_floating_point_v<T>,
+                "this op needs a float or double tensor (PyTorch raises for integer and bool "
+                "tensors too): convert with .to<float>() first");
   (void)where;
+}
+
+// Whether an integer scalar may be stored in an integer tensor of T (where's scalar operand, clamp
+// bounds): as PyTorch, a uint8 takes -255..255, negatives wrapping (-3 is stored as 253).
+template <class T>
+constexpr bool storable_integer(int64_t v) {
+  if constexpr (std::is_same_v<T, uint8_t>) return v >= -255 && v <= 255;
+  return true;
+}
+
+// A scalar as a kernel parameter: int64 for integer and bool scalars (exact, and wrapping into
+// uint8 as PyTorch), double for floating ones.
+template <Scalar S>
+auto kernel_scalar(S s) {
+  if constexpr (std::is_integral_v<S>)
+    return static_cast<int64_t>(s);
+  else
+    return static_cast<double>(s);
 }
 
 // Reduces a gradient to an input's shape when that input was broadcast.

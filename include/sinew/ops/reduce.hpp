@@ -1,5 +1,7 @@
 // Reductions over all or given dims (keepdim): sum, mean, prod, max/min (with indices), amax/amin,
-// argmax/argmin, var/std, norm, logsumexp, softmax, log_softmax; sum_to for broadcasting.
+// argmax/argmin, var/std, norm, logsumexp, softmax, log_softmax; sum_to for broadcasting. Integer
+// and bool tensors: sum and prod give int64, max/min keep the type, the float-only reductions are
+// compile errors (core/promotion.hpp).
 #pragma once
 
 #include <algorithm>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "sinew/backend/cpu/reduce.hpp"
+#include "sinew/core/promotion.hpp"
 #include "sinew/ops/common.hpp"
 #include "sinew/ops/elementwise.hpp"
 #include "sinew/ops/factory.hpp"
@@ -83,15 +86,21 @@ Tensor<T> kept(const Tensor<T>& g, const Shape& keep) {
 // ---- sum, mean, prod ----------------------------------------------------------------------------
 
 // Sum over `dims` (all when empty);  d/dx = the gradient broadcast back over the reduced dims.
+// Integer and bool tensors sum to int64 (a sum of bools counts the trues), as PyTorch.
 template <class T>
-Tensor<T> sum(const Tensor<T>& x, const Shape& dims = {}, bool keepdim = false) {
+Tensor<accumulate_t<T>> sum(const Tensor<T>& x, const Shape& dims = {}, bool keepdim = false) {
   auto mask = detail::reduce_mask(dims, x.shape(), "sum");
   Shape keep = detail::reduced_shape(x.shape(), mask, true);
-  Tensor<T> y = empty<T>(detail::reduced_shape(x.shape(), mask, keepdim), x.device());
+  using R = accumulate_t<T>;
+  Tensor<R> y = empty<R>(detail::reduced_shape(x.shape(), mask, keepdim), x.device());
   SINEW_DISPATCH(x.device(), sum, x, mask, y);
-  return autograd::record(y, "sum", {x}, [keep, from = x.shape()](const Tensor<T>& g) {
-    return detail::kept(g, keep).expand(from);
-  });
+  if constexpr (is_integral_dtype_v<T>) {
+    return y;
+  } else {
+    return autograd::record(y, "sum", {x}, [keep, from = x.shape()](const Tensor<T>& g) {
+      return detail::kept(g, keep).expand(from);
+    });
+  }
 }
 
 // Mean over `dims` (all when empty);  d/dx = the gradient / count, broadcast back.
@@ -127,14 +136,15 @@ Tensor<T> prod_others(const Tensor<T>& x, const Tensor<T>& y_kept, const Shape& 
 }  // namespace detail
 
 // Product over `dims` (all when empty; 1 over nothing);  dL/dx_i = g * prod_{j != i} x_j, exact
-// where x has zeros (not y / x).
+// where x has zeros (not y / x). Integer and bool tensors give int64 (wrapping on overflow).
 template <class T>
-Tensor<T> prod(const Tensor<T>& x, const Shape& dims = {}, bool keepdim = false) {
+Tensor<accumulate_t<T>> prod(const Tensor<T>& x, const Shape& dims = {}, bool keepdim = false) {
   auto mask = detail::reduce_mask(dims, x.shape(), "prod");
   Shape keep = detail::reduced_shape(x.shape(), mask, true);
-  Tensor<T> y = empty<T>(detail::reduced_shape(x.shape(), mask, keepdim), x.device());
+  using R = accumulate_t<T>;
+  Tensor<R> y = empty<R>(detail::reduced_shape(x.shape(), mask, keepdim), x.device());
   SINEW_DISPATCH(x.device(), prod, x, mask, y);
-  if constexpr (!std::is_floating_point_v<T>) {
+  if constexpr (is_integral_dtype_v<T>) {
     return y;
   } else {
     return autograd::record(
@@ -433,11 +443,11 @@ Tensor<T> sum_to(const Tensor<T>& x, const Shape& shape) {
 // ---- Tensor members -----------------------------------------------------------------------------
 
 template <class T>
-Tensor<T> Tensor<T>::sum() const {
+Tensor<accumulate_t<T>> Tensor<T>::sum() const {
   return sinew::sum(*this);
 }
 template <class T>
-Tensor<T> Tensor<T>::sum(const Shape& dims, bool keepdim) const {
+Tensor<accumulate_t<T>> Tensor<T>::sum(const Shape& dims, bool keepdim) const {
   return sinew::sum(*this, dims, keepdim);
 }
 template <class T>
@@ -449,7 +459,7 @@ Tensor<T> Tensor<T>::mean(const Shape& dims, bool keepdim) const {
   return sinew::mean(*this, dims, keepdim);
 }
 template <class T>
-Tensor<T> Tensor<T>::prod(const Shape& dims, bool keepdim) const {
+Tensor<accumulate_t<T>> Tensor<T>::prod(const Shape& dims, bool keepdim) const {
   return sinew::prod(*this, dims, keepdim);
 }
 template <class T>

@@ -1,6 +1,7 @@
 // CPU reductions. A reduction splits the input's dimensions into kept and reduced ones; each
 // output element walks its reduced region as coalesced rows (contiguous where memory allows).
-// Also the fused softmax / log_softmax kernel (a reduction and a map over the same rows).
+// Also all/any and the fused softmax / log_softmax kernel (a reduction and a map over the same
+// rows).
 #pragma once
 
 #include <algorithm>
@@ -82,9 +83,11 @@ inline void walk_region(const ReducePlan& plan, const T* base, int64_t m, Row&& 
   walk_rows(plan, base + kept_offset(plan, m), std::forward<Row>(row));
 }
 
-// Accumulator type: double for float and double (sums of many floats stay exact enough), else T.
+// Accumulator type: double for float and double (sums of many floats stay exact enough); uint64
+// for integer results, so that overflow wraps (two's complement) as PyTorch's instead of being
+// undefined.
 template <class T>
-using AccOf = std::conditional_t<std::is_floating_point_v<T>, double, T>;
+using AccOf = std::conditional_t<std::is_floating_point_v<T>, double, uint64_t>;
 
 // Runs f(m, start) for every output m, with start = base + the offset of its region; outputs are
 // split across threads and each thread advances the offset incrementally (no division per output,
@@ -210,13 +213,14 @@ void for_each_output_block(const ReducePlan& plan, const T* base, int64_t c, int
                });
 }
 
-// out (contiguous, one value per output) = sum over the reduced dimensions; accumulates in double.
-template <class T>
-void sum(const Tensor<T>& x, const std::vector<bool>& reduced, const Tensor<T>& out) {
+// out (contiguous, one value per output) = sum over the reduced dimensions; accumulates in double
+// for floating types. R is the result type: T, or int64 for integer and bool inputs.
+template <class T, class R>
+void sum(const Tensor<T>& x, const std::vector<bool>& reduced, const Tensor<R>& out) {
   ReducePlan plan = make_reduce_plan(x.impl(), reduced);
   const T* base = x.data_ptr();
-  T* o = out.data_ptr();
-  using A = AccOf<T>;
+  R* o = out.data_ptr();
+  using A = AccOf<R>;
   if (int64_t c = vertical_extent(x.impl(), reduced, plan); c > 0) {
     for_each_output_block(plan, base, c, 1, [&](int64_t m0, int64_t w, const T* start) {
       A acc[kVerticalWidth];
@@ -228,21 +232,21 @@ void sum(const Tensor<T>& x, const std::vector<bool>& reduced, const Tensor<T>& 
           for (int64_t j = 0; j < w; ++j) acc[j] += A(r[j]);
         }
       });
-      for (int64_t j = 0; j < w; ++j) o[m0 + j] = static_cast<T>(acc[j]);
+      for (int64_t j = 0; j < w; ++j) o[m0 + j] = static_cast<R>(acc[j]);
     });
     return;
   }
   for_each_output(plan, base, 1, [&](int64_t m, const T* r) {
-    o[m] = static_cast<T>(accumulate_region<A>(plan, r, [](T v) { return A(v); }));
+    o[m] = static_cast<R>(accumulate_region<A>(plan, r, [](T v) { return A(v); }));
   });
 }
 
-// out = product over the reduced dimensions (1 for an empty region).
-template <class T>
-void prod(const Tensor<T>& x, const std::vector<bool>& reduced, const Tensor<T>& out) {
+// out = product over the reduced dimensions (1 for an empty region); R as for sum.
+template <class T, class R>
+void prod(const Tensor<T>& x, const std::vector<bool>& reduced, const Tensor<R>& out) {
   ReducePlan plan = make_reduce_plan(x.impl(), reduced);
-  T* o = out.data_ptr();
-  using A = AccOf<T>;
+  R* o = out.data_ptr();
+  using A = AccOf<R>;
   for_each_output(plan, x.data_ptr(), 1, [&](int64_t m, const T* r) {
     A acc = 1;
     walk_rows(plan, r, [&](const T* p, int64_t s, int64_t n, int64_t) {
@@ -255,7 +259,19 @@ void prod(const Tensor<T>& x, const std::vector<bool>& reduced, const Tensor<T>&
       }
       acc *= a;
     });
-    o[m] = static_cast<T>(acc);
+    o[m] = static_cast<R>(acc);
+  });
+}
+
+// out = whether every (All) or some (Any) element of each reduced region is non-zero (NaN counts
+// as non-zero, as PyTorch); over nothing All is true and Any false.
+template <Quantifier OP, class T>
+void all_any(const Tensor<T>& x, const std::vector<bool>& reduced, const Tensor<bool>& out) {
+  ReducePlan plan = make_reduce_plan(x.impl(), reduced);
+  bool* o = out.data_ptr();
+  for_each_output(plan, x.data_ptr(), 1, [&](int64_t m, const T* r) {
+    int64_t nonzero = accumulate_region<int64_t>(plan, r, [](T v) { return int64_t(v != T(0)); });
+    o[m] = OP == Quantifier::All ? nonzero == plan.region_size : nonzero > 0;
   });
 }
 
