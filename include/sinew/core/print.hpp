@@ -1,8 +1,11 @@
 // operator<< for tensors, formatted like PyTorch's repr: tensor([[1.0000, 2.5000], ...]) with
 // aligned columns, integer-valued floats as "1.", scientific notation for wide ranges, lines
 // wrapped at 80 columns, and "..." for large tensors (first and last 3 entries of each dimension
-// past 1000 elements).
+// past 1000 elements). set_printoptions changes these as torch.set_printoptions does, and can add
+// LibTorch's footer line naming the type and device ("[ CPUFloatType{2,3} ]").
 #pragma once
+
+#include <optional>
 
 #include <algorithm>
 #include <cmath>
@@ -16,12 +19,62 @@
 
 namespace sinew {
 
+namespace detail {}  // namespace detail
+
+// How tensors print (PyTorch's torch.set_printoptions, defaults included), plus LibTorch's footer.
+struct PrintOptions {
+  int precision = 4;         // digits after the point
+  int64_t threshold = 1000;  // more elements than this print summarized with "..."
+  int64_t edgeitems = 3;     // entries kept at each end of a summarized dimension
+  int64_t linewidth = 80;
+  std::optional<bool> sci_mode = std::nullopt;  // nullopt: chosen from the values
+  bool footer = false;  // a last line "[ CPUFloatType{2,3} ]" as LibTorch prints
+};
+
+namespace detail {
+inline PrintOptions& print_options_ref() {
+  static PrintOptions options;
+  return options;
+}
+}  // namespace detail
+
+// The options in effect (process-wide, as in PyTorch), and how to change them:
+//   sinew::set_printoptions({.precision = 2, .footer = true});
+inline const PrintOptions& print_options() { return detail::print_options_ref(); }
+inline void set_printoptions(const PrintOptions& options) {
+  SINEW_CHECK(options.precision >= 0 && options.precision <= 30 && options.threshold >= 0 &&
+                  options.edgeitems >= 0 && options.linewidth > 0,
+              "set_printoptions", "precision in [0, 30], threshold >= 0, edgeitems >= 0 and ",
+              "linewidth > 0 expected, got precision ", options.precision, ", threshold ",
+              options.threshold, ", edgeitems ", options.edgeitems, ", linewidth ",
+              options.linewidth);
+  detail::print_options_ref() = options;
+}
+
 namespace detail {
 
-// PyTorch's default print options.
-inline constexpr int64_t kPrintThreshold = 1000;
-inline constexpr int64_t kPrintEdgeItems = 3;
-inline constexpr int64_t kPrintLineWidth = 80;
+// LibTorch's name of a tensor type: CPUFloatType, CUDALongType, ...
+inline std::string libtorch_type_name(DType d, const Device& device) {
+  const char* scalar = "Float";
+  switch (d) {
+    case DType::Float32:
+      scalar = "Float";
+      break;
+    case DType::Float64:
+      scalar = "Double";
+      break;
+    case DType::Int64:
+      scalar = "Long";
+      break;
+    case DType::UInt8:
+      scalar = "Byte";
+      break;
+    case DType::Bool:
+      scalar = "Bool";
+      break;
+  }
+  return std::string(device.is_cpu() ? "CPU" : "CUDA") + scalar + "Type";
+}
 
 struct PrintFormat {
   bool int_mode = false;  // floats that are all whole numbers print as "3."
@@ -63,6 +116,7 @@ std::string format_value(T v, const PrintFormat& f) {
 template <class T>
 PrintFormat choose_format(const std::vector<T>& values) {
   PrintFormat f;
+  f.precision = print_options().precision;
   if constexpr (is_floating_dtype_v<T>) {
     f.int_mode = true;
     std::vector<double> nz;
@@ -76,7 +130,8 @@ PrintFormat choose_format(const std::vector<T>& values) {
       hi = std::max(hi, std::abs(v));
       if (v != std::ceil(v)) f.int_mode = false;
     }
-    f.sci = hi / lo > 1000.0 || hi > 1.0e8 || (!f.int_mode && lo < 1.0e-4);
+    f.sci = print_options().sci_mode.value_or(hi / lo > 1000.0 || hi > 1.0e8 ||
+                                              (!f.int_mode && lo < 1.0e-4));
     if (f.sci) f.int_mode = false;
     for (double v : nz) f.width = std::max(f.width, format_raw(v, f).size());
   } else {
@@ -90,12 +145,13 @@ std::string tensor_str(const T* base, const Shape& shape, const Shape& strides, 
                        const PrintFormat& f, bool summarize, int64_t indent) {
   int64_t n = shape[d];
   bool last = d + 1 == shape.size();
-  bool cut = summarize && n > 2 * kPrintEdgeItems;
+  const int64_t edge = print_options().edgeitems;
+  bool cut = summarize && n > 2 * edge;
   std::vector<std::string> items;
   for (int64_t i = 0; i < n; ++i) {
-    if (cut && i == kPrintEdgeItems) {
+    if (cut && i == edge) {
       items.emplace_back(last ? " ..." : "...");
-      i = n - kPrintEdgeItems - 1;
+      i = n - edge - 1;
       continue;
     }
     const T* p = base + i * strides[d];
@@ -105,8 +161,8 @@ std::string tensor_str(const T* base, const Shape& shape, const Shape& strides, 
   std::string out = "[";
   if (last) {
     // Wrapped to the line width like PyTorch's _vector_str.
-    int64_t per_line =
-        std::max<int64_t>(1, (kPrintLineWidth - indent) / static_cast<int64_t>(f.width + 2));
+    int64_t per_line = std::max<int64_t>(
+        1, (print_options().linewidth - indent) / static_cast<int64_t>(f.width + 2));
     std::string line_sep = ",\n" + std::string(static_cast<size_t>(indent + 1), ' ');
     for (size_t i = 0; i < items.size(); ++i) {
       if (i > 0) out += i % static_cast<size_t>(per_line) == 0 ? line_sep : ", ";
@@ -129,7 +185,8 @@ std::ostream& operator<<(std::ostream& os, const Tensor<T>& t) {
   const T* base = c.data_ptr();
   const std::string prefix = "tensor(";
   const int64_t indent = static_cast<int64_t>(prefix.size());
-  bool summarize = c.numel() > detail::kPrintThreshold;
+  const PrintOptions& opt = print_options();
+  bool summarize = c.numel() > opt.threshold;
   std::vector<std::string> suffixes;
   if (!t.device().is_cpu()) suffixes.push_back(detail::str("device='", t.device(), "'"));
   std::string body;
@@ -147,8 +204,8 @@ std::ostream& operator<<(std::ostream& os, const Tensor<T>& t) {
       for (int64_t d = 0; d < c.dim(); ++d) {
         off += idx[d] * c.stride(d);
         int64_t n = c.size(d);
-        if (summarize && n > 2 * detail::kPrintEdgeItems && idx[d] >= detail::kPrintEdgeItems &&
-            idx[d] < n - detail::kPrintEdgeItems) {
+        if (summarize && n > 2 * opt.edgeitems && idx[d] >= opt.edgeitems &&
+            idx[d] < n - opt.edgeitems) {
           shown = false;
         }
       }
@@ -179,7 +236,7 @@ std::ostream& operator<<(std::ostream& os, const Tensor<T>& t) {
                       (nl == std::string::npos ? -1 : static_cast<int64_t>(nl)) + 1;
   for (const auto& s : suffixes) {
     int64_t len = static_cast<int64_t>(s.size());
-    if (last_line + len + 2 > detail::kPrintLineWidth) {
+    if (last_line + len + 2 > opt.linewidth) {
       out += ",\n" + std::string(static_cast<size_t>(indent), ' ') + s;
       last_line = indent + len;
     } else {
@@ -187,7 +244,13 @@ std::ostream& operator<<(std::ostream& os, const Tensor<T>& t) {
       last_line += len + 2;
     }
   }
-  return os << out << ')';
+  out += ')';
+  if (opt.footer) {
+    out += "\n[ " + detail::libtorch_type_name(dtype_of<T>(), t.device()) + "{";
+    for (int64_t d = 0; d < t.dim(); ++d) out += (d ? "," : "") + std::to_string(t.size(d));
+    out += "} ]";
+  }
+  return os << out;
 }
 
 }  // namespace sinew

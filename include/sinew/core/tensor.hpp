@@ -65,6 +65,19 @@ class Tensor {
 
   // An undefined tensor (like a default torch::Tensor): defined() is false.
   Tensor() = default;
+  Tensor(const Tensor&) = default;
+  Tensor(Tensor&&) noexcept = default;
+  ~Tensor() = default;
+  // Assigning to a named tensor rebinds the handle (as torch::Tensor). Assigning to a temporary,
+  // such as t[0] or t.index({...}), writes into the memory it views, as LibTorch does: the tensor
+  // is broadcast into it (copy_), a scalar fills it (fill_).
+  Tensor& operator=(const Tensor&) & = default;
+  Tensor& operator=(Tensor&&) & noexcept = default;
+  Tensor& operator=(const Tensor& src) && { return copy_(src); }
+  template <Scalar S>
+  Tensor& operator=(S value) && {
+    return fill_(static_cast<double>(value));
+  }
   explicit Tensor(detail::ImplPtr impl) : impl_(std::move(impl)) {
     SINEW_CHECK(!impl_ || impl_->dtype == dtype_of<T>(), "Tensor", "cannot view a ", impl_->dtype,
                 " tensor as ", dtype_of<T>());
@@ -95,8 +108,11 @@ class Tensor {
   bool is_same(const Tensor& o) const { return impl_ == o.impl_; }
   bool shares_storage(const Tensor& o) const { return impl().storage == o.impl().storage; }
 
-  // The single value of a one-element tensor.
+  // The single value of a one-element tensor; item<U>() converts it (an Error when the value does
+  // not fit U, e.g. NaN or 1e20 as int64_t).
   T item() const;
+  template <Scalar U>
+  U item() const;
   // The element at a full index (negative indices count from the end); for tests and small reads.
   T at(std::initializer_list<int64_t> index) const;
   void set(std::initializer_list<int64_t> index, T value);
@@ -153,6 +169,19 @@ class Tensor {
   Tensor expand_as(const Tensor& other) const { return expand(other.shape()); }
   Tensor view_as(const Tensor& other) const { return view(other.shape()); }
   Tensor index(std::initializer_list<TensorIndex> indices) const;
+  // t[i] = t.select(0, i), so t[i][j] reads one element and t[0] = 1 writes a row (LibTorch's []).
+  Tensor operator[](int64_t i) const { return select(0, i); }
+  // Writes `values` (broadcast) or a scalar into t.index(indices), or a scalar where mask is true.
+  Tensor& index_put_(std::initializer_list<TensorIndex> indices, const Tensor& values);
+  template <Scalar S>
+  Tensor& index_put_(std::initializer_list<TensorIndex> indices, S value) {
+    index(indices).fill_(static_cast<double>(value));
+    return *this;
+  }
+  template <Scalar S>
+  Tensor& index_put_(const Tensor<bool>& mask, S value) {
+    return masked_fill_(mask, static_cast<double>(value));
+  }
   Tensor index_select(int64_t dim, const Tensor<int64_t>& index) const;  // ops/index.hpp
   Tensor gather(int64_t dim, const Tensor<int64_t>& index) const;
   Tensor masked_fill(const Tensor<bool>& mask, double value) const;
@@ -223,6 +252,35 @@ class Tensor {
   Tensor& copy_(const Tensor& src);
   Tensor& masked_fill_(const Tensor<bool>& mask, double value);
 
+  // Compound assignment: in place, with add_/sub_/mul_/div_'s broadcasting and autograd rules.
+  // An integer or bool tensor takes only integer scalars (PyTorch raises for t_int += 0.5).
+  Tensor& operator+=(const Tensor& other) { return add_(other); }
+  Tensor& operator-=(const Tensor& other) { return sub_(other); }
+  Tensor& operator*=(const Tensor& other) { return mul_(other); }
+  Tensor& operator/=(const Tensor& other) { return div_(other); }
+  template <Scalar S>
+  Tensor& operator+=(S s) {
+    check_inplace_scalar<S>();
+    return add_(static_cast<double>(s));
+  }
+  template <Scalar S>
+  Tensor& operator-=(S s) {
+    check_inplace_scalar<S>();
+    return sub_(static_cast<double>(s));
+  }
+  template <Scalar S>
+  Tensor& operator*=(S s) {
+    check_inplace_scalar<S>();
+    return mul_(static_cast<double>(s));
+  }
+  template <Scalar S>
+  Tensor& operator/=(S s) {
+    static_assert(std::is_floating_point_v<T>,
+                  "t /= s: true division of an integer or bool tensor gives float, which cannot "
+                  "be written back in place (as PyTorch); use t = t / s or t.to<float>()");
+    return div_(static_cast<double>(s));
+  }
+
   // In-place random fills from the global generator (ops/factory.hpp), PyTorch's names and rules.
   Tensor& uniform_(double from = 0, double to = 1);  // float and double only
   Tensor& normal_(double mean = 0, double std = 1);  // float and double only
@@ -280,6 +338,13 @@ class Tensor {
   const detail::ImplPtr& impl_ptr() const { return impl_; }
 
  private:
+  template <class S>
+  static constexpr void check_inplace_scalar() {
+    static_assert(std::is_floating_point_v<T> || !std::is_floating_point_v<S>,
+                  "an integer or bool tensor cannot take a floating scalar in place: the result "
+                  "would be float (PyTorch raises too); use t = t + s or convert with to<float>()");
+  }
+
   detail::ImplPtr impl_;
 };
 

@@ -1,6 +1,10 @@
 // Copies and conversions: to<U>() (differentiable between float and double), to(Device), clone,
-// contiguous, copy_.
+// contiguous, copy_, item<U>().
 #pragma once
+
+#include <cmath>
+#include <limits>
+#include <utility>
 
 #include "sinew/backend/cpu/elementwise.hpp"
 #include "sinew/ops/common.hpp"
@@ -64,6 +68,30 @@ Tensor<T>& Tensor<T>::copy_(const Tensor<T>& src) {
         }
         return r;
       });
+}
+
+// The single value converted to U, as LibTorch's item<U>(): a floating value must be finite and
+// in U's range to become an integer (NaN or 1e20 as int64_t raise); any value becomes a bool.
+template <class T>
+template <Scalar U>
+U Tensor<T>::item() const {
+  T v = item();
+  if constexpr (std::is_integral_v<U> && !std::is_same_v<U, bool> && !std::is_same_v<T, bool>) {
+    bool fits;
+    if constexpr (std::is_floating_point_v<T>) {
+      // [min, 2^digits): both bounds are powers of two (or 0), exact in double.
+      const double d = static_cast<double>(v);
+      fits = std::isfinite(d) && d >= static_cast<double>(std::numeric_limits<U>::min()) &&
+             d < std::ldexp(1.0, std::numeric_limits<U>::digits);
+    } else {
+      fits = std::in_range<U>(v);
+    }
+    SINEW_CHECK(fits, "Tensor::item", "value ", static_cast<double>(v), " of a ", dtype_of<T>(),
+                " tensor cannot be converted to ",
+                std::is_signed_v<U> ? "a signed " : "an unsigned ", 8 * sizeof(U),
+                "-bit integer without overflow");
+  }
+  return static_cast<U>(v);
 }
 
 }  // namespace sinew

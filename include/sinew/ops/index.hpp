@@ -340,4 +340,12 @@ Tensor<T> Tensor<T>::index(std::initializer_list<TensorIndex> indices) const {
   return r;
 }
 
+// Copies `values` (broadcast) into the view t.index(indices): t.index_put_({0, Slice()}, row).
+template <class T>
+Tensor<T>& Tensor<T>::index_put_(std::initializer_list<TensorIndex> indices,
+                                 const Tensor<T>& values) {
+  index(indices).copy_(values);
+  return *this;
+}
+
 }  // namespace sinew
