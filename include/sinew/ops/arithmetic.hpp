@@ -222,7 +222,8 @@ Tensor<scalar_result_t<T, S>> operator-(const Tensor<T>& x, S s) {
   if constexpr (detail::promotes_v<T, R>) {
     return detail::promoted_scalar_op<backend::Unary::AddScalar, R>(x, detail::negated(s));
   } else {
-    return x + (-double(s));
+    return detail::scalar_op<backend::Unary::AddScalar>(x, -double(s), "sub",
+                                                        [](const Tensor<T>& g) { return g; });
   }
 }
 template <class T, Scalar S>

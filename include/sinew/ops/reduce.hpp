@@ -108,8 +108,15 @@ template <class T>
 Tensor<T> mean(const Tensor<T>& x, const Shape& dims = {}, bool keepdim = false) {
   detail::check_floating<T>("mean");
   auto mask = detail::reduce_mask(dims, x.shape(), "mean");
-  int64_t count = detail::region_count(x.shape(), mask);
-  return sum(x, dims, keepdim) * (1.0 / static_cast<double>(count));
+  const double scale = 1.0 / static_cast<double>(detail::region_count(x.shape(), mask));
+  Shape keep = detail::reduced_shape(x.shape(), mask, true);
+  Tensor<T> y = empty<T>(detail::reduced_shape(x.shape(), mask, keepdim), x.device());
+  SINEW_DISPATCH(x.device(), sum, x, mask, y);
+  SINEW_DISPATCH(x.device(), unary_op<backend::Unary::MulScalar>, y, y, scale, 0.0);
+  // Its own node (MeanBackward0/1, as PyTorch), not sum's and mul's.
+  return autograd::record(y, "mean", {x}, [keep, from = x.shape(), scale](const Tensor<T>& g) {
+    return detail::kept(g, keep).expand(from) * scale;
+  });
 }
 
 namespace detail {
