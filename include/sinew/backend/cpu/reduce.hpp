@@ -537,6 +537,24 @@ void columns(const T* src, T* dst, int64_t n, int64_t ld, int64_t w, bool log, T
 
 }  // namespace detail_softmax
 
+// A shape seen as (outer, n, inner) around dimension dim: the rows a kernel along dim walks.
+// (Callers copy the fields into variables: clang 14 cannot capture structured bindings.)
+struct AroundDim {
+  int64_t outer = 1, n = 1, inner = 1;
+};
+inline AroundDim split_at(const Shape& shape, int64_t dim) {
+  AroundDim r;
+  for (int64_t d = 0; d < shape.size(); ++d) {
+    if (d < dim)
+      r.outer *= shape[d];
+    else if (d == dim)
+      r.n = shape[d];
+    else
+      r.inner *= shape[d];
+  }
+  return r;
+}
+
 // out (contiguous, x's shape) = softmax or log_softmax of x along dim. Fused: one read for the max,
 // one for the sum of exponentials, one write; rows along the last dimension take the fast path,
 // other dimensions are done for blocks of adjacent columns so that the inner loops stay contiguous.
@@ -548,15 +566,8 @@ void softmax(const Tensor<T>& x, int64_t dim, bool log, const Tensor<T>& out) {
     src = out.data_ptr();
   }
   T* dst = out.data_ptr();
-  int64_t outer = 1, n = 1, inner = 1;
-  for (int64_t d = 0; d < x.dim(); ++d) {
-    if (d < dim)
-      outer *= x.size(d);
-    else if (d == dim)
-      n = x.size(d);
-    else
-      inner *= x.size(d);
-  }
+  const AroundDim around = split_at(x.shape(), dim);
+  const int64_t outer = around.outer, n = around.n, inner = around.inner;
   if (outer * n * inner == 0) return;
   if (inner == 1) {
     parallel_for(outer, n * 8, [&](int64_t b, int64_t e) {

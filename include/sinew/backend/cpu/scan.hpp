@@ -20,15 +20,8 @@ template <Scan OP, class T, class R>
 void scan(const Tensor<T>& x, int64_t dim, const Tensor<R>& out) {
   copy(out, x);  // converted to R; then scanned in place
   R* o = out.data_ptr();
-  int64_t outer = 1, n = 1, inner = 1;
-  for (int64_t d = 0; d < x.dim(); ++d) {
-    if (d < dim)
-      outer *= x.size(d);
-    else if (d == dim)
-      n = x.size(d);
-    else
-      inner *= x.size(d);
-  }
+  const AroundDim around = split_at(x.shape(), dim);
+  const int64_t outer = around.outer, n = around.n, inner = around.inner;
   if (outer * n * inner == 0) return;
   using A = AccOf<R>;
   constexpr A init = OP == Scan::Sum ? A(0) : A(1);
