@@ -16,6 +16,7 @@
 #include "sinew/nn/pooling.hpp"
 #include "sinew/nn/normalization.hpp"
 #include "sinew/nn/embedding.hpp"
+#include "sinew/nn/rnn.hpp"
 #include "sinew/nn/sequential.hpp"
 #include "sinew/nn/container.hpp"
 #include "sinew/nn/summary.hpp"

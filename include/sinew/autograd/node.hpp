@@ -343,7 +343,9 @@ inline void attach_node(sinew::detail::TensorImpl& y, const char* name,
     }
     node->add_edge(std::move(e));
   }
-  for (const auto& s : options.saved) node->add_saved(s.impl);
+  for (const auto& s : options.saved) {
+    if (s.impl) node->add_saved(s.impl);  // an optional input (a bias) may be undefined
+  }
   if (options.save_output) node->save_output(y);
   y.grad_fn = std::move(node);
 }
