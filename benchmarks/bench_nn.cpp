@@ -1,7 +1,8 @@
-// Sinew layer micro benchmarks on the shapes of the benchmark workloads (DESIGN.md: W2 CNN, W4
-// BN-CNN on 28x28 Fashion-MNIST, batch 64), one section per layer family. Each layer is timed
-// forward only (inference, under NoGradGuard) and forward + backward (a fixed output gradient,
-// as a training step sees it). Threads: OMP_NUM_THREADS. Rates use wall time (UseRealTime).
+// Sinew layer micro benchmarks on the shapes of the benchmark workloads (DESIGN.md: W2 CNN, W3
+// LSTM, W4 BN-CNN on 28x28 Fashion-MNIST, batch 64), one section per layer family. Each layer is
+// timed forward only (inference, under NoGradGuard) and forward + backward (a fixed output
+// gradient, as a training step sees it). Threads: OMP_NUM_THREADS. Rates use wall time
+// (UseRealTime).
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -120,6 +121,74 @@ BENCHMARK(BM_MaxPool2dForward)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_MaxPool2dForwardBackward)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_BatchNorm2dTrainForward)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_BatchNorm2dTrainForwardBackward)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// ---- LSTM ---------------------------------------------------------------------------------------
+// W3's layer: LSTM(28, 128, batch_first) on [64, 28 steps, 28] (the input needs no gradient, as
+// for an image batch). Arg: Sinew's thread count (set_num_threads), so one run covers 1 and 2.
+// GFLOP/s counts the GEMMs: forward 2 N L 4H (in + H); backward dW_ih, dh and dW_hh, 2 N L 4H
+// (in + 2H).
+
+void lstm_counters(benchmark::State& state, bool backward) {
+  const double n = 64, l = 28, in = 28, h = 128;
+  double flop = 2 * n * l * 4 * h * (in + h);
+  if (backward) flop += 2 * n * l * 4 * h * (in + 2 * h);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(flop * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+struct ThreadScope {
+  int saved = get_num_threads();
+  explicit ThreadScope(int64_t n) { set_num_threads(int(n)); }
+  ~ThreadScope() { set_num_threads(saved); }
+};
+
+Tensor<float> w3_sequences() {
+  Generator g(13);
+  return randn<float>({64, 28, 28}, g);
+}
+
+void BM_LstmForward(benchmark::State& state) {
+  ThreadScope threads(state.range(0));
+  manual_seed(5);
+  nn::LSTM lstm(28, 128, {.batch_first = true});
+  Tensor<float> x = w3_sequences();
+  NoGradGuard no_grad;
+  for (auto _ : state) {
+    auto [y, hc] = lstm(x);
+    benchmark::DoNotOptimize(y.data_ptr());
+  }
+  state.SetItemsProcessed(state.iterations() * 64);
+  lstm_counters(state, false);
+}
+
+void BM_LstmForwardBackward(benchmark::State& state) {
+  ThreadScope threads(state.range(0));
+  manual_seed(5);
+  nn::LSTM lstm(28, 128, {.batch_first = true});
+  Tensor<float> x = w3_sequences();
+  Generator g(14);
+  Tensor<float> gy = randn<float>({64, 28, 128}, g);
+  for (auto _ : state) {
+    lstm.zero_grad();
+    auto [y, hc] = lstm(x);
+    y.backward(gy);
+    benchmark::DoNotOptimize(y.data_ptr());
+  }
+  state.SetItemsProcessed(state.iterations() * 64);
+  lstm_counters(state, true);
+}
+BENCHMARK(BM_LstmForward)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_LstmForwardBackward)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

@@ -1,19 +1,22 @@
-// Epoch time of the benchmark workloads W1 (MLP), W2 (CNN) and W4 (BN-CNN) of DESIGN.md on
-// Fashion-MNIST: the training loop only is timed (wall clock, std::chrono::steady_clock), with the
-// data decoded and normalized in memory beforehand; then test accuracy on the 10,000 test images.
+// Epoch time of the benchmark workloads W1 (MLP), W2 (CNN), W3 (LSTM) and W4 (BN-CNN) of DESIGN.md
+// on Fashion-MNIST: the training loop only is timed (wall clock, std::chrono::steady_clock), with
+// the data decoded and normalized in memory beforehand; then test accuracy on the 10,000 test
+// images.
 //
-//   epoch_time --model mlp|cnn|bncnn [--epochs N] [--limit N] [--threads N] [--seed N]
+//   epoch_time --model mlp|cnn|lstm|bncnn [--epochs N] [--limit N] [--threads N] [--seed N]
 //              [--data DIR] [--phases]
 //
 // --limit N trains on the first N training images only (short runs); --phases also reports the
 // time spent in forward + loss, backward and the optimizer step. Each epoch shuffles the training
 // indices with std::shuffle and a std::mt19937_64 seeded from --seed and the epoch number, so runs
-// with the same arguments see the same batches. Uses only API that predates the layer templates
-// (float names nn::Linear, nn::Conv2d, ...), so the same file builds against older trees.
+// with the same arguments see the same batches. Apart from the LSTM (define SINEW_EPOCH_NO_LSTM to
+// leave it out), it uses only API that predates the layer templates (float names nn::Linear,
+// nn::Conv2d, ...), so the same file builds against older trees.
 //
 // Build (from the repository root; or the CMake target sinew_epoch_time):
 //   g++ -std=c++20 -O3 -DNDEBUG -march=native -fopenmp -Iinclude -I/usr/include/eigen3
 //       benchmarks/workloads/epoch_time.cpp -o epoch_time -lz
+#include <sys/resource.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -38,6 +41,13 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// The process's peak resident memory in MB (Linux reports ru_maxrss in KB).
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_maxrss) / 1024.0;
 }
 
 // ---- Fashion-MNIST: gzip-compressed IDX files --------------------------------------------------
@@ -95,6 +105,19 @@ Split load_split(const std::string& dir, const std::string& prefix, int64_t limi
 
 // ---- the workloads (DESIGN.md, "Benchmark workloads") ------------------------------------------
 
+#ifndef SINEW_EPOCH_NO_LSTM
+// W3's recurrent part: the image rows [N, 1, 28, 28] as 28 steps of 28 features through
+// LSTM(28, 128, batch_first), giving the output of the last step [N, 128].
+struct RowLstm : nn::Module {
+  nn::LSTM lstm{28, 128, {.batch_first = true}};
+  RowLstm() : nn::Module("RowLstm") { register_module("lstm", lstm); }
+  Tensor<float> forward(const Tensor<float>& x) override {
+    auto [out, state] = lstm(x.reshape({x.size(0), 28, 28}));
+    return out.select(1, -1);
+  }
+};
+#endif
+
 nn::Sequential make_model(const std::string& name) {
   if (name == "mlp")  // W1
     return nn::Sequential(nn::Flatten(), nn::Linear(784, 128), nn::ReLU(), nn::Dropout(0.2),
@@ -104,13 +127,17 @@ nn::Sequential make_model(const std::string& name) {
                           nn::Conv2d(32, 64, 3, {.padding = 1}), nn::ReLU(), nn::MaxPool2d(2),
                           nn::Flatten(), nn::Linear(3136, 128), nn::ReLU(), nn::Dropout(0.25),
                           nn::Linear(128, 10));
+#ifndef SINEW_EPOCH_NO_LSTM
+  if (name == "lstm")  // W3
+    return nn::Sequential(RowLstm(), nn::Linear(128, 10));
+#endif
   if (name == "bncnn")  // W4: W2 with batch norm, conv bias off
     return nn::Sequential(nn::Conv2d(1, 32, 3, {.padding = 1, .bias = false}), nn::BatchNorm2d(32),
                           nn::ReLU(), nn::MaxPool2d(2),
                           nn::Conv2d(32, 64, 3, {.padding = 1, .bias = false}), nn::BatchNorm2d(64),
                           nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(), nn::Linear(3136, 128),
                           nn::BatchNorm1d(128), nn::ReLU(), nn::Dropout(0.25), nn::Linear(128, 10));
-  throw std::runtime_error("--model must be mlp, cnn or bncnn, got " + name);
+  throw std::runtime_error("--model must be mlp, cnn, lstm or bncnn, got " + name);
 }
 
 struct Args {
@@ -146,7 +173,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--phases")
       a.phases = true;
     else if (k == "--help" || k == "-h") {
-      std::cout << "epoch_time --model mlp|cnn|bncnn [--epochs N] [--limit N] [--threads N] "
+      std::cout << "epoch_time --model mlp|cnn|lstm|bncnn [--epochs N] [--limit N] [--threads N] "
                    "[--seed N] [--data DIR] [--phases]\n";
       std::exit(0);
     } else {
@@ -192,7 +219,7 @@ int main(int argc, char** argv) try {
   nn::CrossEntropyLoss criterion;
   const bool bn = a.model == "bncnn";
   const int64_t batch = bn ? 128 : 64;
-  // W1 and W4: Adam lr 1e-3; W2: SGD lr 0.01 momentum 0.9.
+  // W1, W3 and W4: Adam lr 1e-3; W2: SGD lr 0.01 momentum 0.9.
   optim::Adam adam(net.parameters(), {.lr = 1e-3});
   optim::SGD sgd(net.parameters(), {.lr = 0.01, .momentum = 0.9});
   const bool use_sgd = a.model == "cnn";
@@ -254,9 +281,9 @@ int main(int argc, char** argv) try {
   const double median = sorted[sorted.size() / 2];
   std::printf(
       "RESULT model=%s threads=%d images=%lld epochs=%d s_per_epoch=%.4f images_per_s=%.1f "
-      "test_acc=%.4f\n",
+      "test_acc=%.4f peak_rss_mb=%.1f\n",
       a.model.c_str(), get_num_threads(), static_cast<long long>(train.n), a.epochs, median,
-      double(train.n) / median, acc);
+      double(train.n) / median, acc, peak_rss_mb());
   if (a.phases) {
     const double e = double(a.epochs);
     std::printf("PHASES per epoch: forward+loss %.4f s  backward %.4f s  step %.4f s\n", t_fwd / e,

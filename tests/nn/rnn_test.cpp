@@ -72,8 +72,11 @@ std::shared_ptr<nn::ModuleT<double>> make_layer(const json& cfg) {
   if (mode == "LSTM") {
     return std::make_shared<nn::LSTMT<double>>(
         in, hid,
-        nn::LSTMOptions{.num_layers = layers, .bias = bias, .batch_first = bf,
-                        .bidirectional = bi, .proj_size = cfg.at("proj_size").get<int64_t>()});
+        nn::LSTMOptions{.num_layers = layers,
+                        .bias = bias,
+                        .batch_first = bf,
+                        .bidirectional = bi,
+                        .proj_size = cfg.at("proj_size").get<int64_t>()});
   }
   if (mode == "GRU") {
     return std::make_shared<nn::GRUT<double>>(
@@ -82,15 +85,18 @@ std::shared_ptr<nn::ModuleT<double>> make_layer(const json& cfg) {
   }
   return std::make_shared<nn::RNNT<double>>(
       in, hid,
-      nn::RNNOptions{.num_layers = layers, .nonlinearity = mode == "RNN_RELU" ? "relu" : "tanh",
-                     .bias = bias, .batch_first = bf, .bidirectional = bi});
+      nn::RNNOptions{.num_layers = layers,
+                     .nonlinearity = mode == "RNN_RELU" ? "relu" : "tanh",
+                     .bias = bias,
+                     .batch_first = bf,
+                     .bidirectional = bi});
 }
 
 // Runs a layer fixture on a padded input; returns (y, h_n, c_n).
 std::tuple<Tensor<double>, Tensor<double>, Tensor<double>> run_layer(nn::ModuleT<double>& m,
-                                                                      const Tensor<double>& x,
-                                                                      const Tensor<double>& h0,
-                                                                      const Tensor<double>& c0) {
+                                                                     const Tensor<double>& x,
+                                                                     const Tensor<double>& h0,
+                                                                     const Tensor<double>& c0) {
   if (auto* lstm = dynamic_cast<nn::LSTMT<double>*>(&m)) {
     auto [y, s] = (*lstm)(x, {h0, c0});
     return {y, std::get<0>(s), std::get<1>(s)};
@@ -175,7 +181,8 @@ void check_packed_case(const std::string& name) {
 
 }  // namespace
 
-// ---- against PyTorch -------------------------------------------------------------------------------
+// ---- against PyTorch
+// -------------------------------------------------------------------------------
 
 TEST(RnnPytorch, TwoLayerBidirectionalLstmBatchFirst) { check_layer_case("lstm_bi2_bf"); }
 TEST(RnnPytorch, TwoLayerBidirectionalGruBatchFirst) { check_layer_case("gru_bi2_bf"); }
@@ -219,8 +226,7 @@ TEST(RnnPytorch, Cells) {
       } else {
         auto r = std::make_shared<nn::RNNCellT<double>>(
             in, hid,
-            nn::RNNCellOptions{.bias = bias,
-                               .nonlinearity = mode == "RNN_RELU" ? "relu" : "tanh"});
+            nn::RNNCellOptions{.bias = bias, .nonlinearity = mode == "RNN_RELU" ? "relu" : "tanh"});
         load_params(*r, c.at("params"));
         h1 = (*r)(x, h0);
         cell = r;
@@ -326,9 +332,11 @@ TEST(Rnn, PaddedStepsNeverChangeResultsOrGradients) {
     EXPECT_TRUE(all_close(std::get<0>(state).select(1, b), std::get<0>(sb).select(1, 0), 1e-13, 0));
     EXPECT_TRUE(all_close(std::get<1>(state).select(1, b), std::get<1>(sb).select(1, 0), 1e-13, 0));
     if (lengths[b] < 6) {
-      EXPECT_EQ(x.grad().select(0, b).narrow(0, lengths[b], 6 - lengths[b]).abs().max().item<double>(),
+      EXPECT_EQ(
+          x.grad().select(0, b).narrow(0, lengths[b], 6 - lengths[b]).abs().max().item<double>(),
+          0.0);
+      EXPECT_EQ(y.select(0, b).narrow(0, lengths[b], 6 - lengths[b]).abs().max().item<double>(),
                 0.0);
-      EXPECT_EQ(y.select(0, b).narrow(0, lengths[b], 6 - lengths[b]).abs().max().item<double>(), 0.0);
     }
   }
 }
@@ -384,7 +392,8 @@ TEST(Rnn, CloneIsADeepCopy) {
   EXPECT_NE(gru.named_parameters()["weight_hh_l0_reverse"].abs().sum().item<float>(), 0.0f);
 }
 
-// ---- fused kernels against the composed references ------------------------------------------------
+// ---- fused kernels against the composed references
+// ------------------------------------------------
 
 TEST(RnnFused, CellsMatchTheirComposedReferencesInFloat) {
   manual_seed(6);
@@ -429,8 +438,8 @@ std::tuple<Tensor<float>, Tensor<float>> unrolled(const std::string& mode,
   for (int64_t t = 0; t < L; ++t) {
     Tensor<float> xt = x.select(0, t);
     if (mode == "LSTM") {
-      auto [h1, c1] = nn::detail_rnn::lstm_cell_reference(xt, h, c, w[0][0], w[0][1], w[0][2],
-                                                          w[0][3]);
+      auto [h1, c1] =
+          nn::detail_rnn::lstm_cell_reference(xt, h, c, w[0][0], w[0][1], w[0][2], w[0][3]);
       c = c1;
       h = w[0].size() > 4 ? linear(h1, w[0][4], Tensor<float>()) : h1;
     } else if (mode == "GRU") {
@@ -565,16 +574,19 @@ TEST(RnnGradcheck, PackedSequence) {
   EXPECT_TRUE(grad_ok(f, inputs));
 }
 
-// ---- errors ---------------------------------------------------------------------------------------
+// ---- errors
+// ---------------------------------------------------------------------------------------
 
 TEST(RnnErrors, ShapesAndOptionsAreNamed) {
   nn::LSTM lstm(3, 4, {.num_layers = 2});
   SINEW_EXPECT_ERROR(lstm(randn<float>({5, 2, 7})), "LSTM", "[5, 2, 7]", "input_size = 3");
   SINEW_EXPECT_ERROR(lstm(randn<float>({5, 2, 3, 1})), "LSTM", "[5, 2, 3, 1]");
-  SINEW_EXPECT_ERROR(lstm(randn<float>({5, 2, 3}), {zeros<float>({1, 2, 4}), zeros<float>({2, 2, 4})}),
-                     "LSTM", "h0", "[2, 2, 4]", "[1, 2, 4]");
-  SINEW_EXPECT_ERROR(lstm(randn<float>({5, 2, 3}), {zeros<float>({2, 2, 4}), zeros<float>({2, 3, 4})}),
-                     "LSTM", "c0", "[2, 3, 4]");
+  SINEW_EXPECT_ERROR(
+      lstm(randn<float>({5, 2, 3}), {zeros<float>({1, 2, 4}), zeros<float>({2, 2, 4})}), "LSTM",
+      "h0", "[2, 2, 4]", "[1, 2, 4]");
+  SINEW_EXPECT_ERROR(
+      lstm(randn<float>({5, 2, 3}), {zeros<float>({2, 2, 4}), zeros<float>({2, 3, 4})}), "LSTM",
+      "c0", "[2, 3, 4]");
   SINEW_EXPECT_ERROR(lstm(randn<float>({5, 2, 3}), {zeros<float>({2, 2, 4}), Tensor<float>()}),
                      "LSTM", "h0 and c0");
   SINEW_EXPECT_ERROR(lstm(randn<float>({0, 2, 3})), "LSTM", "at least one step");
@@ -620,9 +632,9 @@ TEST(RnnErrors, PackingArgumentsAreChecked) {
   rnnu::PackedSequence bad = packed;
   bad.data = packed.data.narrow(0, 0, 8);
   SINEW_EXPECT_ERROR(gru(bad), "GRU", "8 rows", "add up to 9");
-  SINEW_EXPECT_ERROR(rnnu::pad_sequence(std::vector<Tensor<float>>{randn<float>({2, 3}),
-                                                                   randn<float>({2, 4})}),
-                     "pad_sequence", "sequence 1", "[2, 4]");
+  SINEW_EXPECT_ERROR(
+      rnnu::pad_sequence(std::vector<Tensor<float>>{randn<float>({2, 3}), randn<float>({2, 4})}),
+      "pad_sequence", "sequence 1", "[2, 4]");
 }
 
 TEST(RnnErrors, DoubleBackwardThroughAFusedLayerRaises) {
@@ -633,11 +645,12 @@ TEST(RnnErrors, DoubleBackwardThroughAFusedLayerRaises) {
                      "create_graph", "RNN", "rnn_tanh_cell");
 }
 
-// ---- learning -------------------------------------------------------------------------------------
+// ---- learning
+// -------------------------------------------------------------------------------------
 
 // A task that needs memory: a sequence of 10 steps whose first step is one of 4 one-hot symbols
-// and whose other steps are noise (N(0, 0.2^2)); the LSTM must name the first symbol after the last step. A
-// model without memory is at 25 %. [learning test]
+// and whose other steps are noise (N(0, 0.2^2)); the LSTM must name the first symbol after the last
+// step. A model without memory is at 25 %. [learning test]
 TEST(RnnLearning, LstmRecallsTheFirstSymbolAfterNineSteps) {
   manual_seed(11);
   Generator gen(123);

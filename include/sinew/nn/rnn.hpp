@@ -75,9 +75,9 @@ inline std::vector<int64_t> padded_rows(const std::vector<int64_t>& batch_sizes,
   return rows;
 }
 
-inline Shape with_leading(std::initializer_list<int64_t> lead, const Shape& s, size_t skip) {
+inline Shape with_leading(std::initializer_list<int64_t> lead, const Shape& s, int64_t skip) {
   Shape out(lead);
-  for (size_t d = skip; d < s.size(); ++d) out.push_back(s[d]);
+  for (int64_t d = skip; d < s.size(); ++d) out.push_back(s[d]);
   return out;
 }
 
@@ -133,9 +133,9 @@ PackedSequenceT<T> pack_padded_sequence(const Tensor<T>& input, const std::vecto
 template <class T>
 PackedSequenceT<T> pack_padded_sequence(const Tensor<T>& input, const Tensor<int64_t>& lengths,
                                         bool batch_first = false, bool enforce_sorted = true) {
-  return pack_padded_sequence(
-      input, detail::host_values(lengths, "pack_padded_sequence", "lengths"), batch_first,
-      enforce_sorted);
+  return pack_padded_sequence(input,
+                              detail::host_values(lengths, "pack_padded_sequence", "lengths"),
+                              batch_first, enforce_sorted);
 }
 
 // The padded batch of a PackedSequence and each sequence's length (in the original batch order):
@@ -157,19 +157,19 @@ std::tuple<Tensor<T>, Tensor<int64_t>> pad_packed_sequence(
   std::iota(order.begin(), order.end(), int64_t{0});
   if (sequence.sorted_indices.defined()) {
     order = detail::host_values(sequence.sorted_indices, name, "sorted_indices");
-    SINEW_CHECK(static_cast<int64_t>(order.size()) == n, name, "sorted_indices has ",
-                order.size(), " entries for a batch of ", n);
+    SINEW_CHECK(static_cast<int64_t>(order.size()) == n, name, "sorted_indices has ", order.size(),
+                " entries for a batch of ", n);
   }
   std::vector<int64_t> rows = detail::padded_rows(bs, order, n);
   SINEW_CHECK(static_cast<int64_t>(rows.size()) == sequence.data.size(0), name, "data has ",
               sequence.data.size(0), " rows but batch_sizes ", Shape(bs), " add up to ",
               rows.size());
   const Shape rest = detail::with_leading({}, sequence.data.shape(), 1);
-  Tensor<int64_t> index = from_vector<int64_t>(rows, {static_cast<int64_t>(rows.size())},
-                                               sequence.data.device());
-  Tensor<T> out = index_add(zeros<T>(detail::with_leading({steps * n}, sequence.data.shape(), 1),
-                                     sequence.data.device()),
-                            0, index, sequence.data);
+  Tensor<int64_t> index =
+      from_vector<int64_t>(rows, {static_cast<int64_t>(rows.size())}, sequence.data.device());
+  Tensor<T> out = index_add(
+      zeros<T>(detail::with_leading({steps * n}, sequence.data.shape(), 1), sequence.data.device()),
+      0, index, sequence.data);
   if (padding_value != 0.0) {  // a constant: padding_value where no packed row lands
     const int64_t row = rest.numel();
     std::vector<T> pad(static_cast<size_t>(steps * n * row), static_cast<T>(padding_value));
@@ -195,10 +195,10 @@ Tensor<T> pad_sequence(const std::vector<Tensor<T>>& sequences, bool batch_first
   for (size_t i = 0; i < sequences.size(); ++i) {
     const Tensor<T>& s = sequences[i];
     SINEW_CHECK(s.defined() && s.dim() >= 1, name, "sequence ", i, " must have a step dimension");
-    SINEW_CHECK(detail::with_leading({}, s.shape(), 1) ==
-                    detail::with_leading({}, sequences[0].shape(), 1),
-                name, "sequence ", i, " has shape ", s.shape(), " but sequence 0 has ",
-                sequences[0].shape(), " (all but the first dimension must agree)");
+    SINEW_CHECK(
+        detail::with_leading({}, s.shape(), 1) == detail::with_leading({}, sequences[0].shape(), 1),
+        name, "sequence ", i, " has shape ", s.shape(), " but sequence 0 has ",
+        sequences[0].shape(), " (all but the first dimension must agree)");
     longest = std::max(longest, s.size(0));
   }
   std::vector<Tensor<T>> padded;
@@ -206,9 +206,11 @@ Tensor<T> pad_sequence(const std::vector<Tensor<T>>& sequences, bool batch_first
     if (s.size(0) == longest) {
       padded.push_back(s);
     } else {
-      padded.push_back(cat(std::vector<Tensor<T>>{s, full<T>(detail::with_leading({longest - s.size(0)}, s.shape(), 1),
-                                       padding_value, s.device())},
-                           0));
+      padded.push_back(cat(
+          std::vector<Tensor<T>>{
+              s, full<T>(detail::with_leading({longest - s.size(0)}, s.shape(), 1), padding_value,
+                         s.device())},
+          0));
     }
   }
   return stack(padded, batch_first ? 0 : 1);
@@ -219,7 +221,8 @@ template <class T>
 PackedSequenceT<T> pack_sequence(const std::vector<Tensor<T>>& sequences,
                                  bool enforce_sorted = true) {
   std::vector<int64_t> lengths;
-  for (const Tensor<T>& s : sequences) lengths.push_back(s.defined() && s.dim() > 0 ? s.size(0) : 0);
+  for (const Tensor<T>& s : sequences)
+    lengths.push_back(s.defined() && s.dim() > 0 ? s.size(0) : 0);
   return pack_padded_sequence(pad_sequence(sequences), lengths, false, enforce_sorted);
 }
 
@@ -248,8 +251,7 @@ inline void check_config(const Config& c, const char* name) {
               "input_size and hidden_size must be >= 1, got ", c.input_size, " and ",
               c.hidden_size);
   SINEW_CHECK(c.num_layers >= 1, name, "num_layers must be >= 1, got ", c.num_layers);
-  SINEW_CHECK(c.dropout >= 0 && c.dropout <= 1, name, "dropout must be in [0, 1], got ",
-              c.dropout);
+  SINEW_CHECK(c.dropout >= 0 && c.dropout <= 1, name, "dropout must be in [0, 1], got ", c.dropout);
   SINEW_CHECK(c.proj_size >= 0 && c.proj_size < c.hidden_size, name,
               "proj_size must be >= 0 and less than hidden_size = ", c.hidden_size, ", got ",
               c.proj_size);
@@ -520,9 +522,9 @@ class GRUT : public RNNBaseT<T, GRUT<T>> {
 
  public:
   GRUT(int64_t input_size, int64_t hidden_size, GRUOptions options = {})
-      : Base("GRU", {detail_rnn::Cell::Gru, input_size, hidden_size, options.num_layers,
-                     options.bias, options.batch_first, options.dropout, options.bidirectional,
-                     0}) {
+      : Base("GRU",
+             {detail_rnn::Cell::Gru, input_size, hidden_size, options.num_layers, options.bias,
+              options.batch_first, options.dropout, options.bidirectional, 0}) {
     this->reset();
   }
 
@@ -562,9 +564,9 @@ class LSTMT : public RNNBaseT<T, LSTMT<T>> {
   using State = std::tuple<Tensor<T>, Tensor<T>>;
 
   LSTMT(int64_t input_size, int64_t hidden_size, LSTMOptions options = {})
-      : Base("LSTM", {detail_rnn::Cell::Lstm, input_size, hidden_size, options.num_layers,
-                      options.bias, options.batch_first, options.dropout, options.bidirectional,
-                      options.proj_size}) {
+      : Base("LSTM",
+             {detail_rnn::Cell::Lstm, input_size, hidden_size, options.num_layers, options.bias,
+              options.batch_first, options.dropout, options.bidirectional, options.proj_size}) {
     this->reset();
   }
 
@@ -591,7 +593,8 @@ class LSTMT : public RNNBaseT<T, LSTMT<T>> {
   }
 };
 
-// ---- cells ----------------------------------------------------------------------------------------
+// ---- cells
+// ----------------------------------------------------------------------------------------
 
 // The cells' common part: weight_ih [G hidden, input], weight_hh [G hidden, hidden], bias_ih and
 // bias_hh [G hidden] (with bias), all U(-1/sqrt(hidden), 1/sqrt(hidden)).
@@ -603,8 +606,10 @@ class RNNCellBaseT : public Cloneable<Derived, T> {
   void reset() override {
     weight_ih = this->register_parameter("weight_ih", empty<T>({gates_ * hidden_, input_}));
     weight_hh = this->register_parameter("weight_hh", empty<T>({gates_ * hidden_, hidden_}));
-    bias_ih = bias_ ? this->register_parameter("bias_ih", empty<T>({gates_ * hidden_})) : Tensor<T>();
-    bias_hh = bias_ ? this->register_parameter("bias_hh", empty<T>({gates_ * hidden_})) : Tensor<T>();
+    bias_ih =
+        bias_ ? this->register_parameter("bias_ih", empty<T>({gates_ * hidden_})) : Tensor<T>();
+    bias_hh =
+        bias_ ? this->register_parameter("bias_hh", empty<T>({gates_ * hidden_})) : Tensor<T>();
     reset_parameters();
   }
   void reset_parameters() {
@@ -622,8 +627,7 @@ class RNNCellBaseT : public Cloneable<Derived, T> {
   }
 
  protected:
-  RNNCellBaseT(const char* name, int64_t input_size, int64_t hidden_size, bool bias,
-               int64_t gates)
+  RNNCellBaseT(const char* name, int64_t input_size, int64_t hidden_size, bool bias, int64_t gates)
       : Cloneable<Derived, T>(name),
         input_(input_size),
         hidden_(hidden_size),
@@ -662,10 +666,10 @@ class RNNCellT : public RNNCellBaseT<T, RNNCellT<T>> {
   Tensor<T> forward(const Tensor<T>& x) override { return forward(x, Tensor<T>()); }
   Tensor<T> forward(const Tensor<T>& x, const Tensor<T>& h) {
     Tensor<T> h0 = h.defined() ? h : this->zero_state(x);
-    return relu_ ? functional::rnn_relu_cell(x, h0, this->weight_ih, this->weight_hh,
-                                             this->bias_ih, this->bias_hh)
-                 : functional::rnn_tanh_cell(x, h0, this->weight_ih, this->weight_hh,
-                                             this->bias_ih, this->bias_hh);
+    return relu_ ? functional::rnn_relu_cell(x, h0, this->weight_ih, this->weight_hh, this->bias_ih,
+                                             this->bias_hh)
+                 : functional::rnn_tanh_cell(x, h0, this->weight_ih, this->weight_hh, this->bias_ih,
+                                             this->bias_hh);
   }
   using ModuleT<T>::operator();
   Tensor<T> operator()(const Tensor<T>& x, const Tensor<T>& h) { return forward(x, h); }

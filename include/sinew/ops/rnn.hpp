@@ -27,9 +27,7 @@ namespace detail_rnn {
 // The recurrent cell kinds, with PyTorch's mode names (RNN_TANH, RNN_RELU, LSTM, GRU).
 enum class Cell { RnnTanh, RnnRelu, Lstm, Gru };
 
-inline int64_t gate_count(Cell cell) {
-  return cell == Cell::Lstm ? 4 : cell == Cell::Gru ? 3 : 1;
-}
+inline int64_t gate_count(Cell cell) { return cell == Cell::Lstm ? 4 : cell == Cell::Gru ? 3 : 1; }
 inline const char* cell_name(Cell cell) {
   switch (cell) {
     case Cell::Lstm:
@@ -93,10 +91,11 @@ Tensor<T> rnn_cell_reference(const Tensor<T>& x, const Tensor<T>& h, const Tenso
   return relu ? sinew::relu(pre) : tanh(pre);
 }
 
-// ---- the fused cell nodes -------------------------------------------------------------------------
-// gx = x W_ih^T + b_ih and gh = h W_hh^T come from linear (their own nodes); the gate node takes
-// them with b_hh and the previous state. Multiple results live in one flat output, returned as
-// views, so one node serves them all.
+// ---- the fused cell nodes
+// ------------------------------------------------------------------------- gx = x W_ih^T + b_ih
+// and gh = h W_hh^T come from linear (their own nodes); the gate node takes them with b_hh and the
+// previous state. Multiple results live in one flat output, returned as views, so one node serves
+// them all.
 
 template <class T>
 Tensor<T> part_of(const Tensor<T>& flat, int64_t offset, const Shape& shape) {
@@ -129,7 +128,7 @@ std::tuple<Tensor<T>, Tensor<T>> lstm_gates(const Tensor<T>& gx, const Tensor<T>
           Tensor<T> c1 = f * c_prev + i * gg, tc = tanh(c1);
           Tensor<T> dct = dc + dh * o * (1.0 - tc * tc);
           dpre = cat(std::vector<Tensor<T>>{dct * gg * i * (1.0 - i), dct * c_prev * f * (1.0 - f),
-                      dct * i * (1.0 - gg * gg), dh * tc * o * (1.0 - o)},
+                                            dct * i * (1.0 - gg * gg), dh * tc * o * (1.0 - o)},
                      1);
           dcp = dct * f;
         } else {
@@ -158,34 +157,34 @@ Tensor<T> gru_gates(const Tensor<T>& gx, const Tensor<T>& gh, const Tensor<T>& b
   Tensor<T> hpc = h_prev.detach().contiguous();
   SINEW_DISPATCH(dev, gru_cell_forward, gx.detach().contiguous(), gh.detach().contiguous(),
                  b_hh.defined() ? b_hh.detach().contiguous() : Tensor<T>(), hpc, h, ws);
-  return autograd::record(
-      h, "gru_cell", {gx, gh, b_hh, h_prev},
-      [gx, gh, b_hh, h_prev, ws, hpc, n, H](const Tensor<T>& g,
-                                            const autograd::BackwardContext<T>& ctx) {
-        Tensor<T> dgx, dgh, dhp;
-        if (autograd::is_grad_enabled()) {
-          auto px = chunk(gx, 3, 1);
-          auto ph = chunk(b_hh.defined() ? gh + b_hh : gh, 3, 1);
-          Tensor<T> r = sigmoid(px[0] + ph[0]), z = sigmoid(px[1] + ph[1]);
-          Tensor<T> nn = tanh(px[2] + r * ph[2]);
-          Tensor<T> dn = g * (1.0 - z) * (1.0 - nn * nn);
-          Tensor<T> dz = g * (h_prev - nn) * z * (1.0 - z);
-          Tensor<T> dr = dn * ph[2] * r * (1.0 - r);
-          dgx = cat(std::vector<Tensor<T>>{dr, dz, dn}, 1);
-          dgh = cat(std::vector<Tensor<T>>{dr, dz, dn * r}, 1);
-          dhp = g * z;
-        } else {
-          dgx = empty<T>({n, 3 * H}, g.device());
-          dgh = empty<T>({n, 3 * H}, g.device());
-          dhp = empty<T>({n, H}, g.device());
-          SINEW_DISPATCH(g.device(), gru_cell_backward, g.contiguous(), Tensor<T>(), ws, hpc, dgx,
-                         dgh, dhp);
-        }
-        return std::vector<Tensor<T>>{
-            ctx.needs(0) ? dgx : Tensor<T>(), ctx.needs(1) ? dgh : Tensor<T>(),
-            ctx.needs(2) ? dgh.sum({0}) : Tensor<T>(), ctx.needs(3) ? dhp : Tensor<T>()};
-      },
-      {.saved = {gx, gh, b_hh, h_prev}});
+  return autograd::record(h, "gru_cell", {gx, gh, b_hh, h_prev},
+                          [gx, gh, b_hh, h_prev, ws, hpc, n, H](
+                              const Tensor<T>& g, const autograd::BackwardContext<T>& ctx) {
+                            Tensor<T> dgx, dgh, dhp;
+                            if (autograd::is_grad_enabled()) {
+                              auto px = chunk(gx, 3, 1);
+                              auto ph = chunk(b_hh.defined() ? gh + b_hh : gh, 3, 1);
+                              Tensor<T> r = sigmoid(px[0] + ph[0]), z = sigmoid(px[1] + ph[1]);
+                              Tensor<T> nn = tanh(px[2] + r * ph[2]);
+                              Tensor<T> dn = g * (1.0 - z) * (1.0 - nn * nn);
+                              Tensor<T> dz = g * (h_prev - nn) * z * (1.0 - z);
+                              Tensor<T> dr = dn * ph[2] * r * (1.0 - r);
+                              dgx = cat(std::vector<Tensor<T>>{dr, dz, dn}, 1);
+                              dgh = cat(std::vector<Tensor<T>>{dr, dz, dn * r}, 1);
+                              dhp = g * z;
+                            } else {
+                              dgx = empty<T>({n, 3 * H}, g.device());
+                              dgh = empty<T>({n, 3 * H}, g.device());
+                              dhp = empty<T>({n, H}, g.device());
+                              SINEW_DISPATCH(g.device(), gru_cell_backward, g.contiguous(),
+                                             Tensor<T>(), ws, hpc, dgx, dgh, dhp);
+                            }
+                            return std::vector<Tensor<T>>{ctx.needs(0) ? dgx : Tensor<T>(),
+                                                          ctx.needs(1) ? dgh : Tensor<T>(),
+                                                          ctx.needs(2) ? dgh.sum({0}) : Tensor<T>(),
+                                                          ctx.needs(3) ? dhp : Tensor<T>()};
+                          },
+                          {.saved = {gx, gh, b_hh, h_prev}});
 }
 
 // h' = tanh (or relu) of gx + gh + b_hh.
@@ -230,9 +229,8 @@ bool check_cell(const char* name, const Tensor<T>& x, const Tensor<T>& h, const 
     SINEW_CHECK(!b->defined() || b->shape() == Shape({gates * hidden}), name, "expected bias [",
                 gates * hidden, "], got ", b->shape());
   }
-  SINEW_CHECK((x.dim() == 1 || x.dim() == 2) && x.size(-1) == in, name,
-              "expected input [batch, ", in, "] or [", in, "] (input_size = ", in, "), got ",
-              x.shape());
+  SINEW_CHECK((x.dim() == 1 || x.dim() == 2) && x.size(-1) == in, name, "expected input [batch, ",
+              in, "] or [", in, "] (input_size = ", in, "), got ", x.shape());
   const bool batched = x.dim() == 2;
   const Shape hs = batched ? Shape({x.size(0), hidden}) : Shape({hidden});
   SINEW_CHECK(h.shape() == hs, name, "expected hidden state ", hs, " for input ", x.shape(),
@@ -245,7 +243,8 @@ bool check_cell(const char* name, const Tensor<T>& x, const Tensor<T>& h, const 
   return batched;
 }
 
-// ---- one layer and direction over a whole sequence ------------------------------------------------
+// ---- one layer and direction over a whole sequence
+// ------------------------------------------------
 
 // The outputs of recurrent_layer: y [total, H_out] (the output rows in the packed order), h
 // [N, H_out] and, for LSTM, c [N, H]: the state after each sequence's last step.
@@ -372,8 +371,8 @@ LayerOutput<T> recurrent_layer(Cell cell, const Tensor<T>& xp, const Tensor<T>& 
               Tensor<T> dyb = rows_of(dhy, at, bs, Hout), dmb = rows_of(dm, 0, bs, H);
               SINEW_DISPATCH(gf.device(), binary_op<backend::Binary::Add>, gyb, dhb, dyb, 1.0);
               gemm(dyb, wr, dmb);
-              SINEW_DISPATCH(gf.device(), lstm_cell_backward, dmb, Tensor<T>(), dcb, gates, cp,
-                             cb, dxb, dcb);
+              SINEW_DISPATCH(gf.device(), lstm_cell_backward, dmb, Tensor<T>(), dcb, gates, cp, cb,
+                             dxb, dcb);
             } else {
               SINEW_DISPATCH(gf.device(), lstm_cell_backward, gyb, dhb, dcb, gates, cp, cb, dxb,
                              dcb);
@@ -443,8 +442,7 @@ template <class T>
 Tensor<T> gru_cell(const Tensor<T>& x, const Tensor<T>& h, const Tensor<T>& w_ih,
                    const Tensor<T>& w_hh, const Tensor<T>& b_ih = Tensor<T>(),
                    const Tensor<T>& b_hh = Tensor<T>()) {
-  bool batched =
-      detail_rnn::check_cell("gru_cell", x, h, Tensor<T>(), w_ih, w_hh, b_ih, b_hh, 3);
+  bool batched = detail_rnn::check_cell("gru_cell", x, h, Tensor<T>(), w_ih, w_hh, b_ih, b_hh, 3);
   Tensor<T> x2 = batched ? x : x.unsqueeze(0), h2 = batched ? h : h.unsqueeze(0);
   Tensor<T> h1 =
       detail_rnn::gru_gates(linear(x2, w_ih, b_ih), linear(h2, w_hh, Tensor<T>()), b_hh, h2);

@@ -177,8 +177,7 @@ void gru_cell_backward(const Tensor<T>& dh, const Tensor<T>& dh2, const Tensor<T
         hn(ws + row * W + 3 * H, H);
     Eigen::Array<T, Eigen::Dynamic, 1> dhr = sum_rows(dhp, dh2p, row, H);
     Eigen::Array<T, Eigen::Dynamic, 1> dn = dhr * (T(1) - z) * (T(1) - n * n);
-    Eigen::Array<T, Eigen::Dynamic, 1> dz =
-        dhr * (CVec<T>(hp + row * H, H) - n) * z * (T(1) - z);
+    Eigen::Array<T, Eigen::Dynamic, 1> dz = dhr * (CVec<T>(hp + row * H, H) - n) * z * (T(1) - z);
     Eigen::Array<T, Eigen::Dynamic, 1> dr = dn * hn * r * (T(1) - r);
     Vec<T>(dx + row * G, H) = dr;
     Vec<T>(dx + row * G + H, H) = dz;
