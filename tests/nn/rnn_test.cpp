@@ -92,26 +92,10 @@ std::shared_ptr<nn::ModuleT<double>> make_layer(const json& cfg) {
                      .bidirectional = bi});
 }
 
-// Runs a layer fixture on a padded input; returns (y, h_n, c_n).
-std::tuple<Tensor<double>, Tensor<double>, Tensor<double>> run_layer(nn::ModuleT<double>& m,
-                                                                     const Tensor<double>& x,
-                                                                     const Tensor<double>& h0,
-                                                                     const Tensor<double>& c0) {
-  if (auto* lstm = dynamic_cast<nn::LSTMT<double>*>(&m)) {
-    auto [y, s] = (*lstm)(x, {h0, c0});
-    return {y, std::get<0>(s), std::get<1>(s)};
-  }
-  if (auto* gru = dynamic_cast<nn::GRUT<double>*>(&m)) {
-    auto [y, h] = (*gru)(x, h0);
-    return {y, h, Tensor<double>()};
-  }
-  auto [y, h] = dynamic_cast<nn::RNNT<double>&>(m)(x, h0);
-  return {y, h, Tensor<double>()};
-}
-
-std::tuple<rnnu::PackedSequenceT<double>, Tensor<double>, Tensor<double>> run_packed(
-    nn::ModuleT<double>& m, const rnnu::PackedSequenceT<double>& x, const Tensor<double>& h0,
-    const Tensor<double>& c0) {
+// Runs a layer fixture on a padded input or a PackedSequence; returns (y, h_n, c_n).
+template <class X>
+auto run_layer(nn::ModuleT<double>& m, const X& x, const Tensor<double>& h0,
+               const Tensor<double>& c0) -> std::tuple<X, Tensor<double>, Tensor<double>> {
   if (auto* lstm = dynamic_cast<nn::LSTMT<double>*>(&m)) {
     auto [y, s] = (*lstm)(x, {h0, c0});
     return {y, std::get<0>(s), std::get<1>(s)};
@@ -128,14 +112,10 @@ Tensor<double> optional_input(const json& c, const char* key) {
   return c.contains(key) ? fx(c, key).requires_grad_() : Tensor<double>();
 }
 
-void check_layer_case(const std::string& name) {
-  SCOPED_TRACE(name);
-  const json& c = fixtures().at(name);
-  auto m = make_layer(c.at("config"));
-  load_params(*m, c.at("params"));
-  Tensor<double> x = fx(c, "x").requires_grad_();
-  Tensor<double> h0 = optional_input(c, "h0"), c0 = optional_input(c, "c0");
-  auto [y, hn, cn] = run_layer(*m, x, h0, c0);
+// Compares y, h_n (and c_n) with the fixture, then every gradient of the fixture's loss.
+void check_results(nn::ModuleT<double>& m, const json& c, const Tensor<double>& y,
+                   const Tensor<double>& hn, const Tensor<double>& cn,
+                   const std::vector<std::pair<std::string, Tensor<double>>>& inputs) {
   ASSERT_TRUE(all_close(y, fx(c, "y"), kTol, kTol));
   ASSERT_TRUE(all_close(hn, fx(c, "hn"), kTol, kTol));
   Tensor<double> loss = (y * fx(c, "gy")).sum() + (hn * fx(c, "ghn")).sum();
@@ -144,10 +124,22 @@ void check_layer_case(const std::string& name) {
     loss = loss + (cn * fx(c, "gcn")).sum();
   }
   loss.backward();
-  std::vector<std::pair<std::string, Tensor<double>>> inputs{{"x", x}};
-  if (h0.defined()) inputs.emplace_back("h0", h0);
-  if (c0.defined()) inputs.emplace_back("c0", c0);
-  expect_grads(*m, c, inputs);
+  std::vector<std::pair<std::string, Tensor<double>>> given;
+  for (const auto& [k, t] : inputs) {
+    if (t.defined()) given.emplace_back(k, t);
+  }
+  expect_grads(m, c, given);
+}
+
+void check_layer_case(const std::string& name) {
+  SCOPED_TRACE(name);
+  const json& c = fixtures().at(name);
+  auto m = make_layer(c.at("config"));
+  load_params(*m, c.at("params"));
+  Tensor<double> x = fx(c, "x").requires_grad_();
+  Tensor<double> h0 = optional_input(c, "h0"), c0 = optional_input(c, "c0");
+  auto [y, hn, cn] = run_layer(*m, x, h0, c0);
+  check_results(*m, c, y, hn, cn, {{"x", x}, {"h0", h0}, {"c0", c0}});
 }
 
 void check_packed_case(const std::string& name) {
@@ -162,21 +154,10 @@ void check_packed_case(const std::string& name) {
   EXPECT_EQ(packed.batch_sizes.to_vector(), ints(c.at("batch_sizes")));
   EXPECT_EQ(packed.sorted_indices.to_vector(), ints(c.at("sorted_indices")));
   EXPECT_EQ(packed.unsorted_indices.to_vector(), ints(c.at("unsorted_indices")));
-  auto [out, hn, cn] = run_packed(*m, packed, h0, c0);
+  auto [out, hn, cn] = run_layer(*m, packed, h0, c0);
   auto [y, lengths] = rnnu::pad_packed_sequence(out, true);
   EXPECT_EQ(lengths.to_vector(), ints(c.at("lengths")));
-  ASSERT_TRUE(all_close(y, fx(c, "y"), kTol, kTol));
-  ASSERT_TRUE(all_close(hn, fx(c, "hn"), kTol, kTol));
-  Tensor<double> loss = (y * fx(c, "gy")).sum() + (hn * fx(c, "ghn")).sum();
-  if (c.contains("cn")) {
-    ASSERT_TRUE(all_close(cn, fx(c, "cn"), kTol, kTol));
-    loss = loss + (cn * fx(c, "gcn")).sum();
-  }
-  loss.backward();
-  std::vector<std::pair<std::string, Tensor<double>>> inputs{{"x", x}};
-  if (h0.defined()) inputs.emplace_back("h0", h0);
-  if (c0.defined()) inputs.emplace_back("c0", c0);
-  expect_grads(*m, c, inputs);
+  check_results(*m, c, y, hn, cn, {{"x", x}, {"h0", h0}, {"c0", c0}});
 }
 
 }  // namespace

@@ -467,6 +467,30 @@ class RNNBaseT : public Cloneable<Derived, T> {
 #pragma GCC diagnostic ignored "-Woverloaded-virtual"
 #endif
 
+// RNN and GRU: forward(x, h0 = {}) returns (output, h_n), for a padded input or a PackedSequence.
+template <class T, class Derived>
+class SingleStateRNNT : public RNNBaseT<T, Derived> {
+  using Base = RNNBaseT<T, Derived>;
+
+ public:
+  std::tuple<Tensor<T>, Tensor<T>> forward(const Tensor<T>& x, const Tensor<T>& h0 = Tensor<T>()) {
+    auto [y, hn, cn] = this->forward_padded(x, h0, Tensor<T>());
+    return {y, hn};
+  }
+  std::tuple<typename Base::Packed, Tensor<T>> forward(const typename Base::Packed& x,
+                                                       const Tensor<T>& h0 = Tensor<T>()) {
+    auto [y, hn, cn] = this->forward_packed(x, h0, Tensor<T>());
+    return {y, hn};
+  }
+  template <class X>
+  auto operator()(const X& x, const Tensor<T>& h0 = Tensor<T>()) {
+    return forward(x, h0);
+  }
+
+ protected:
+  using Base::Base;
+};
+
 struct RNNOptions {
   int64_t num_layers = 1;
   std::string nonlinearity = "tanh";  // or "relu"
@@ -480,8 +504,8 @@ struct RNNOptions {
 // {.nonlinearity = "relu"}), per layer and direction. forward returns (output, h_n): output
 // [L, N, D H] ([N, L, D H] with batch_first; unbatched [L, D H]), h_n [num_layers D, N, H].
 template <class T = float>
-class RNNT : public RNNBaseT<T, RNNT<T>> {
-  using Base = RNNBaseT<T, RNNT<T>>;
+class RNNT : public SingleStateRNNT<T, RNNT<T>> {
+  using Base = SingleStateRNNT<T, RNNT<T>>;
 
  public:
   RNNT(int64_t input_size, int64_t hidden_size, RNNOptions options = {})
@@ -489,20 +513,6 @@ class RNNT : public RNNBaseT<T, RNNT<T>> {
                      hidden_size, options.num_layers, options.bias, options.batch_first,
                      options.dropout, options.bidirectional, 0}) {
     this->reset();
-  }
-
-  std::tuple<Tensor<T>, Tensor<T>> forward(const Tensor<T>& x, const Tensor<T>& h0 = Tensor<T>()) {
-    auto [y, hn, cn] = this->forward_padded(x, h0, Tensor<T>());
-    return {y, hn};
-  }
-  std::tuple<typename Base::Packed, Tensor<T>> forward(const typename Base::Packed& x,
-                                                       const Tensor<T>& h0 = Tensor<T>()) {
-    auto [y, hn, cn] = this->forward_packed(x, h0, Tensor<T>());
-    return {y, hn};
-  }
-  template <class X>
-  auto operator()(const X& x, const Tensor<T>& h0 = Tensor<T>()) {
-    return forward(x, h0);
   }
 };
 
@@ -517,8 +527,8 @@ struct GRUOptions {
 // GRU (gates r, z, n): r = sigmoid(W_ir x + b_ir + W_hr h + b_hr), z likewise,
 // n = tanh(W_in x + b_in + r (W_hn h + b_hn)), h' = (1 - z) n + z h. forward as nn::RNN.
 template <class T = float>
-class GRUT : public RNNBaseT<T, GRUT<T>> {
-  using Base = RNNBaseT<T, GRUT<T>>;
+class GRUT : public SingleStateRNNT<T, GRUT<T>> {
+  using Base = SingleStateRNNT<T, GRUT<T>>;
 
  public:
   GRUT(int64_t input_size, int64_t hidden_size, GRUOptions options = {})
@@ -526,20 +536,6 @@ class GRUT : public RNNBaseT<T, GRUT<T>> {
              {detail_rnn::Cell::Gru, input_size, hidden_size, options.num_layers, options.bias,
               options.batch_first, options.dropout, options.bidirectional, 0}) {
     this->reset();
-  }
-
-  std::tuple<Tensor<T>, Tensor<T>> forward(const Tensor<T>& x, const Tensor<T>& h0 = Tensor<T>()) {
-    auto [y, hn, cn] = this->forward_padded(x, h0, Tensor<T>());
-    return {y, hn};
-  }
-  std::tuple<typename Base::Packed, Tensor<T>> forward(const typename Base::Packed& x,
-                                                       const Tensor<T>& h0 = Tensor<T>()) {
-    auto [y, hn, cn] = this->forward_packed(x, h0, Tensor<T>());
-    return {y, hn};
-  }
-  template <class X>
-  auto operator()(const X& x, const Tensor<T>& h0 = Tensor<T>()) {
-    return forward(x, h0);
   }
 };
 
