@@ -298,26 +298,34 @@ TEST(Rnn, StateCarriesOverBetweenCalls) {
 }
 
 TEST(Rnn, PaddedStepsNeverChangeResultsOrGradients) {
-  // A packed batch gives each sequence the result it gets alone, whatever the padding holds.
+  // A packed batch gives each sequence the result and the gradients it gets alone, whatever the
+  // padding holds: 2-layer bidirectional LSTM with projection and GRU.
   manual_seed(4);
-  nn::LSTMT<double> lstm(3, 4, {.batch_first = true, .bidirectional = true});
-  Tensor<double> x = rand_input({3, 6, 3}, 4);
+  nn::LSTMT<double> lstm(
+      3, 4, {.num_layers = 2, .batch_first = true, .bidirectional = true, .proj_size = 2});
+  nn::GRUT<double> gru(3, 4, {.num_layers = 2, .batch_first = true, .bidirectional = true});
   const std::vector<int64_t> lengths{4, 6, 2};
-  auto [out, state] = lstm(rnnu::pack_padded_sequence(x, lengths, true, false));
-  auto [y, len] = rnnu::pad_packed_sequence(out, true);
-  (y.sum() + std::get<0>(state).sum()).backward();
-  for (int64_t b = 0; b < 3; ++b) {
-    Tensor<double> xb = x.detach().select(0, b).narrow(0, 0, lengths[b]).unsqueeze(0);
-    auto [yb, sb] = lstm(xb);
-    EXPECT_TRUE(all_close(y.select(0, b).narrow(0, 0, lengths[b]), yb.squeeze(0), 1e-13, 0));
-    EXPECT_TRUE(all_close(std::get<0>(state).select(1, b), std::get<0>(sb).select(1, 0), 1e-13, 0));
-    EXPECT_TRUE(all_close(std::get<1>(state).select(1, b), std::get<1>(sb).select(1, 0), 1e-13, 0));
-    if (lengths[b] < 6) {
-      EXPECT_EQ(
-          x.grad().select(0, b).narrow(0, lengths[b], 6 - lengths[b]).abs().max().item<double>(),
-          0.0);
-      EXPECT_EQ(y.select(0, b).narrow(0, lengths[b], 6 - lengths[b]).abs().max().item<double>(),
-                0.0);
+  for (nn::ModuleT<double>* m : std::vector<nn::ModuleT<double>*>{&lstm, &gru}) {
+    SCOPED_TRACE(m->name());
+    Tensor<double> x = rand_input({3, 6, 3}, 4);
+    auto [out, hn, cn] = run_layer(*m, rnnu::pack_padded_sequence(x, lengths, true, false), {}, {});
+    auto [y, len] = rnnu::pad_packed_sequence(out, true);
+    (y.sum() + hn.sum() + (cn.defined() ? cn.sum() : hn.sum() * 0.0)).backward();
+    for (int64_t b = 0; b < 3; ++b) {
+      const int64_t l = lengths[b];
+      Tensor<double> xb = x.detach().select(0, b).narrow(0, 0, l).unsqueeze(0).requires_grad_();
+      auto [yb, hb, cb] = run_layer(*m, xb, {}, {});
+      (yb.sum() + hb.sum() + (cb.defined() ? cb.sum() : hb.sum() * 0.0)).backward();
+      EXPECT_TRUE(all_close(y.select(0, b).narrow(0, 0, l), yb.squeeze(0), 1e-13, 0));
+      EXPECT_TRUE(all_close(hn.select(1, b), hb.select(1, 0), 1e-13, 0));
+      if (cn.defined()) {
+        EXPECT_TRUE(all_close(cn.select(1, b), cb.select(1, 0), 1e-13, 0));
+      }
+      EXPECT_TRUE(all_close(x.grad().select(0, b).narrow(0, 0, l), xb.grad().squeeze(0), 1e-13, 0));
+      if (l < 6) {
+        EXPECT_EQ(x.grad().select(0, b).narrow(0, l, 6 - l).abs().max().item<double>(), 0.0);
+        EXPECT_EQ(y.select(0, b).narrow(0, l, 6 - l).abs().max().item<double>(), 0.0);
+      }
     }
   }
 }
