@@ -309,5 +309,41 @@ TEST(RandomFill, RejectsBadArguments) {
   EXPECT_EQ(after, rand<double>({2}).to_vector());
 }
 
+TEST(Generator, StateRoundTripsTheStreamIncludingTheSpareNormal) {
+  Generator g(123);
+  g.normal();  // leaves a spare normal value
+  const std::string state = g.state();
+  std::vector<double> first;
+  for (int i = 0; i < 5; ++i) first.push_back(g.normal());
+  first.push_back(g.uniform());
+  Generator h(9);
+  h.set_state(state);
+  EXPECT_EQ(h.state(), state);
+  std::vector<double> again;
+  for (int i = 0; i < 5; ++i) again.push_back(h.normal());
+  again.push_back(h.uniform());
+  EXPECT_EQ(first, again);
+
+  // The default generator: what checkpoints save.
+  manual_seed(5);
+  randn<float>({3});
+  const std::string saved = get_rng_state();
+  std::vector<float> a = randn<float>({7}).to_vector();
+  manual_seed(6);
+  set_rng_state(saved);
+  EXPECT_EQ(randn<float>({7}).to_vector(), a);
+}
+
+TEST(Generator, SetStateRejectsWhatStateDoesNotWriteAndChangesNothing) {
+  Generator g(1);
+  const std::string before = g.state();
+  SINEW_EXPECT_ERROR(g.set_state(""), "Generator::set_state", "not a generator state");
+  SINEW_EXPECT_ERROR(g.set_state("mt19937_64 1 2 3"), "Generator::set_state");
+  SINEW_EXPECT_ERROR(g.set_state(before + " 7"), "Generator::set_state");
+  std::string bad_spare = before.substr(0, before.rfind(' ')) + " nonsense";
+  SINEW_EXPECT_ERROR(g.set_state(bad_spare), "Generator::set_state", "nonsense");
+  EXPECT_EQ(g.state(), before);
+}
+
 }  // namespace
 }  // namespace sinew

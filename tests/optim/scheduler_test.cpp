@@ -294,3 +294,82 @@ TEST(OneCycleLR, CycleMomentumNeedsAnOptimizerWithMomentum) {
   SINEW_EXPECT_ERROR(optim::OneCycleLR(ada, 1.0, {.total_steps = 5}), "Adagrad", "momentum");
   EXPECT_NO_THROW(optim::OneCycleLR(ada, 1.0, {.total_steps = 5, .cycle_momentum = false}));
 }
+
+// ---- state dicts: a scheduler restored from its state continues the same sequence
+
+namespace {
+
+// Runs `make`'s scheduler 10 epochs; then 4, saves the scheduler's and optimizer's states, and
+// continues on a fresh optimizer and scheduler restored from them. Both lr sequences must agree.
+template <class Make, class Step>
+void expect_resumes(Make make, Step step) {
+  std::vector<double> whole, resumed;
+  {
+    Fixture1 f(0.1);
+    auto s = make(f.opt);
+    for (int e = 0; e < 10; ++e) {
+      step(*s, e);
+      whole.push_back(f.opt.lr());
+    }
+  }
+  Fixture1 a(0.1);
+  auto sa = make(a.opt);
+  for (int e = 0; e < 4; ++e) {
+    step(*sa, e);
+    resumed.push_back(a.opt.lr());
+  }
+  const optim::SchedulerState state = sa->state_dict();
+  const optim::StateDict opt_state = a.opt.state_dict();
+  Fixture1 b(0.7);  // another initial lr: the state must bring back the saved one
+  auto sb = make(b.opt);
+  sb->load_state_dict(state);
+  b.opt.load_state_dict(opt_state);
+  EXPECT_EQ(sb->state_dict(), state);
+  for (int e = 4; e < 10; ++e) {
+    step(*sb, e);
+    resumed.push_back(b.opt.lr());
+  }
+  EXPECT_EQ(resumed, whole);
+}
+
+}  // namespace
+
+TEST(SchedulerState, EpochSchedulersContinueTheSameSequence) {
+  auto epoch = [](auto& s, int) { s.step(); };
+  expect_resumes([](optim::Optimizer& o) { return std::make_unique<optim::StepLR>(o, 3); }, epoch);
+  expect_resumes(
+      [](optim::Optimizer& o) { return std::make_unique<optim::CosineAnnealingLR>(o, 6); }, epoch);
+  expect_resumes(
+      [](optim::Optimizer& o) {
+        return std::make_unique<optim::OneCycleLR>(o, 1.0,
+                                                   optim::OneCycleLROptions{.total_steps = 12});
+      },
+      epoch);
+  expect_resumes(
+      [](optim::Optimizer& o) {
+        return std::make_unique<optim::ReduceLROnPlateau>(
+            o, optim::ReduceLROnPlateauOptions{.patience = 1, .cooldown = 1});
+      },
+      [](optim::ReduceLROnPlateau& s, int e) { s.step(e < 3 ? 1.0 - 0.1 * e : 1.0); });
+}
+
+TEST(SchedulerState, WrongStatesAreErrorsThatChangeNothing) {
+  Fixture1 f(0.1);
+  optim::StepLR step(f.opt, 2);
+  step.step();
+  const optim::SchedulerState good = step.state_dict();
+  EXPECT_EQ(good.at("last_epoch"), std::vector<double>{1});
+  optim::SchedulerState bad = good;
+  bad.erase("base_lrs");
+  SINEW_EXPECT_ERROR(step.load_state_dict(bad), "load_state_dict", "StepLR", "base_lrs");
+  bad = good;
+  bad["last_lr"] = {0.1, 0.2};
+  SINEW_EXPECT_ERROR(step.load_state_dict(bad), "StepLR", "last_lr", "2 values, expected 1");
+  bad = good;
+  bad["last_epoch"] = {1.5};
+  SINEW_EXPECT_ERROR(step.load_state_dict(bad), "StepLR", "whole number");
+  optim::ReduceLROnPlateau plateau(f.opt);
+  SINEW_EXPECT_ERROR(plateau.load_state_dict(good), "ReduceLROnPlateau", "num_bad_epochs");
+  EXPECT_EQ(step.state_dict(), good);
+  EXPECT_STREQ(plateau.name(), "ReduceLROnPlateau");
+}

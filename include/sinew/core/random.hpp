@@ -4,8 +4,13 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <mutex>
 #include <random>
+#include <sstream>
+#include <string>
+
+#include "sinew/core/error.hpp"
 
 namespace sinew {
 
@@ -45,6 +50,34 @@ class Generator {
     return static_cast<int64_t>(static_cast<uint64_t>(low) + x % range);
   }
 
+  // The whole state as text (the engine's words, then the spare normal value), so that a
+  // checkpoint can restore a run's random stream exactly: set_state(state()) changes nothing.
+  std::string state() const {
+    std::ostringstream os;
+    os << "mt19937_64 " << engine_ << ' ' << (has_spare_ ? 1 : 0) << ' ' << std::hexfloat << spare_;
+    return os.str();
+  }
+  // Restores a state() string; anything else raises an Error and leaves the generator as it was.
+  void set_state(const std::string& state) {
+    std::istringstream is(state);
+    std::string kind;
+    std::mt19937_64 engine;
+    int has_spare = -1;
+    std::string spare_text;
+    is >> kind >> engine >> has_spare >> spare_text;
+    const bool read = !is.fail() && kind == "mt19937_64" && (has_spare == 0 || has_spare == 1);
+    SINEW_CHECK(read && (is >> std::ws).eof(), "Generator::set_state",
+                "not a generator state (expected what Generator::state() returns, got ",
+                state.size(), " characters starting '", state.substr(0, 24), "')");
+    char* end = nullptr;
+    const double spare = std::strtod(spare_text.c_str(), &end);
+    SINEW_CHECK(end != nullptr && *end == '\0', "Generator::set_state", "the spare normal value '",
+                spare_text, "' is not a number");
+    engine_ = engine;
+    has_spare_ = has_spare == 1;
+    spare_ = spare;
+  }
+
   std::mutex& mutex() { return mutex_; }
 
  private:
@@ -63,6 +96,17 @@ inline Generator& default_generator() {
 inline void manual_seed(uint64_t seed) {
   std::lock_guard<std::mutex> lock(default_generator().mutex());
   default_generator().manual_seed(seed);
+}
+
+// The default generator's state (Generator::state), and its restoration: what a checkpoint saves
+// so that a resumed run draws the same dropout masks and initial values as an uninterrupted one.
+inline std::string get_rng_state() {
+  std::lock_guard<std::mutex> lock(default_generator().mutex());
+  return default_generator().state();
+}
+inline void set_rng_state(const std::string& state) {
+  std::lock_guard<std::mutex> lock(default_generator().mutex());
+  default_generator().set_state(state);
 }
 
 }  // namespace sinew

@@ -22,6 +22,7 @@
 #include <map>
 #include <numbers>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "sinew/core/error.hpp"
@@ -29,8 +30,36 @@
 
 namespace sinew::optim {
 
+// A scheduler's progress as named lists of numbers (its step count, base and last lrs, and for
+// ReduceLROnPlateau the best metric and its counters): what a checkpoint stores. Hyperparameters
+// (step_size, gamma, ...) are not part of it: they come from the constructor, as in PyTorch.
+using SchedulerState = std::map<std::string, std::vector<double>>;
+
+// What every scheduler is to train::fit and to checkpoints: a name and a state to save and load.
+class Scheduler {
+ public:
+  virtual ~Scheduler() = default;
+  virtual const char* name() const = 0;
+  virtual SchedulerState state_dict() const = 0;
+  // Restores a state_dict() of a scheduler of the same type over as many parameter groups; a
+  // missing or mis-sized entry raises an Error and changes nothing.
+  virtual void load_state_dict(const SchedulerState& state) = 0;
+
+ protected:
+  // The entry `key` of `state`, checked to hold `size` numbers.
+  const std::vector<double>& entry(const SchedulerState& state, const std::string& key,
+                                   size_t size) const {
+    auto it = state.find(key);
+    SINEW_CHECK(it != state.end(), "load_state_dict", name(), ": the state has no '", key,
+                "' entry");
+    SINEW_CHECK(it->second.size() == size, "load_state_dict", name(), ": '", key, "' holds ",
+                it->second.size(), " values, expected ", size);
+    return it->second;
+  }
+};
+
 // The base of the epoch-indexed schedulers: step() advances last_epoch and applies get_lr().
-class LRScheduler {
+class LRScheduler : public Scheduler {
  public:
   explicit LRScheduler(Optimizer& optimizer) : optimizer_(&optimizer) {
     base_lrs_ = current_lrs();
@@ -54,6 +83,23 @@ class LRScheduler {
   // The lrs the groups had when the scheduler was made (OneCycleLR: max_lr / div_factor).
   const std::vector<double>& base_lrs() const { return base_lrs_; }
   Optimizer& optimizer() const { return *optimizer_; }
+
+  SchedulerState state_dict() const override {
+    return {{"last_epoch", {static_cast<double>(last_epoch_)}},
+            {"base_lrs", base_lrs_},
+            {"last_lr", last_lr_}};
+  }
+  void load_state_dict(const SchedulerState& state) override {
+    const size_t groups = optimizer_->num_param_groups();
+    const double epoch = entry(state, "last_epoch", 1)[0];
+    SINEW_CHECK(epoch >= 0 && epoch == std::floor(epoch) && epoch < 0x1p53, "load_state_dict",
+                name(), ": last_epoch must be a whole number >= 0, got ", epoch);
+    std::vector<double> base = entry(state, "base_lrs", groups);
+    std::vector<double> last = entry(state, "last_lr", groups);
+    last_epoch_ = static_cast<int64_t>(epoch);
+    base_lrs_ = std::move(base);
+    last_lr_ = std::move(last);
+  }
 
  protected:
   // The lrs for epoch last_epoch_, from the lrs the groups hold now.
@@ -91,6 +137,7 @@ struct StepLROptions {
 // step_size epochs.
 class StepLR : public LRScheduler {
  public:
+  const char* name() const override { return "StepLR"; }
   StepLR(Optimizer& optimizer, int64_t step_size, StepLROptions options = {})
       : LRScheduler(optimizer), step_size_(step_size), options_(options) {
     SINEW_CHECK(step_size > 0, "StepLR", "step_size must be > 0, got ", step_size);
@@ -115,6 +162,7 @@ struct MultiStepLROptions {
 // lr = base_lr * gamma^(number of milestones reached); a milestone listed k times counts k times.
 class MultiStepLR : public LRScheduler {
  public:
+  const char* name() const override { return "MultiStepLR"; }
   MultiStepLR(Optimizer& optimizer, const std::vector<int64_t>& milestones,
               MultiStepLROptions options = {})
       : LRScheduler(optimizer), options_(options) {
@@ -137,6 +185,7 @@ class MultiStepLR : public LRScheduler {
 // lr = base_lr * gamma^epoch.
 class ExponentialLR : public LRScheduler {
  public:
+  const char* name() const override { return "ExponentialLR"; }
   ExponentialLR(Optimizer& optimizer, double gamma) : LRScheduler(optimizer), gamma_(gamma) {
     initial_step();
   }
@@ -159,6 +208,7 @@ struct CosineAnnealingLROptions {
 // PyTorch (each step rescales the current lr), so past T_max it rises again along the cosine.
 class CosineAnnealingLR : public LRScheduler {
  public:
+  const char* name() const override { return "CosineAnnealingLR"; }
   CosineAnnealingLR(Optimizer& optimizer, int64_t T_max, CosineAnnealingLROptions options = {})
       : LRScheduler(optimizer), t_max_(T_max), options_(options) {
     SINEW_CHECK(T_max > 0, "CosineAnnealingLR", "T_max must be > 0, got ", T_max);
@@ -203,6 +253,7 @@ struct LinearLROptions {
 // constant: a warmup with start_factor < 1 (or a linear decay with end_factor < 1).
 class LinearLR : public LRScheduler {
  public:
+  const char* name() const override { return "LinearLR"; }
   explicit LinearLR(Optimizer& optimizer, LinearLROptions options = {})
       : LRScheduler(optimizer), options_(options) {
     SINEW_CHECK(options.start_factor > 0 && options.start_factor <= 1, "LinearLR",
@@ -254,6 +305,7 @@ struct OneCycleLROptions {
 // annealing that lands below 0, which Sinew clamps to 0 (optimizers reject negative rates).
 class OneCycleLR : public LRScheduler {
  public:
+  const char* name() const override { return "OneCycleLR"; }
   OneCycleLR(Optimizer& optimizer, double max_lr, OneCycleLROptions options = {})
       : OneCycleLR(optimizer, std::vector<double>(optimizer.num_param_groups(), max_lr), options) {}
   // One max_lr per parameter group.
@@ -372,8 +424,9 @@ struct ReduceLROnPlateauOptions {
 // Multiplies every group's lr by factor (not below min_lr) once the metric passed to step() has
 // not improved for more than `patience` epochs. Improvement (Min, Rel): metric < best (1 -
 // threshold); (Min, Abs): metric < best - threshold; Max mirrors them.
-class ReduceLROnPlateau {
+class ReduceLROnPlateau : public Scheduler {
  public:
+  const char* name() const override { return "ReduceLROnPlateau"; }
   explicit ReduceLROnPlateau(Optimizer& optimizer, ReduceLROnPlateauOptions options = {})
       : optimizer_(&optimizer), options_(std::move(options)) {
     const char* fn = "ReduceLROnPlateau";
@@ -423,6 +476,31 @@ class ReduceLROnPlateau {
   int64_t num_bad_epochs() const { return num_bad_epochs_; }
   int64_t last_epoch() const { return last_epoch_; }
   bool in_cooldown() const { return cooldown_counter_ > 0; }
+
+  SchedulerState state_dict() const override {
+    return {{"last_epoch", {static_cast<double>(last_epoch_)}},
+            {"best", {best_}},
+            {"num_bad_epochs", {static_cast<double>(num_bad_epochs_)}},
+            {"cooldown_counter", {static_cast<double>(cooldown_counter_)}},
+            {"last_lr", last_lr_}};
+  }
+  void load_state_dict(const SchedulerState& state) override {
+    auto count = [&](const char* key) {
+      const double v = entry(state, key, 1)[0];
+      SINEW_CHECK(v >= 0 && v == std::floor(v) && v < 0x1p53, "load_state_dict", name(), ": '", key,
+                  "' must be a whole number >= 0, got ", v);
+      return static_cast<int64_t>(v);
+    };
+    const int64_t epoch = count("last_epoch"), bad = count("num_bad_epochs"),
+                  cooldown = count("cooldown_counter");
+    const double best = entry(state, "best", 1)[0];
+    std::vector<double> last = entry(state, "last_lr", optimizer_->num_param_groups());
+    last_epoch_ = epoch;
+    num_bad_epochs_ = bad;
+    cooldown_counter_ = cooldown;
+    best_ = best;
+    last_lr_ = std::move(last);
+  }
 
  private:
   double worst() const {
