@@ -6,10 +6,12 @@
 //   history.csv        train and test loss and accuracy per epoch, and the epoch's seconds
 //   curves.svg         the loss and accuracy curves
 //   report.html        settings, results, summary, curves, confusion matrix, misclassified images
+//   checkpoint.safetensors  after every epoch: weights, optimizer state, epoch, random state,
+//   history
 //
 //   fashion_mnist [--model cnn|mlp|lstm|bncnn] [--epochs N] [--batch-size N] [--lr X]
 //                 [--threads N] [--augment] [--workers N] [--seed N] [--limit N]
-//                 [--data DIR] [--out DIR] [--quiet]
+//                 [--data DIR] [--out DIR] [--resume] [--quiet]
 //
 // The data: the four IDX files (gzip'd or not) in --data; Debian's package dataset-fashion-mnist
 // installs them in /usr/share/datasets/fashion-mnist. Images are scaled to [0, 1] and normalized
@@ -19,8 +21,10 @@
 // always all 10,000 images. With the defaults the CNN reaches about 91-92 % test accuracy in 5
 // epochs, the MLP about 87-88 %.
 //
-// Training cannot be resumed (there is no --resume): Sinew has no checkpoint format yet that holds
-// the optimizer's state and the epoch with the weights.
+// --resume continues the run whose checkpoint is in --out up to --epochs, with the settings it was
+// started with (the model, batch size, learning rate, augmentation, seed and --limit must match;
+// threads and workers may differ): the weights it ends with are bit for bit those of a run that
+// was never interrupted.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -58,6 +62,7 @@ struct Options {
   std::optional<int64_t> workers;  // unset: 1 with --augment, else 0
   uint64_t seed = 42;
   int64_t limit = 0;  // 0: all training images
+  bool resume = false;
   bool quiet = false;
 };
 
@@ -101,8 +106,8 @@ bool uses_sgd(const std::string& model) { return model == "cnn"; }
 double default_lr(const std::string& model) { return uses_sgd(model) ? 0.01 : 1e-3; }
 int64_t default_batch_size(const std::string& model) { return model == "bncnn" ? 128 : 64; }
 
-std::unique_ptr<optim::Optimizer> make_optimizer(nn::Sequential& net, const std::string& model,
-                                                 double lr) {
+std::unique_ptr<optim::OptimizerT<float>> make_optimizer(nn::Sequential& net,
+                                                         const std::string& model, double lr) {
   if (uses_sgd(model)) {
     return std::make_unique<optim::SGD>(net.parameters(),
                                         optim::SGDOptions{.lr = lr, .momentum = 0.9});
@@ -216,10 +221,15 @@ int run(const Options& o) {
   // ---- model and optimizer
   manual_seed(o.seed);
   nn::Sequential net = make_model(o.model);
-  std::unique_ptr<optim::Optimizer> opt = make_optimizer(net, o.model, lr);
+  std::unique_ptr<optim::OptimizerT<float>> opt = make_optimizer(net, o.model, lr);
   const std::string optimizer =
       uses_sgd(o.model) ? "SGD lr " + fixed(lr, 4) + ", momentum 0.9" : "Adam lr " + fixed(lr, 4);
   const nn::ModelSummary summary = nn::summary(net, {1, 1, 28, 28});
+  // What a resumed run must share with the run it continues (the rest does not change results).
+  const std::string settings = "model " + o.model + ", batch " + std::to_string(batch_size) +
+                               ", lr " + fixed(lr, 6) + ", augment " + (o.augment ? "on" : "off") +
+                               ", seed " + std::to_string(o.seed) + ", training images " +
+                               std::to_string(n_train);
 
   std::printf("Fashion-MNIST: %lld training images, %lld test images, from %s\n",
               static_cast<long long>(n_train), static_cast<long long>(test_set.size()),
@@ -230,11 +240,39 @@ int run(const Options& o) {
   std::cout << summary << std::flush;
 
   // ---- training
+  std::filesystem::create_directories(o.out);
+  const std::filesystem::path out(o.out);
+  const std::string checkpoint = (out / "checkpoint.safetensors").string();
   train::History history;
   std::optional<Evaluation> test;
   double total_seconds = 0;
-  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+  int64_t first_epoch = 1;
+  if (o.resume) {
+    const train::CheckpointInfo info = train::load_checkpoint(checkpoint, net, *opt);
+    const auto saved_settings = info.extra.find("settings");
+    const auto saved_history = info.extra.find("history");
+    if (saved_settings == info.extra.end() || saved_history == info.extra.end()) {
+      std::fprintf(stderr, "fashion_mnist: %s was not written by fashion_mnist\n",
+                   checkpoint.c_str());
+      return 1;
+    }
+    const std::string& saved = saved_settings->second;
+    if (saved != settings) {
+      std::fprintf(stderr,
+                   "fashion_mnist: --resume needs the settings of the run it continues\n"
+                   "  checkpoint: %s\n  this run:   %s\n",
+                   saved.c_str(), settings.c_str());
+      return 1;
+    }
+    history = train::History::from_csv(saved_history->second, checkpoint);
+    for (double s : history.column("seconds")) total_seconds += s;
+    first_epoch = info.epoch + 1;
+    std::printf("resuming from %s after epoch %lld\n", checkpoint.c_str(),
+                static_cast<long long>(info.epoch));
+  }
+  for (int64_t epoch = first_epoch; epoch <= o.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
+    train_loader.set_epoch(epoch - 1);  // the order depends only on the seed and the epoch
     const std::string label = "epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs);
     const EpochResult tr = train_epoch(net, train_loader, *opt, label, batch_size, o.quiet);
     test = evaluate(net, test_loader, classes, 36);
@@ -250,6 +288,14 @@ int run(const Options& o) {
                            {"test_loss", te.loss},
                            {"test_acc", te.accuracy},
                            {"seconds", seconds}});
+    train::save_checkpoint(
+        checkpoint, net, *opt,
+        {.epoch = epoch, .extra = {{"settings", settings}, {"history", history.to_csv()}}});
+  }
+  if (!test) {  // a resumed run that had nothing left to do: the results of the saved weights
+    std::printf("the checkpoint has %lld epochs already (--epochs %d)\n",
+                static_cast<long long>(first_epoch - 1), o.epochs);
+    test = evaluate(net, test_loader, classes, 36);
   }
 
   // ---- results
@@ -258,8 +304,6 @@ int run(const Options& o) {
               cm.to_string().c_str());
   std::printf("%s\n", train::classification_report(cm, 4).c_str());
 
-  std::filesystem::create_directories(o.out);
-  const std::filesystem::path out(o.out);
   io::save(net, (out / "model.safetensors").string());
   history.save_csv((out / "history.csv").string());
   train::save_svg((out / "curves.svg").string(), train::curves_svg(history));
@@ -278,12 +322,13 @@ int run(const Options& o) {
       {"training images", std::to_string(n_train)},
       {"test images", std::to_string(test_set.size())},
       {"data", o.data}};
-  report.results = {{"test accuracy", percent(test->result.accuracy)},
-                    {"test loss", fixed(test->result.loss, 4)},
-                    {"train accuracy", percent(history.last("train_acc"))},
-                    {"train loss", fixed(history.last("train_loss"), 4)},
-                    {"seconds per epoch", fixed(total_seconds / o.epochs, 1)},
-                    {"total seconds", fixed(total_seconds, 1)}};
+  report.results = {
+      {"test accuracy", percent(test->result.accuracy)},
+      {"test loss", fixed(test->result.loss, 4)},
+      {"train accuracy", percent(history.last("train_acc"))},
+      {"train loss", fixed(history.last("train_loss"), 4)},
+      {"seconds per epoch", fixed(total_seconds / static_cast<double>(history.size()), 1)},
+      {"total seconds", fixed(total_seconds, 1)}};
   report.model_summary = summary.str();
   report.history = history;
   report.confusion = cm;
@@ -294,6 +339,11 @@ int run(const Options& o) {
   std::printf("wrote %s, %s and %s\n", (out / "model.safetensors").c_str(),
               (out / "history.csv").c_str(), (out / "curves.svg").c_str());
   std::printf("%s\n", report_path.c_str());
+  if (test->result.accuracy < 0.3) {  // chance is 10 %
+    std::fprintf(stderr, "fashion_mnist: the model learned next to nothing (test accuracy %s)\n",
+                 percent(test->result.accuracy).c_str());
+    return 2;
+  }
   return 0;
 }
 
@@ -329,6 +379,8 @@ int main(int argc, char** argv) {
   app.add_option("--data", o.data, "folder of the Fashion-MNIST IDX files")->capture_default_str();
   app.add_option("--out", o.out, "folder for the model, history, curves and report")
       ->capture_default_str();
+  app.add_flag("--resume", o.resume,
+               "continue the run whose checkpoint.safetensors is in --out, up to --epochs");
   app.add_flag("--quiet", o.quiet, "no progress bar");
   CLI11_PARSE(app, argc, argv);
 

@@ -1,0 +1,25 @@
+# ctest's example.fashion_mnist_resume: fashion_mnist trained for two epochs in one run, and for
+# one epoch then one more with --resume, must end with byte-identical model.safetensors.
+#   cmake -DEXE=<fashion_mnist> -DDATA=<mnist folder> -DOUT=<scratch folder> -P resume_check.cmake
+foreach(_var IN ITEMS EXE DATA OUT)
+  if(NOT DEFINED ${_var})
+    message(FATAL_ERROR "resume_check.cmake: -D${_var}=... is required")
+  endif()
+endforeach()
+file(REMOVE_RECURSE "${OUT}")
+set(_common --data "${DATA}" --model mlp --limit 2000 --threads 1 --quiet)
+function(_run)
+  execute_process(COMMAND "${EXE}" ${_common} ${ARGN} RESULT_VARIABLE _rc OUTPUT_QUIET)
+  if(NOT _rc EQUAL 0)
+    message(FATAL_ERROR "fashion_mnist ${ARGN} exited with ${_rc}")
+  endif()
+endfunction()
+_run(--epochs 2 --out "${OUT}/whole")
+_run(--epochs 1 --out "${OUT}/resumed")
+_run(--epochs 2 --out "${OUT}/resumed" --resume)
+execute_process(COMMAND "${CMAKE_COMMAND}" -E compare_files "${OUT}/whole/model.safetensors"
+                        "${OUT}/resumed/model.safetensors" RESULT_VARIABLE _same)
+if(NOT _same EQUAL 0)
+  message(FATAL_ERROR "the resumed run's weights differ from the uninterrupted run's")
+endif()
+message(STATUS "resumed run: the same weights as the uninterrupted run, byte for byte")
