@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Sinew needs to build, test and run its examples. Idempotent: asks
 # apt only for what is missing, and runs `apt-get update` only when something is.
+#
+#   scripts/setup.sh           what building, the examples and the main job need
+#   scripts/setup.sh --tests   and what only the tests use (a headless browser for report.html)
 set -euo pipefail
 
 packages=(
@@ -16,6 +19,9 @@ packages=(
   ccache                       # faster rebuilds
   dataset-fashion-mnist        # data for the main job
 )
+if [ "${1:-}" = "--tests" ]; then
+  packages+=(chromium fonts-dejavu-core)  # renders report.html in tests/train/browser_test.cpp
+fi
 
 missing=()
 for p in "${packages[@]}"; do
