@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs Sinew's tests: the `release` preset, then `asan` (AddressSanitizer + UBSan), then
 # `clang` (the same suites built with clang 14, so that both supported compilers are proven).
-# Installs what is missing first (with the headless browser the report test uses). Exits non-zero if any configure, build or test step fails.
+# Installs what is missing first (with the headless browser the report test uses). Exits non-zero
+# if any configure, build or test step fails.
 #
 #   scripts/test.sh [preset...]    (default: release asan clang)
 set -uo pipefail

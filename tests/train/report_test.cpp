@@ -223,6 +223,53 @@ TEST(Png, ImageIsClampedAndScaledUpByNearestNeighbour) {
   SINEW_EXPECT_ERROR(train::image_png(zeros<float>({2, 2, 2})), "image_png", "[2, 2, 2]");
 }
 
+TEST(PngGrid, LaysOutImagesRowByRowWithPaddingAndScale) {
+  // Three 1 x 2 images, two a row, scale 2, padding 1 of 0.2 (51): 2 rows of cells 5 x 3 wide and
+  // high, so 11 x 7 pixels; the last row's second cell stays padding.
+  Tensor<float> images =
+      from_vector(std::vector<float>{0.f, 1.f, 0.4f, 0.6f, 2.f, -1.f}, Shape{3, 1, 1, 2});
+  DecodedPng d = decode_png(train::image_grid_png(images, 2, 2, 1, 0.2f));
+  ASSERT_EQ(d.width, 11u);
+  ASSERT_EQ(d.height, 7u);
+  const uint8_t p = 51;
+  const std::vector<uint8_t> border(11, p), row0 = {p, 0, 0, 255, 255, p, 102, 102, 153, 153, p},
+                                            row1 = {p, 255, 255, 0, 0, p, p, p, p, p, p};
+  std::vector<uint8_t> want;
+  for (const auto* r : {&border, &row0, &row0, &border, &row1, &row1, &border}) {
+    want.insert(want.end(), r->begin(), r->end());
+  }
+  EXPECT_EQ(d.pixels, want);
+}
+
+TEST(PngGrid, AcceptsThreeDimensionsAndCapsColumnsAtTheImageCount) {
+  // Two 2 x 1 images [N, H, W], 8 columns asked, no padding: one row of two, 2 x 2 pixels.
+  Tensor<float> images = from_vector(std::vector<float>{0.f, 1.f, 1.f, 0.f}, Shape{2, 2, 1});
+  DecodedPng d = decode_png(train::image_grid_png(images, 8, 1, 0));
+  EXPECT_EQ(d.width, 2u);
+  EXPECT_EQ(d.height, 2u);
+  EXPECT_EQ(d.pixels, (std::vector<uint8_t>{0, 255, 255, 0}));
+  // Non-contiguous input (a transposed view) is read in its logical order.
+  Tensor<float> t = from_vector(std::vector<float>{0.f, 1.f, 1.f, 1.f}, Shape{1, 2, 2});
+  d = decode_png(train::image_grid_png(t.transpose(1, 2), 1, 1, 0));
+  EXPECT_EQ(d.pixels, (std::vector<uint8_t>{0, 255, 255, 255}));
+}
+
+TEST(PngGrid, RejectsBadShapesAndOptions) {
+  const Tensor<float> ok = zeros<float>({4, 1, 3, 3});
+  SINEW_EXPECT_ERROR(train::image_grid_png(Tensor<float>(), 2), "image_grid_png", "undefined");
+  SINEW_EXPECT_ERROR(train::image_grid_png(zeros<float>({4, 3, 3, 3}), 2), "image_grid_png",
+                     "[4, 3, 3, 3]");
+  SINEW_EXPECT_ERROR(train::image_grid_png(zeros<float>({3, 3}), 2), "image_grid_png", "[3, 3]");
+  SINEW_EXPECT_ERROR(train::image_grid_png(zeros<float>({0, 1, 3, 3}), 2), "image_grid_png",
+                     "[0, 1, 3, 3]", "empty");
+  SINEW_EXPECT_ERROR(train::image_grid_png(ok, 0), "image_grid_png", "columns", "got 0");
+  SINEW_EXPECT_ERROR(train::image_grid_png(ok, 2, 0), "image_grid_png", "scale", "got 0");
+  SINEW_EXPECT_ERROR(train::image_grid_png(ok, 2, 1, -1), "image_grid_png", "padding", "got -1");
+  SINEW_EXPECT_ERROR(train::image_grid_png(ok, 2, 1, 1, 1.5f), "image_grid_png", "pad_value");
+  SINEW_EXPECT_ERROR(train::image_grid_png(zeros<float>({1, 1, 1 << 20}), 1, 32), "image_grid_png",
+                     "exceeds 2^24");
+}
+
 class Report : public TempDirTest {};
 
 train::ReportData sample_report(size_t images) {
@@ -301,6 +348,18 @@ TEST_F(Report, EmptyPartsLeaveTheirSectionsOut) {
   EXPECT_TRUE(balanced(html));
   EXPECT_EQ(html.find("<section"), std::string::npos);
   EXPECT_NE(html.find("<h1>Training report</h1>"), std::string::npos);
+}
+
+TEST_F(Report, SavePngWritesTheBytesAndRejectsWhatIsNoPng) {
+  const std::string png = train::image_grid_png(full<float>({3, 4, 4}, 0.5f), 2);
+  const std::string p = path("grid.png");
+  train::save_png(p, png);
+  std::ifstream in(p, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(bytes, png);
+  SINEW_EXPECT_ERROR(train::save_png(path("x.png"), "<svg/>"), "save_png", "x.png", "signature");
+  SINEW_EXPECT_ERROR(train::save_png(path("missing/g.png"), png), "save_png", "missing/g.png");
+  EXPECT_FALSE(std::filesystem::exists(path("x.png")));
 }
 
 }  // namespace

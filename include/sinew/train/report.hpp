@@ -1,6 +1,6 @@
-// Reports of a training run: the loss and accuracy curves as SVG, a minimal grayscale PNG encoder,
-// and one self-contained HTML page (settings, model summary, curves, confusion heat map,
-// misclassified images).
+// Reports of a training run: the loss and accuracy curves as SVG, a minimal grayscale PNG encoder
+// (one image or a grid of them), and one self-contained HTML page (settings, model summary,
+// curves, confusion heat map, misclassified images).
 #pragma once
 
 #include <zlib.h>
@@ -315,6 +315,60 @@ inline std::string image_png(const Tensor<float>& image, int64_t scale = 1) {
     }
   }
   return encode_png(px, w * scale, h * scale);
+}
+
+// A PNG of N grayscale images [N, H, W] or [N, 1, H, W] with values in [0, 1] (clamped; NaN as 0)
+// laid out as a grid, in index order row by row: min(columns, N) images a row, ceil(N / columns)
+// rows, each image scaled up scale x scale (nearest neighbour), `padding` pixels of `pad_value`
+// around and between the images, and the empty cells of a short last row in `pad_value` too.
+// The picture is (cols (W scale + padding) + padding) x (rows (H scale + padding) + padding), as
+// torchvision's make_grid; the padding defaults to mid-gray (not make_grid's black) so the
+// borders show between dark-background images such as MNIST's.
+inline std::string image_grid_png(const Tensor<float>& images, int64_t columns, int64_t scale = 1,
+                                  int64_t padding = 1, float pad_value = 0.5f) {
+  SINEW_CHECK(images.defined(), "image_grid_png", "the images are an undefined tensor");
+  SINEW_CHECK(images.dim() == 3 || (images.dim() == 4 && images.size(1) == 1), "image_grid_png",
+              "expected images [N, H, W] or [N, 1, H, W], got shape ", images.shape());
+  const int64_t n = images.size(0), h = images.size(-2), w = images.size(-1);
+  SINEW_CHECK(n >= 1 && h >= 1 && w >= 1, "image_grid_png", "the images of shape ", images.shape(),
+              " are empty");
+  SINEW_CHECK(columns >= 1, "image_grid_png", "columns must be >= 1, got ", columns);
+  SINEW_CHECK(scale >= 1 && scale <= 64, "image_grid_png", "scale must be in [1, 64], got ", scale);
+  SINEW_CHECK(padding >= 0 && padding <= 64, "image_grid_png", "padding must be in [0, 64], got ",
+              padding);
+  SINEW_CHECK(pad_value >= 0.f && pad_value <= 1.f, "image_grid_png",
+              "pad_value must be in [0, 1], got ", pad_value);
+  const int64_t cols = std::min(columns, n), rows = (n + cols - 1) / cols;
+  const int64_t cell_w = w * scale + padding, cell_h = h * scale + padding;
+  // Checked before multiplying out, so that no size overflows; encode_png's limit.
+  constexpr int64_t max_side = int64_t{1} << 24;
+  SINEW_CHECK(cell_w <= max_side / cols && cell_h <= max_side / rows, "image_grid_png",
+              "a grid of ", rows, " x ", cols, " images of ", h, " x ", w, " at scale ", scale,
+              " exceeds 2^24 pixels a side");
+  const int64_t width = cols * cell_w + padding, height = rows * cell_h + padding;
+  const auto gray = [](float f) {
+    f = std::isnan(f) ? 0.f : std::clamp(f, 0.f, 1.f);
+    return static_cast<uint8_t>(std::lround(f * 255.f));
+  };
+  const std::vector<float> v = images.to_vector();
+  std::vector<uint8_t> px(static_cast<size_t>(width * height), gray(pad_value));
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t x0 = padding + (i % cols) * cell_w, y0 = padding + (i / cols) * cell_h;
+    const float* image = v.data() + i * h * w;
+    for (int64_t y = 0; y < h * scale; ++y) {
+      uint8_t* row = px.data() + (y0 + y) * width + x0;
+      for (int64_t x = 0; x < w * scale; ++x) row[x] = gray(image[(y / scale) * w + x / scale]);
+    }
+  }
+  return encode_png(px, width, height);
+}
+
+// Writes a PNG made by encode_png, image_png or image_grid_png to `path` atomically (a binary
+// file: the bytes as they are).
+inline void save_png(const std::string& path, const std::string& png) {
+  SINEW_CHECK(png.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0, "save_png", "the data for ", path,
+              " does not start with the PNG signature");
+  detail::write_text_atomically(path, png, "save_png");
 }
 
 // The confusion matrix as an SVG heat map: one cell per (true, predicted) pair coloured by its
