@@ -414,7 +414,7 @@ TEST(Conv2d, ParametersHavePyTorchsNamesAndLayout) {
 
 TEST(Conv2d, DefaultInitStaysWithinOneOverSqrtFanIn) {
   manual_seed(3);
-  nn::Conv2d c(8, 16, 3);                         // fan_in = 8 * 9
+  nn::Conv2d c(8, 16, 3);  // fan_in = 8 * 9
   // weight [8, 8, 3, 3]: fan_in = 8 * 9; 16 biases, so that their spread exceeds the bound for
   // any seed but about one in 4,000 (4 would miss it a third of the time).
   nn::ConvTranspose2d t(8, 16, 3, {.groups = 2});
