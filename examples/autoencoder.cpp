@@ -28,32 +28,22 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <exception>
 #include <filesystem>
 #include <iostream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 #include <sinew/sinew.hpp>
 #include <sinew/train.hpp>
 
+#include "example_common.hpp"
+
 using namespace sinew;
 
 namespace {
 
-struct Options {
-  std::string data = "/usr/share/datasets/fashion-mnist";
-  std::string out = "runs/autoencoder";
-  int epochs = 5;
-  int64_t batch_size = 32;
-  double lr = 1e-3;
-  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  uint64_t seed = 42;
-  int64_t limit = 0;  // 0: all training images
-  bool quiet = false;
-};
+using Options = examples::CommonOptions;
 
 // [N, 1, 28, 28] -> the code [N, 4, 7, 7] (196 numbers an image, a quarter of its pixels) ->
 // [N, 1, 28, 28] in (0, 1). The encoder's stride-2 convolutions with padding 1 map 28 -> 14 -> 7;
@@ -134,7 +124,7 @@ int run(const Options& o) {
   // ---- data
   const data::MNIST train_full(o.data);
   const data::MNIST test_set(o.data, {.train = false});
-  const int64_t n_train = o.limit > 0 ? std::min(o.limit, train_full.size()) : train_full.size();
+  const int64_t n_train = examples::training_count(o.limit, train_full.size());
   const Tensor<float> train_images = train_full.images().narrow(0, 0, n_train);
   data::TensorDataset train_set(train_images, train_full.labels().narrow(0, 0, n_train));
   data::DataLoader train_loader(train_set,
@@ -164,11 +154,10 @@ int run(const Options& o) {
   double test = 0, total_seconds = 0;
   for (int epoch = 1; epoch <= o.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
-    const std::string label = "epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs);
+    const std::string label = examples::epoch_label(epoch, o.epochs);
     const double train = train_epoch(net, train_loader, opt, label, o.batch_size, o.quiet);
     test = test_mse(net, test_images);
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds = examples::seconds_since(start);
     total_seconds += seconds;
     std::printf("%s  train mse %.5f  test mse %.5f  %.1f s\n", label.c_str(), train, test, seconds);
     std::fflush(stdout);
@@ -199,44 +188,15 @@ int run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Options o;
+  Options o{.data = examples::kFashionMnistFolder,
+            .out = "runs/autoencoder",
+            .epochs = 5,
+            .batch_size = 32};
   CLI::App app{"Trains a convolutional autoencoder of Fashion-MNIST (or MNIST) images."};
-  app.add_option("--epochs", o.epochs, "passes over the training images")
-      ->check(CLI::Range(1, 100000))
-      ->capture_default_str();
-  app.add_option("--batch-size", o.batch_size, "images per step")
-      ->check(CLI::Range(int64_t{1}, int64_t{60000}))
-      ->capture_default_str();
-  app.add_option("--lr", o.lr, "Adam's learning rate")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  app.add_option("--threads", o.threads, "CPU threads of the kernels")
-      ->check(CLI::Range(1, 4096))
-      ->capture_default_str();
-  app.add_option("--seed", o.seed, "random seed (weights, order)")->capture_default_str();
-  app.add_option("--limit", o.limit, "train on the first N images only (0: all)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  app.add_option("--data", o.data, "folder of the (Fashion-)MNIST IDX files")
-      ->capture_default_str();
-  app.add_option("--out", o.out, "folder for the reconstructions, model and history")
-      ->capture_default_str();
-  app.add_flag("--quiet", o.quiet, "no progress bar");
+  examples::add_common_options(app, o,
+                               {.out = "folder for the reconstructions, model and history"});
   CLI11_PARSE(app, argc, argv);
 
-  std::error_code ec;
-  if (!std::filesystem::is_directory(o.data, ec)) {
-    std::fprintf(stderr,
-                 "autoencoder: no Fashion-MNIST folder at %s\n"
-                 "Install the Debian package dataset-fashion-mnist (apt-get install "
-                 "dataset-fashion-mnist), or give the folder of the four IDX files with --data.\n",
-                 o.data.c_str());
-    return 1;
-  }
-  try {
-    return run(o);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "autoencoder: %s\n", e.what());
-    return 1;
-  }
+  if (!examples::check_fashion_mnist_folder("autoencoder", o.data)) return 1;
+  return examples::run_main("autoencoder", [&] { return run(o); });
 }

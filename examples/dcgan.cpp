@@ -50,33 +50,24 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <exception>
 #include <filesystem>
 #include <iostream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 #include <sinew/sinew.hpp>
 #include <sinew/train.hpp>
 
+#include "example_common.hpp"
+
 using namespace sinew;
 
 namespace {
 
-struct Options {
-  std::string data = "/usr/share/datasets/fashion-mnist";
-  std::string out = "runs/dcgan";
-  int epochs = 5;
-  int64_t batch_size = 64;
-  double lr = 2e-4;
+struct Options : examples::CommonOptions {
   int64_t latent = 100;
   int64_t width = 32;
-  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  uint64_t seed = 42;
-  int64_t limit = 0;  // 0: all training images
-  bool quiet = false;
 };
 
 nn::Sequential make_generator(int64_t nz, int64_t w) {
@@ -174,7 +165,7 @@ int run(const Options& o) {
 
   // ---- data
   const data::MNIST train_full(o.data);
-  const int64_t n_train = o.limit > 0 ? std::min(o.limit, train_full.size()) : train_full.size();
+  const int64_t n_train = examples::training_count(o.limit, train_full.size());
   if (n_train < o.batch_size) {
     std::fprintf(stderr, "dcgan: needs at least one batch of %lld images, got %lld\n",
                  static_cast<long long>(o.batch_size), static_cast<long long>(n_train));
@@ -219,13 +210,12 @@ int run(const Options& o) {
   std::vector<EpochResult> results;
   for (int epoch = 1; epoch <= o.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
-    const std::string label = "epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs);
+    const std::string label = examples::epoch_label(epoch, o.epochs);
     const EpochResult r =
         train_epoch(g, d, opt_g, opt_d, loader, o.latent, label, o.batch_size, o.quiet);
     finite = finite && r.finite;
     results.push_back(r);
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds = examples::seconds_since(start);
     total_seconds += seconds;
     last = samples(g, fixed_z);
     char name[64];
@@ -270,52 +260,28 @@ int run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Options o;
+  Options o{{.data = examples::kFashionMnistFolder,
+             .out = "runs/dcgan",
+             .epochs = 5,
+             .batch_size = 64,
+             .lr = 2e-4}};
   CLI::App app{"Trains a small DCGAN to draw Fashion-MNIST (or MNIST) images."};
-  app.add_option("--epochs", o.epochs, "passes over the training images")
-      ->check(CLI::Range(1, 100000))
-      ->capture_default_str();
-  app.add_option("--batch-size", o.batch_size, "images per step (real and generated each)")
-      ->check(CLI::Range(int64_t{2}, int64_t{60000}))
-      ->capture_default_str();
-  app.add_option("--lr", o.lr, "Adam's learning rate, both networks")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  examples::add_common_options(app, o,
+                               {.batch_size = "images per step (real and generated each)",
+                                .min_batch_size = 2,
+                                .lr = "Adam's learning rate, both networks",
+                                .seed = "random seed (weights, latent draws, order)",
+                                .out = "folder for the sample grids, generator and history"});
   app.add_option("--latent", o.latent, "size of the generator's latent vector")
       ->check(CLI::Range(int64_t{1}, int64_t{4096}))
       ->capture_default_str();
   app.add_option("--width", o.width, "channels of D's first layer (G's and D's others: 2x, 4x)")
       ->check(CLI::Range(int64_t{1}, int64_t{1024}))
       ->capture_default_str();
-  app.add_option("--threads", o.threads, "CPU threads of the kernels")
-      ->check(CLI::Range(1, 4096))
-      ->capture_default_str();
-  app.add_option("--seed", o.seed, "random seed (weights, latent draws, order)")
-      ->capture_default_str();
-  app.add_option("--limit", o.limit, "train on the first N images only (0: all)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  app.add_option("--data", o.data, "folder of the (Fashion-)MNIST IDX files")
-      ->capture_default_str();
-  app.add_option("--out", o.out, "folder for the sample grids, generator and history")
-      ->capture_default_str();
-  app.add_flag("--quiet", o.quiet, "no progress bar");
   CLI11_PARSE(app, argc, argv);
 
-  std::error_code ec;
-  if (!std::filesystem::is_directory(o.data, ec)) {
-    std::fprintf(stderr,
-                 "dcgan: no Fashion-MNIST folder at %s\n"
-                 "Install the Debian package dataset-fashion-mnist (apt-get install "
-                 "dataset-fashion-mnist), or give the folder of the (Fashion-)MNIST IDX files "
-                 "with --data.\n",
-                 o.data.c_str());
+  if (!examples::check_fashion_mnist_folder("dcgan", o.data, "the (Fashion-)MNIST IDX files")) {
     return 1;
   }
-  try {
-    return run(o);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "dcgan: %s\n", e.what());
-    return 1;
-  }
+  return examples::run_main("dcgan", [&] { return run(o); });
 }

@@ -25,23 +25,21 @@
 // started with (the model, batch size, learning rate, augmentation, seed and --limit must match;
 // threads and workers may differ): the weights it ends with are bit for bit those of a run that
 // was never interrupted.
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <exception>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
-#include <utility>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 #include <sinew/sinew.hpp>
 #include <sinew/train.hpp>
+
+#include "example_common.hpp"
 
 using namespace sinew;
 
@@ -50,20 +48,12 @@ namespace {
 // The training set's pixel mean and standard deviation (DESIGN.md, "Benchmark workloads").
 constexpr float kMean = 0.2860f, kStd = 0.3530f;
 
-struct Options {
+// The common options' batch_size and lr are 0 unless given: the workload's.
+struct Options : examples::CommonOptions {
   std::string model = "cnn";
-  std::string data = "/usr/share/datasets/fashion-mnist";
-  std::string out = "runs/fashion_mnist";
-  int epochs = 5;
-  std::optional<int64_t> batch_size;  // unset: the workload's
-  std::optional<double> lr;           // unset: the workload's
-  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   bool augment = false;
-  std::optional<int64_t> workers;  // unset: 1 with --augment, else 0
-  uint64_t seed = 42;
-  int64_t limit = 0;  // 0: all training images
+  std::optional<int64_t> workers = std::nullopt;  // unset: 1 with --augment, else 0
   bool resume = false;
-  bool quiet = false;
 };
 
 // ---- the models (DESIGN.md, "Benchmark workloads") ---------------------------------------------
@@ -121,10 +111,7 @@ Tensor<float> normalize(const Tensor<float>& images) { return (images - kMean) /
 
 // ---- training and evaluation -------------------------------------------------------------------
 
-struct EpochResult {
-  double loss = 0;
-  double accuracy = 0;
-};
+using EpochResult = examples::LossAccuracy;
 
 template <class Loader>
 EpochResult train_epoch(nn::Sequential& net, Loader& loader, optim::Optimizer& opt,
@@ -192,8 +179,8 @@ std::string fixed(double v, int decimals) {
 std::string percent(double fraction) { return fixed(100.0 * fraction, 2) + " %"; }
 
 int run(const Options& o) {
-  const int64_t batch_size = o.batch_size.value_or(default_batch_size(o.model));
-  const double lr = o.lr.value_or(default_lr(o.model));
+  const int64_t batch_size = o.batch_size > 0 ? o.batch_size : default_batch_size(o.model);
+  const double lr = o.lr > 0 ? o.lr : default_lr(o.model);
   const int64_t workers = o.workers.value_or(o.augment ? 1 : 0);
   set_num_threads(o.threads);
 
@@ -201,7 +188,7 @@ int run(const Options& o) {
   const data::FashionMNIST train_full(o.data);
   const data::FashionMNIST test_set(o.data, {.train = false});
   const std::vector<std::string>& classes = train_full.classes();
-  const int64_t n_train = o.limit > 0 ? std::min(o.limit, train_full.size()) : train_full.size();
+  const int64_t n_train = examples::training_count(o.limit, train_full.size());
   data::TensorDataset train_set(train_full.images().narrow(0, 0, n_train),
                                 train_full.labels().narrow(0, 0, n_train));
 
@@ -273,16 +260,13 @@ int run(const Options& o) {
   for (int64_t epoch = first_epoch; epoch <= o.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     train_loader.set_epoch(epoch - 1);  // the order depends only on the seed and the epoch
-    const std::string label = "epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs);
+    const std::string label = examples::epoch_label(epoch, o.epochs);
     const EpochResult tr = train_epoch(net, train_loader, *opt, label, batch_size, o.quiet);
     test = evaluate(net, test_loader, classes, 36);
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds = examples::seconds_since(start);
     total_seconds += seconds;
     const EpochResult& te = test->result;
-    std::printf("%s  train loss %.4f acc %.2f %%  test loss %.4f acc %.2f %%  %.1f s\n",
-                label.c_str(), tr.loss, 100 * tr.accuracy, te.loss, 100 * te.accuracy, seconds);
-    std::fflush(stdout);
+    examples::print_epoch_line(label, tr, te, seconds);
     history.record(epoch, {{"train_loss", tr.loss},
                            {"train_acc", tr.accuracy},
                            {"test_loss", te.loss},
@@ -350,53 +334,31 @@ int run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Options o;
+  Options o{{.data = examples::kFashionMnistFolder,
+             .out = "runs/fashion_mnist",
+             .epochs = 5,
+             .batch_size = 0,
+             .lr = 0}};
   CLI::App app{"Trains a classifier of Fashion-MNIST (DESIGN.md's workloads W1-W4)."};
   app.add_option("--model", o.model, "cnn (W2), mlp (W1), lstm (W3) or bncnn (W4)")
       ->check(CLI::IsMember({"cnn", "mlp", "lstm", "bncnn"}))
       ->capture_default_str();
-  app.add_option("--epochs", o.epochs, "passes over the training images")
-      ->check(CLI::Range(1, 100000))
-      ->capture_default_str();
-  app.add_option("--batch-size", o.batch_size, "images per step")
-      ->check(CLI::Range(int64_t{1}, int64_t{60000}))
-      ->default_str("64, 128 for bncnn");
-  app.add_option("--lr", o.lr, "learning rate")
-      ->check(CLI::PositiveNumber)
-      ->default_str("1e-3 (Adam), 0.01 for cnn (SGD, momentum 0.9)");
-  app.add_option("--threads", o.threads, "CPU threads of the kernels")
-      ->check(CLI::Range(1, 4096))
-      ->capture_default_str();
+  examples::add_common_options(app, o,
+                               {.lr = "learning rate",
+                                .seed = "random seed (weights, dropout, order, augmentation)",
+                                .limit = "train on the first N images only (0: all 60,000)",
+                                .data = "folder of the Fashion-MNIST IDX files",
+                                .out = "folder for the model, history, curves and report",
+                                .batch_size_default = "64, 128 for bncnn",
+                                .lr_default = "1e-3 (Adam), 0.01 for cnn (SGD, momentum 0.9)"});
   app.add_flag("--augment", o.augment, "random crops (padding 2) and horizontal flips in training");
   app.add_option("--workers", o.workers, "DataLoader worker threads")
       ->check(CLI::Range(int64_t{0}, int64_t{64}))
       ->default_str("0, 1 with --augment");
-  app.add_option("--seed", o.seed, "random seed (weights, dropout, order, augmentation)")
-      ->capture_default_str();
-  app.add_option("--limit", o.limit, "train on the first N images only (0: all 60,000)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  app.add_option("--data", o.data, "folder of the Fashion-MNIST IDX files")->capture_default_str();
-  app.add_option("--out", o.out, "folder for the model, history, curves and report")
-      ->capture_default_str();
   app.add_flag("--resume", o.resume,
                "continue the run whose checkpoint.safetensors is in --out, up to --epochs");
-  app.add_flag("--quiet", o.quiet, "no progress bar");
   CLI11_PARSE(app, argc, argv);
 
-  std::error_code ec;
-  if (!std::filesystem::is_directory(o.data, ec)) {
-    std::fprintf(stderr,
-                 "fashion_mnist: no Fashion-MNIST folder at %s\n"
-                 "Install the Debian package dataset-fashion-mnist (apt-get install "
-                 "dataset-fashion-mnist), or give the folder of the four IDX files with --data.\n",
-                 o.data.c_str());
-    return 1;
-  }
-  try {
-    return run(o);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "fashion_mnist: %s\n", e.what());
-    return 1;
-  }
+  if (!examples::check_fashion_mnist_folder("fashion_mnist", o.data)) return 1;
+  return examples::run_main("fashion_mnist", [&] { return run(o); });
 }
