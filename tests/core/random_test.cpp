@@ -309,6 +309,66 @@ TEST(RandomFill, RejectsBadArguments) {
   EXPECT_EQ(after, rand<double>({2}).to_vector());
 }
 
+TEST(Philox, MatchesRandom123KnownAnswers) {
+  // Random123's kat_vectors, the three philox4x32 10 lines: counter, key, result.
+  const Philox4x32 zero = philox4x32_10({{0, 0, 0, 0}}, 0, 0);
+  EXPECT_EQ(zero.v[0], 0x6627e8d5u);
+  EXPECT_EQ(zero.v[1], 0xe169c58du);
+  EXPECT_EQ(zero.v[2], 0xbc57ac4cu);
+  EXPECT_EQ(zero.v[3], 0x9b00dbd8u);
+  const Philox4x32 ones = philox4x32_10({{0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}},
+                                        0xffffffffu, 0xffffffffu);
+  EXPECT_EQ(ones.v[0], 0x408f276du);
+  EXPECT_EQ(ones.v[1], 0x41c83b0eu);
+  EXPECT_EQ(ones.v[2], 0xa20bc7c6u);
+  EXPECT_EQ(ones.v[3], 0x6d5451fdu);
+  const Philox4x32 pi = philox4x32_10({{0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}},
+                                      0xa4093822u, 0x299f31d0u);
+  EXPECT_EQ(pi.v[0], 0xd16cfe09u);
+  EXPECT_EQ(pi.v[1], 0x94fdccebu);
+  EXPECT_EQ(pi.v[2], 0x5001e420u);
+  EXPECT_EQ(pi.v[3], 0x24126ea1u);
+  static_assert(philox4x32_10({{0, 0, 0, 0}}, 0, 0).v[0] == 0x6627e8d5u, "usable in constexpr");
+}
+
+TEST(Philox, FillsFollowTheCounterLayout) {
+  // Element i of a fill from a fresh generator uses block i / 2 of the seed's stream.
+  Generator g(0x0123456789abcdefULL);
+  const std::vector<double> u = rand<double>({5}, g).to_vector();
+  for (int64_t i = 0; i < 5; ++i) {
+    const Philox4x32 b = philox_block(0x0123456789abcdefULL, static_cast<uint64_t>(i / 2));
+    const int h = static_cast<int>(i % 2) * 2;
+    EXPECT_EQ(u[static_cast<size_t>(i)], philox_uniform(b.v[h], b.v[h + 1])) << i;
+  }
+  // Five elements take three blocks: the next fill starts at block 3.
+  EXPECT_EQ(g.offset(), 12u);
+  const std::vector<double> n = randn<double>({2}, g).to_vector();
+  const Philox4x32 b = philox_block(0x0123456789abcdefULL, 3);
+  const double r = std::sqrt(-2.0 * std::log(1.0 - philox_uniform(b.v[0], b.v[1])));
+  const double angle = 6.283185307179586476925286766559 * philox_uniform(b.v[2], b.v[3]);
+  EXPECT_EQ(n[0], r * std::cos(angle));
+  EXPECT_EQ(n[1], r * std::sin(angle));
+  // A serial draw takes the next words; a fill after it starts at the next whole block.
+  Generator s(0x0123456789abcdefULL);
+  EXPECT_EQ(s.next_u32(), philox_block(0x0123456789abcdefULL, 0).v[0]);
+  EXPECT_EQ(s.fill_stream(1).block, 1u);
+}
+
+TEST(Philox, FillsDoNotDependOnTheThreadCount) {
+  const int threads = get_num_threads();
+  std::vector<std::vector<float>> runs;
+  for (int t : {1, 2}) {
+    set_num_threads(t);
+    manual_seed(11);
+    std::vector<float> v = randn<float>({1000}).to_vector();
+    const std::vector<float> u = rand<float>({333}).to_vector();
+    v.insert(v.end(), u.begin(), u.end());
+    runs.push_back(v);
+  }
+  set_num_threads(threads);
+  EXPECT_EQ(runs[0], runs[1]);
+}
+
 TEST(Generator, StateRoundTripsTheStreamIncludingTheSpareNormal) {
   Generator g(123);
   g.normal();  // leaves a spare normal value

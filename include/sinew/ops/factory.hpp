@@ -57,6 +57,13 @@ Tensor<T> full_like(const Tensor<T>& t, double value) {
 }
 
 namespace detail {
+// A uniform double in [0, 1) as T, still below 1 (rounding to float can reach 1.0f).
+template <class T>
+T below_one(double u) {
+  const T v = static_cast<T>(u);
+  return v < T(1) ? v : std::nextafter(T(1), T(0));
+}
+
 // Fills a CPU tensor from a host generator function, then moves it to the device.
 template <class T, class F>
 Tensor<T> generate(const Shape& shape, Device device, F&& f) {
@@ -124,8 +131,9 @@ template <class T = float>
 Tensor<T> rand(const Shape& shape, Generator& gen, Device device = Device::cpu()) {
   static_assert(is_floating_dtype_v<T>, "rand makes float or double tensors");
   detail::check_sizes(shape, "rand");
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  return detail::generate<T>(shape, device, [&](int64_t) { return gen.uniform(); });
+  const RandomStream s = gen.fill_stream(shape.numel());
+  return detail::generate<T>(shape, device,
+                             [&s](int64_t i) { return detail::below_one<T>(s.uniform(i)); });
 }
 template <class T = float>
 Tensor<T> rand(const Shape& shape, Device device = Device::cpu()) {
@@ -137,8 +145,8 @@ template <class T = float>
 Tensor<T> randn(const Shape& shape, Generator& gen, Device device = Device::cpu()) {
   static_assert(is_floating_dtype_v<T>, "randn makes float or double tensors");
   detail::check_sizes(shape, "randn");
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  return detail::generate<T>(shape, device, [&](int64_t) { return gen.normal(); });
+  const RandomStream s = gen.fill_stream(shape.numel());
+  return detail::generate<T>(shape, device, [&s](int64_t i) { return s.normal(i); });
 }
 template <class T = float>
 Tensor<T> randn(const Shape& shape, Device device = Device::cpu()) {
@@ -151,8 +159,9 @@ Tensor<T> randint(int64_t low, int64_t high, const Shape& shape, Generator& gen,
                   Device device = Device::cpu()) {
   SINEW_CHECK(low < high, "randint", "empty range [", low, ", ", high, ")");
   detail::check_sizes(shape, "randint");
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  return detail::generate<T>(shape, device, [&](int64_t) { return gen.randint(low, high); });
+  const RandomStream s = gen.fill_stream(shape.numel());
+  return detail::generate<T>(shape, device,
+                             [&s, low, high](int64_t i) { return s.randint(i, low, high); });
 }
 template <class T = int64_t>
 Tensor<T> randint(int64_t low, int64_t high, const Shape& shape, Device device = Device::cpu()) {
@@ -178,9 +187,8 @@ namespace detail {
 template <class T, class Draw>
 Tensor<T>& random_fill(Tensor<T>& self, const char* name, Draw&& draw) {
   auto make = [&] {
-    Generator& gen = default_generator();
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    return generate<T>(self.shape(), self.device(), [&](int64_t) { return draw(gen); });
+    const RandomStream s = default_generator().fill_stream(self.numel());
+    return generate<T>(self.shape(), self.device(), [&](int64_t i) { return draw(s, i); });
   };
   return inplace(
       self, name, false,
@@ -203,8 +211,8 @@ Tensor<T>& Tensor<T>::uniform_(double from, double to) {
               " > to = ", to);
   SINEW_CHECK(std::isfinite(to - from), "uniform_",
               "from, to and to - from must be finite, got from = ", from, ", to = ", to);
-  return detail::random_fill(*this, "uniform_", [from, to](Generator& g) {
-    T v = static_cast<T>(from + (to - from) * g.uniform());
+  return detail::random_fill(*this, "uniform_", [from, to](const RandomStream& s, int64_t i) {
+    T v = static_cast<T>(from + (to - from) * s.uniform(i));
     // Rounding to T can reach `to` itself: step back to the largest value below it.
     if (v >= static_cast<T>(to) && from < to) v = std::nextafter(static_cast<T>(to), T(from));
     return v < static_cast<T>(from) ? static_cast<T>(from) : v;
@@ -216,16 +224,18 @@ template <class T>
 Tensor<T>& Tensor<T>::normal_(double mean, double std) {
   static_assert(is_floating_dtype_v<T>, "normal_ fills float or double tensors");
   SINEW_CHECK(std >= 0, "normal_", "expects std >= 0, got std = ", std);
-  return detail::random_fill(*this, "normal_",
-                             [mean, std](Generator& g) { return mean + std * g.normal(); });
+  return detail::random_fill(*this, "normal_", [mean, std](const RandomStream& s, int64_t i) {
+    return mean + std * s.normal(i);
+  });
 }
 
 // 1 with probability p, else 0 (any element type).
 template <class T>
 Tensor<T>& Tensor<T>::bernoulli_(double p) {
   SINEW_CHECK(p >= 0 && p <= 1, "bernoulli_", "expects p in [0, 1], got p = ", p);
-  return detail::random_fill(*this, "bernoulli_",
-                             [p](Generator& g) { return g.uniform() < p ? 1.0 : 0.0; });
+  return detail::random_fill(*this, "bernoulli_", [p](const RandomStream& s, int64_t i) {
+    return s.uniform(i) < p ? 1.0 : 0.0;
+  });
 }
 
 // Integers uniform in [from, to), for every element type. For an integer type [from, to) must lie
@@ -242,8 +252,9 @@ Tensor<T>& Tensor<T>::random_(int64_t from, int64_t to) {
                 " (values in [0, ", hi, "])");
   }
   // Cast here, not through double: an int64 beyond 2^53 stays exact.
-  return detail::random_fill(
-      *this, "random_", [from, to](Generator& g) { return static_cast<T>(g.randint(from, to)); });
+  return detail::random_fill(*this, "random_", [from, to](const RandomStream& s, int64_t i) {
+    return static_cast<T>(s.randint(i, from, to));
+  });
 }
 template <class T>
 Tensor<T>& Tensor<T>::random_(int64_t to) {
