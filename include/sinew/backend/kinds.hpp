@@ -1,67 +1,52 @@
 // The kinds of elementwise, reduction and scan kernel every backend implements (one name, one
-// meaning per backend).
+// meaning per backend). Each list is an X-macro, so that the host enum and the CUDA kernels'
+// prelude are generated from the same text and their numbers cannot drift apart.
 #pragma once
 
 #include <cstdint>
 
-namespace sinew::backend {
-
 // y = f(x; a, b). Scalar parameters: LeakyRelu slope a; Elu alpha a; Softplus beta a, threshold b;
 // Clamp* bounds a (and b); *Scalar the scalar a; Step: x > a; InRange: a <= x <= b;
-// LeakyStep: 1 where x > 0, else a (the derivative of LeakyRelu).
-enum class Unary : uint8_t {
-  Neg,
-  Exp,
-  Log,
-  Log1p,
-  Sqrt,
-  Rsqrt,
-  Abs,
-  Sign,
-  Sin,
-  Cos,
-  Tanh,
-  Sigmoid,
-  Erf,
-  Relu,
-  LeakyRelu,
-  Elu,
-  Gelu,
-  Softplus,
-  Silu,
-  ClampMin,
-  ClampMax,
-  Clamp,
-  AddScalar,
-  MulScalar,
-  DivScalar,
-  RSubScalar,
-  RDivScalar,
-  PowScalar,
-  RPowScalar,
-  Step,
-  InRange,
-  LeakyStep,
-  Floor,
-  Ceil,
-  Round,  // half to even
-  Trunc
-};
+// LeakyStep: 1 where x > 0, else a (the derivative of LeakyRelu); Round: half to even.
+#define SINEW_UNARY_KINDS(X)                                                                     \
+  X(Neg)                                                                                         \
+  X(Exp) X(Log) X(Log1p) X(Sqrt) X(Rsqrt) X(Abs) X(Sign) X(Sin) X(Cos) X(Tanh) X(Sigmoid) X(Erf) \
+      X(Relu) X(LeakyRelu) X(Elu) X(Gelu) X(Softplus) X(Silu) X(ClampMin) X(ClampMax) X(Clamp)   \
+          X(AddScalar) X(MulScalar) X(DivScalar) X(RSubScalar) X(RDivScalar) X(PowScalar)        \
+              X(RPowScalar) X(Step) X(InRange) X(LeakyStep) X(Floor) X(Ceil) X(Round) X(Trunc)
 
 // z = f(x, y); Add and Sub scale y by alpha. Minimum/Maximum propagate NaN like PyTorch.
-enum class Binary : uint8_t { Add, Sub, Mul, Div, Pow, Minimum, Maximum };
+#define SINEW_BINARY_KINDS(X) X(Add) X(Sub) X(Mul) X(Div) X(Pow) X(Minimum) X(Maximum)
 
-enum class Compare : uint8_t { Eq, Ne, Lt, Le, Gt, Ge };
+#define SINEW_COMPARE_KINDS(X) X(Eq) X(Ne) X(Lt) X(Le) X(Gt) X(Ge)
 
-enum class Logical : uint8_t { And, Or, Xor };
+#define SINEW_LOGICAL_KINDS(X) X(And) X(Or) X(Xor)
 
 // isnan, isinf (either sign), isfinite.
-enum class Classify : uint8_t { Nan, Inf, Finite };
+#define SINEW_CLASSIFY_KINDS(X) X(Nan) X(Inf) X(Finite)
 
 // Reductions to bool: all (every element non-zero) and any (some element non-zero; NaN counts).
-enum class Quantifier : uint8_t { All, Any };
+#define SINEW_QUANTIFIER_KINDS(X) X(All) X(Any)
 
 // Inclusive scans along one dimension: cumsum and cumprod.
-enum class Scan : uint8_t { Sum, Prod };
+#define SINEW_SCAN_KINDS(X) X(Sum) X(Prod)
+
+// Every list with its enum's name, for code that generates something per kind family.
+#define SINEW_KIND_FAMILIES(F)          \
+  F(Unary, SINEW_UNARY_KINDS)           \
+  F(Binary, SINEW_BINARY_KINDS)         \
+  F(Compare, SINEW_COMPARE_KINDS)       \
+  F(Logical, SINEW_LOGICAL_KINDS)       \
+  F(Classify, SINEW_CLASSIFY_KINDS)     \
+  F(Quantifier, SINEW_QUANTIFIER_KINDS) \
+  F(Scan, SINEW_SCAN_KINDS)
+
+namespace sinew::backend {
+
+#define SINEW_KIND_ENUMERATOR(name) name,
+#define SINEW_KIND_ENUM(Name, LIST) enum class Name : uint8_t { LIST(SINEW_KIND_ENUMERATOR) };
+SINEW_KIND_FAMILIES(SINEW_KIND_ENUM)
+#undef SINEW_KIND_ENUM
+#undef SINEW_KIND_ENUMERATOR
 
 }  // namespace sinew::backend
