@@ -459,7 +459,7 @@ TEST(CachingAllocator, OutOfMemoryWithNothingCachedRaisesErrorWithTheFigures) {
         << msg;
     EXPECT_NE(msg.find("1024 bytes (0.00 MiB) allocated"), std::string::npos) << msg;
     EXPECT_NE(msg.find("2097152 bytes (2.00 MiB) reserved"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("2096128 bytes (2.00 MiB) of it cached"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("of which 2096128 bytes (2.00 MiB) are cached"), std::string::npos) << msg;
   }
   // Nothing was cached, so there was no retry; the state is unchanged.
   EXPECT_EQ(src.alloc_calls, (std::vector<std::size_t>{2 * MiB, 20 * MiB}));

@@ -310,10 +310,10 @@ class CachingAllocator {
       } else {
         device = "; free memory of " + options_.name + " unknown";
       }
-      detail::fail(where(), "out of memory: tried to allocate ", mib(requested), " (a ", mib(seg),
-                   " segment)", device, "; Sinew has ", mib(stats_.allocated), " allocated, ",
-                   mib(stats_.reserved), " reserved (", mib(cached),
-                   " of it cached in partly used segments)");
+      detail::fail(where(), "out of memory: tried to allocate ", mib(requested),
+                   " in a new segment of ", mib(seg), device, "; Sinew has ", mib(stats_.allocated),
+                   " allocated and ", mib(stats_.reserved), " reserved, of which ", mib(cached),
+                   " are cached in partly used segments");
     }
     ++stats_.raw_allocs;
     stats_.reserved += seg;
