@@ -1,0 +1,76 @@
+# sinew_cuda_tests: the CUDA backend's runtime layer without a GPU (availability, error mapping,
+# NVRTC, the kernel cache), built where the CUDA toolkit is found (cmake/SinewCuda.cmake). Included
+# from tests/cuda/CMakeLists.txt.
+include(${PROJECT_SOURCE_DIR}/cmake/SinewCuda.cmake)
+if(NOT SINEW_CUDA_TOOLKIT_FOUND)
+  message(STATUS "Sinew: no CUDA toolkit found; sinew_cuda_tests is not built")
+  return()
+endif()
+
+file(GLOB _sinew_cuda_runtime_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/runtime/*_test.cpp)
+if(NOT _sinew_cuda_runtime_sources)
+  return()
+endif()
+
+add_executable(sinew_cuda_tests ${_sinew_cuda_runtime_sources})
+sinew_test_target_options(sinew_cuda_tests)
+target_link_libraries(sinew_cuda_tests PRIVATE sinew_cuda_runtime ${CMAKE_DL_LIBS})
+target_include_directories(sinew_cuda_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+if(SINEW_TEST_PCH STREQUAL "shared")
+  # The shared precompiled header is valid only with the same macro definitions as sinew_test_pch;
+  # sinew_test_target_options, called from this folder, points SINEW_TEST_DATA_DIR at tests/cuda,
+  # which makes GCC ignore the header and parse it as text in every file. These tests read no data
+  # files, so the definition takes the value sinew_test_pch has.
+  get_target_property(_sinew_defs sinew_cuda_tests COMPILE_DEFINITIONS)
+  list(FILTER _sinew_defs EXCLUDE REGEX "^SINEW_TEST_DATA_DIR=")
+  list(APPEND _sinew_defs "SINEW_TEST_DATA_DIR=\"${PROJECT_SOURCE_DIR}/tests\"")
+  set_property(TARGET sinew_cuda_tests PROPERTY COMPILE_DEFINITIONS "${_sinew_defs}")
+  sinew_enable_pch(sinew_cuda_tests REUSE_FROM sinew_test_pch)
+elseif(SINEW_TEST_PCH STREQUAL "per-target")
+  sinew_enable_pch(sinew_cuda_tests HEADERS <gtest/gtest.h>)
+endif()
+# The tests that use a disk cache make their own folders; this keeps anything else away from the
+# user's ~/.cache.
+set(_sinew_cuda_test_env "SINEW_KERNEL_CACHE=${CMAKE_CURRENT_BINARY_DIR}/kernel_cache")
+gtest_discover_tests(sinew_cuda_tests TEST_PREFIX "cuda." DISCOVERY_TIMEOUT 60
+                     PROPERTIES LABELS cuda ENVIRONMENT "${_sinew_cuda_test_env}")
+
+# ---- no test binary may need libcuda.so.1 ----------------------------------------------------------
+# readelf -d (direct) and ldd (transitive) on every test executable defined so far.
+set(_sinew_binaries "$<TARGET_FILE:sinew_cuda_tests>")
+foreach(_area IN LISTS SINEW_TEST_AREAS ITEMS cuda_sim)
+  if(TARGET sinew_${_area}_tests)
+    string(APPEND _sinew_binaries "|$<TARGET_FILE:sinew_${_area}_tests>")
+  endif()
+endforeach()
+find_program(SINEW_READELF NAMES readelf ${CMAKE_READELF})
+add_test(NAME cuda.no_libcuda_needed
+  COMMAND ${CMAKE_COMMAND} "-DBINARIES=${_sinew_binaries}" -DREADELF=${SINEW_READELF}
+          -P ${CMAKE_CURRENT_SOURCE_DIR}/no_libcuda.cmake)
+set_tests_properties(cuda.no_libcuda_needed PROPERTIES LABELS cuda)
+
+# The same check on a program that does link the driver library must fail (the check can fail).
+if(TARGET CUDA::cuda_driver)
+  add_executable(sinew_cuda_links_driver_probe ${CMAKE_CURRENT_SOURCE_DIR}/runtime/links_driver_probe.cpp)
+  target_link_libraries(sinew_cuda_links_driver_probe PRIVATE CUDA::cuda_driver)
+  add_dependencies(sinew_cuda_tests sinew_cuda_links_driver_probe)
+  add_test(NAME cuda.no_libcuda_needed_detects_libcuda
+    COMMAND ${CMAKE_COMMAND} "-DBINARIES=$<TARGET_FILE:sinew_cuda_links_driver_probe>"
+            -DREADELF=${SINEW_READELF} -P ${CMAKE_CURRENT_SOURCE_DIR}/no_libcuda.cmake)
+  set_tests_properties(cuda.no_libcuda_needed_detects_libcuda PROPERTIES LABELS cuda
+    PASS_REGULAR_EXPRESSION "need libcuda.so.1[^\n]*\n[^\n]*sinew_cuda_links_driver_probe")
+endif()
+
+# ---- availability with the toolkit's stub libcuda on the library path -------------------------------
+# The runtime loads libcuda.so.1 by that name; the toolkit ships the stub as libcuda.so, so a link of
+# that name in the build tree is what goes on LD_LIBRARY_PATH. There cudaGetDeviceCount gives
+# cudaErrorStubLibrary (34) instead of cudaErrorInsufficientDriver (35).
+if(SINEW_CUDA_STUB_LIBCUDA)
+  set(_sinew_stub_dir ${CMAKE_CURRENT_BINARY_DIR}/cuda_stub)
+  file(MAKE_DIRECTORY ${_sinew_stub_dir})
+  file(CREATE_LINK ${SINEW_CUDA_STUB_LIBCUDA} ${_sinew_stub_dir}/libcuda.so.1 SYMBOLIC)
+  add_test(NAME cuda.availability_with_stub_libcuda
+    COMMAND sinew_cuda_tests --gtest_filter=Availability.*)
+  set_tests_properties(cuda.availability_with_stub_libcuda PROPERTIES LABELS cuda
+    ENVIRONMENT "LD_LIBRARY_PATH=${_sinew_stub_dir};SINEW_TEST_EXPECT_CUDA_ERROR=34")
+endif()
