@@ -145,7 +145,7 @@ TEST(CudaError, TextIsOpDeviceNameAndString) {
 }
 
 TEST(CudaError, CheckNamesThisThreadsCurrentDevice) {
-  int& slot = cu::detail::current_device_slot();
+  int& slot = cu::detail_api::current_device_slot();
   const int saved = slot;
   slot = 2;
   EXPECT_EQ(message_of([] { SINEW_CUDA_CHECK(cudaErrorInvalidValue, "op"); }),

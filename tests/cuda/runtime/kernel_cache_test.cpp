@@ -153,11 +153,11 @@ TEST(Sha256, PiecewiseEqualsWhole) {
   std::string text;
   for (int i = 0; i < 1000; ++i) text += static_cast<char>(i * 37 + 11);
   for (size_t chunk : {1u, 3u, 55u, 56u, 63u, 64u, 65u, 200u}) {
-    cu::detail::Sha256 h;
+    cu::detail_cache::Sha256 h;
     for (size_t at = 0; at < text.size(); at += chunk)
       h.update(std::string_view(text).substr(at, chunk));
     const auto d = h.digest();
-    EXPECT_EQ(cu::detail::to_hex(d.data(), d.size()), cu::sha256_hex(text)) << chunk;
+    EXPECT_EQ(cu::detail_cache::to_hex(d.data(), d.size()), cu::sha256_hex(text)) << chunk;
   }
 }
 
@@ -299,7 +299,7 @@ TEST(KernelCache, FileOfAnotherKeyUnderTheSameNameIsAMiss) {
   const std::string wanted = cu::kernel_cache_key(request(), "13.0");
   const std::string other = cu::kernel_cache_key(request("source Z"), "13.0");
   const fs::path file = folder / (cu::sha256_hex(wanted).substr(0, 40) + ".kernel");
-  write_all(file, cu::detail::encode_kernel_file(other, {"other image", "_other"}));
+  write_all(file, cu::detail_cache::encode_kernel_file(other, {"other image", "_other"}));
 
   cu::KernelCache cache(options(dir.path(), f));
   auto k = cache.get(request());
@@ -308,7 +308,8 @@ TEST(KernelCache, FileOfAnotherKeyUnderTheSameNameIsAMiss) {
   EXPECT_EQ(k->image, FakeCompiler::expected_image(request()));
   // The file now holds the wanted entry.
   cu::CompiledKernel back;
-  EXPECT_EQ(cu::detail::decode_kernel_file(read_all(file), wanted, &back), cu::detail::Decoded::Ok);
+  EXPECT_EQ(cu::detail_cache::decode_kernel_file(read_all(file), wanted, &back),
+            cu::detail_cache::Decoded::Ok);
   EXPECT_EQ(back.image, k->image);
 }
 

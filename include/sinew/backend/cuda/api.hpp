@@ -44,7 +44,7 @@ inline std::string error_string(cudaError_t e) {
   return s != nullptr ? s : "unrecognized error code";
 }
 
-namespace detail {
+namespace detail_api {
 
 // The device that CUDA calls of this thread are about, as far as Sinew knows: set by set_device()
 // (and the device guards built on it). Kept here so that the error path makes no CUDA call.
@@ -64,16 +64,16 @@ inline int& current_device_slot() noexcept {
   ::sinew::detail::fail(where, error_name(e), ": ", error_string(e));
 }
 
-}  // namespace detail
+}  // namespace detail_api
 
 // Throws the sinew::Error for e unless it is cudaSuccess.
 inline void check(cudaError_t e, const char* op, int device) {
   if (e != cudaSuccess) [[unlikely]]
-    detail::fail_cuda(e, op, device);
+    detail_api::fail_cuda(e, op, device);
 }
 inline void check(cudaError_t e, const char* op) {
   if (e != cudaSuccess) [[unlikely]]
-    detail::fail_cuda(e, op, detail::current_device_slot());
+    detail_api::fail_cuda(e, op, detail_api::current_device_slot());
 }
 
 }  // namespace sinew::backend::cuda
@@ -88,7 +88,7 @@ namespace sinew::backend::cuda {
 
 // ---- availability ------------------------------------------------------------------------------
 
-namespace detail {
+namespace detail_api {
 
 struct Availability {
   int count = 0;
@@ -140,27 +140,27 @@ inline std::string availability_hint(cudaError_t e) {
   }
 }
 
-}  // namespace detail
+}  // namespace detail_api
 
 // Whether CUDA devices can be used in this process. Never throws; asks the runtime only once.
-inline bool is_available() noexcept { return detail::availability().count > 0; }
+inline bool is_available() noexcept { return detail_api::availability().count > 0; }
 
 // How many CUDA devices this process can use (0 where CUDA is not usable). Never throws.
-inline int device_count() noexcept { return detail::availability().count; }
+inline int device_count() noexcept { return detail_api::availability().count; }
 
 // The error cudaGetDeviceCount gave (cudaSuccess where CUDA is usable).
-inline cudaError_t availability_error() noexcept { return detail::availability().error; }
+inline cudaError_t availability_error() noexcept { return detail_api::availability().error; }
 
 // Why CUDA cannot be used, e.g. "CUDA is not usable here: cudaErrorInsufficientDriver (CUDA driver
 // version is insufficient for CUDA runtime version): is the NVIDIA driver installed? ..."; empty
 // where it can.
 inline std::string unavailable_reason() {
-  const detail::Availability& a = detail::availability();
+  const detail_api::Availability& a = detail_api::availability();
   if (a.count > 0) return {};
   if (a.error == cudaSuccess)  // a driver that reports zero devices without an error
     return "CUDA is not usable here: the NVIDIA driver reports no CUDA device";
   return "CUDA is not usable here: " + error_name(a.error) + " (" + error_string(a.error) +
-         "): " + detail::availability_hint(a.error);
+         "): " + detail_api::availability_hint(a.error);
 }
 
 // Throws sinew::Error "<op>: cuda:N requested, but <reason>" unless d is a CUDA device this process
@@ -177,11 +177,11 @@ inline void require_device(const Device& d, const char* op) {
 // ---- devices -----------------------------------------------------------------------------------
 
 // This thread's current device as Sinew last set it (0 until set_device is called).
-inline int current_device() noexcept { return detail::current_device_slot(); }
+inline int current_device() noexcept { return detail_api::current_device_slot(); }
 
 inline void set_device(int device) {
   SINEW_CUDA_CHECK_ON(cudaSetDevice(device), "cuda::set_device", device);
-  detail::current_device_slot() = device;
+  detail_api::current_device_slot() = device;
 }
 
 inline void device_synchronize() {

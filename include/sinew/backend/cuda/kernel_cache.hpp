@@ -57,7 +57,7 @@ namespace sinew::backend::cuda {
 
 // ---- SHA-256 (FIPS 180-4) ----------------------------------------------------------------------
 
-namespace detail {
+namespace detail_cache {
 
 class Sha256 {
  public:
@@ -171,14 +171,14 @@ inline std::string to_hex(const unsigned char* p, size_t n) {
   return s;
 }
 
-}  // namespace detail
+}  // namespace detail_cache
 
 // The SHA-256 of s as 64 lowercase hex digits.
 inline std::string sha256_hex(std::string_view s) {
-  detail::Sha256 h;
+  detail_cache::Sha256 h;
   h.update(s);
   const auto d = h.digest();
-  return detail::to_hex(d.data(), d.size());
+  return detail_cache::to_hex(d.data(), d.size());
 }
 
 // ---- requests and results ----------------------------------------------------------------------
@@ -243,7 +243,7 @@ inline std::optional<std::filesystem::path> default_kernel_cache_root() {
 
 // ---- the on-disk entry -------------------------------------------------------------------------
 
-namespace detail {
+namespace detail_cache {
 
 // Layout: magic, then three (u64 length, bytes) fields — key text, lowered name, image — then the
 // SHA-256 of everything before it. Lengths in host byte order (the cache is local to a machine).
@@ -359,7 +359,7 @@ inline std::string write_file_atomically(const std::filesystem::path& final_path
   return {};
 }
 
-}  // namespace detail
+}  // namespace detail_cache
 
 // ---- the cache ---------------------------------------------------------------------------------
 
@@ -424,24 +424,24 @@ class KernelCache {
     std::filesystem::path file;
     if (disk_.load(std::memory_order_relaxed)) {
       file = folder(r.target) /
-             (sha256_hex(key).substr(0, 40) + std::string(detail::kKernelFileSuffix));
+             (sha256_hex(key).substr(0, 40) + std::string(detail_cache::kKernelFileSuffix));
       if (!prepare_folder(file.parent_path())) file.clear();
     }
     if (!file.empty()) {
-      if (std::optional<std::string> bytes = detail::read_file(file)) {
+      if (std::optional<std::string> bytes = detail_cache::read_file(file)) {
         CompiledKernel k;
-        switch (detail::decode_kernel_file(*bytes, key, &k)) {
-          case detail::Decoded::Ok:
+        switch (detail_cache::decode_kernel_file(*bytes, key, &k)) {
+          case detail_cache::Decoded::Ok:
             disk_hits_.fetch_add(1, std::memory_order_relaxed);
             entry->value = std::make_shared<const CompiledKernel>(std::move(k));
             return entry->value;
-          case detail::Decoded::Corrupt: {
+          case detail_cache::Decoded::Corrupt: {
             corrupt_files_.fetch_add(1, std::memory_order_relaxed);
             std::error_code ec;
             std::filesystem::remove(file, ec);
             break;
           }
-          case detail::Decoded::OtherKey:
+          case detail_cache::Decoded::OtherKey:
             other_keys_.fetch_add(1, std::memory_order_relaxed);
             break;
         }
@@ -454,7 +454,7 @@ class KernelCache {
                 std::string(r.name_expression), "`");
     if (!file.empty() && disk_.load(std::memory_order_relaxed)) {
       const std::string why =
-          detail::write_file_atomically(file, detail::encode_kernel_file(key, k));
+          detail_cache::write_file_atomically(file, detail_cache::encode_kernel_file(key, k));
       if (why.empty())
         disk_writes_.fetch_add(1, std::memory_order_relaxed);
       else
@@ -495,7 +495,7 @@ class KernelCache {
         auto ends_with = [&file](std::string_view s) {
           return file.size() >= s.size() && file.compare(file.size() - s.size(), s.size(), s) == 0;
         };
-        if (ends_with(detail::kKernelFileSuffix) || ends_with(detail::kTempFileSuffix))
+        if (ends_with(detail_cache::kKernelFileSuffix) || ends_with(detail_cache::kTempFileSuffix))
           doomed.push_back(f->path());
       }
       for (const fs::path& p : doomed) fs::remove(p, ec2);

@@ -126,7 +126,7 @@ struct CompileResult {
   std::string log;           // NVRTC's log (warnings; ptxas' report with kPtxasVerbose)
 };
 
-namespace detail {
+namespace detail_nvrtc {
 
 // Owns an nvrtcProgram; destroys it on every path out of compile().
 class Program {
@@ -155,7 +155,7 @@ class Program {
   nvrtcProgram prog_ = nullptr;
 };
 
-}  // namespace detail
+}  // namespace detail_nvrtc
 
 // Compiles the instantiation `name_expression` (e.g. "sinew::unary<float, 11, true>") of a
 // template kernel in `source` for `target`, with `options` (default_options() unless given) after
@@ -167,7 +167,7 @@ inline CompileResult compile(std::string_view source, std::string_view name_expr
                              const char* program_name = "sinew_kernel.cu") {
   const std::string src(source);
   const std::string expr(name_expression);
-  detail::Program prog(src, program_name);
+  detail_nvrtc::Program prog(src, program_name);
   check(nvrtcAddNameExpression(prog.get(), expr.c_str()), "nvrtcAddNameExpression");
 
   std::vector<std::string> all;
@@ -227,7 +227,7 @@ struct KernelResources {
   long constant0 = -1;      // bytes of cmem[0] (kernel parameters and the like)
 };
 
-namespace detail {
+namespace detail_nvrtc {
 
 // The number just before `suffix` in line ("800 bytes stack frame" with " bytes stack frame"), or
 // -1.
@@ -264,7 +264,7 @@ inline std::string_view quoted_after(std::string_view line, std::string_view pre
   return line.substr(open + 1, close - open - 1);
 }
 
-}  // namespace detail
+}  // namespace detail_nvrtc
 
 // Reads ptxas' -v report from an NVRTC log:
 //   ptxas info    : Compiling entry function '_ZN5sinew3fooIfLi3EEEvPT_i' for 'sm_90'
@@ -294,11 +294,11 @@ inline std::vector<KernelResources> parse_ptxas_report(std::string_view log) {
 
     size_t end = 0;
     const std::string_view entry_name =
-        detail::quoted_after(line, "Compiling entry function", &end);
+        detail_nvrtc::quoted_after(line, "Compiling entry function", &end);
     if (!entry_name.empty()) {
       KernelResources& k = find(entry_name);
       k.entry = true;
-      k.arch = std::string(detail::quoted_after(line.substr(end), "for"));
+      k.arch = std::string(detail_nvrtc::quoted_after(line.substr(end), "for"));
       entry = &k - out.data();
       continue;
     }
@@ -312,19 +312,19 @@ inline std::vector<KernelResources> parse_ptxas_report(std::string_view log) {
     }
     if (line.find("bytes stack frame") != std::string_view::npos && properties >= 0) {
       KernelResources& k = out[static_cast<size_t>(properties)];
-      k.stack_frame = detail::number_before(line, " bytes stack frame");
-      k.spill_stores = detail::number_before(line, " bytes spill stores");
-      k.spill_loads = detail::number_before(line, " bytes spill loads");
+      k.stack_frame = detail_nvrtc::number_before(line, " bytes stack frame");
+      k.spill_stores = detail_nvrtc::number_before(line, " bytes spill stores");
+      k.spill_loads = detail_nvrtc::number_before(line, " bytes spill loads");
       continue;
     }
-    const long regs = detail::number_after(line, "Used ");
+    const long regs = detail_nvrtc::number_after(line, "Used ");
     if (regs >= 0 && line.find(" registers") != std::string_view::npos && entry >= 0) {
       KernelResources& k = out[static_cast<size_t>(entry)];
       k.registers = static_cast<int>(regs);
-      k.barriers = static_cast<int>(detail::number_after(line, "used "));
-      k.cumulative_stack = detail::number_before(line, " bytes cumulative stack size");
-      k.shared_static = detail::number_before(line, " bytes smem");
-      k.constant0 = detail::number_before(line, " bytes cmem[0]");
+      k.barriers = static_cast<int>(detail_nvrtc::number_after(line, "used "));
+      k.cumulative_stack = detail_nvrtc::number_before(line, " bytes cumulative stack size");
+      k.shared_static = detail_nvrtc::number_before(line, " bytes smem");
+      k.constant0 = detail_nvrtc::number_before(line, " bytes cmem[0]");
     }
   }
   return out;
