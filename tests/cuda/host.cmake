@@ -17,14 +17,6 @@ sinew_test_target_options(sinew_cuda_tests)
 target_link_libraries(sinew_cuda_tests PRIVATE sinew_cuda_runtime ${CMAKE_DL_LIBS})
 target_include_directories(sinew_cuda_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 if(SINEW_TEST_PCH STREQUAL "shared")
-  # The shared precompiled header is valid only with the same macro definitions as sinew_test_pch;
-  # sinew_test_target_options, called from this folder, points SINEW_TEST_DATA_DIR at tests/cuda,
-  # which makes GCC ignore the header and parse it as text in every file. These tests read no data
-  # files, so the definition takes the value sinew_test_pch has.
-  get_target_property(_sinew_defs sinew_cuda_tests COMPILE_DEFINITIONS)
-  list(FILTER _sinew_defs EXCLUDE REGEX "^SINEW_TEST_DATA_DIR=")
-  list(APPEND _sinew_defs "SINEW_TEST_DATA_DIR=\"${PROJECT_SOURCE_DIR}/tests\"")
-  set_property(TARGET sinew_cuda_tests PROPERTY COMPILE_DEFINITIONS "${_sinew_defs}")
   sinew_enable_pch(sinew_cuda_tests REUSE_FROM sinew_test_pch)
 elseif(SINEW_TEST_PCH STREQUAL "per-target")
   sinew_enable_pch(sinew_cuda_tests HEADERS <gtest/gtest.h>)
