@@ -105,6 +105,12 @@ __global__ void coordinates(int* out) {
   out[i * 5 + 4] = blockIdx.y;
 }
 
+// Reads one element past the end of x.
+__global__ void overrun(const float* x, float* y, int n) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i <= n) y[0] += x[i];
+}
+
 // ---- tests -----------------------------------------------------------------------------------
 
 struct OrderGuard {
@@ -298,6 +304,19 @@ TEST(Emulator, RejectsInvalidLaunchShapes) {
   EXPECT_THROW(sim::launch(&coordinates, dim3(1), dim3(2048), 0, out.data()), sim::Fault);
   EXPECT_THROW(sim::launch(&coordinates, dim3(0), dim3(32), 0, out.data()), sim::Fault);
 }
+
+#ifdef SINEW_SIM_ASAN
+TEST(EmulatorDeathTest, AddressSanitizerReportsAKernelOverrun) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        std::vector<float> x(40, 1.f);
+        float y = 0;
+        sim::launch(&overrun, dim3(1), dim3(64), 0, x.data(), &y, 40);
+      },
+      "heap-buffer-overflow");
+}
+#endif
 
 }  // namespace
 }  // namespace sinew

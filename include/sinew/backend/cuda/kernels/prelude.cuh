@@ -16,15 +16,19 @@ typedef long long int64_t;
 typedef unsigned long long uint64_t;
 #endif
 
-// Dynamic shared memory, declared inside a kernel: SINEW_DYNAMIC_SHARED(float, buf); (the
-// emulator defines its own form; `extern __shared__` has no host C++ equivalent).
 // An unrolled loop (the emulator, a host compiler, defines it empty).
 #ifndef SINEW_UNROLL
 #define SINEW_UNROLL _Pragma("unroll")
 #endif
 
+// Dynamic shared memory as a T*, declared once inside a kernel: SINEW_DYNAMIC_SHARED(float, buf);
+// through one byte array (an `extern __shared__ T name[]` per T would conflict between the
+// instantiations of a template), aligned for any element type. The emulator defines its own form:
+// `extern __shared__` has no host C++ equivalent.
 #ifndef SINEW_DYNAMIC_SHARED
-#define SINEW_DYNAMIC_SHARED(T, name) extern __shared__ __align__(16) T name[]
+#define SINEW_DYNAMIC_SHARED(T, name)                                          \
+  extern __shared__ __align__(16) unsigned char sinew_dynamic_shared_bytes[]; \
+  T* name = reinterpret_cast<T*>(sinew_dynamic_shared_bytes)
 #endif
 
 namespace dev {
