@@ -1,0 +1,210 @@
+// The instantiation table of the CUDA kernels: every kernel template instantiation the backend
+// can request, as the name expression it asks NVRTC for (source.hpp's builder), with the source
+// fragment that defines it. One table drives the NVRTC compile-all test, the emulator's registry
+// and warmup(), so that what is verified is what runs.
+//
+// Each family of kernels/elementwise.cuh has a *_flat kernel <..., I, V> (contiguous operands, V
+// elements per access) and a *_strided kernel <..., I> (strided and broadcast operands), I the
+// index type (sinew::int32_t or sinew::int64_t). The table holds, for each family, the element
+// types and op kinds the ops can produce (core/promotion.hpp, ops/arithmetic.hpp,
+// ops/elementwise.hpp, ops/compare.hpp, ops/cast.hpp), each in both layouts, both index widths and
+// every vector width launch_plan.hpp can pick for those operand types.
+//
+// Plain C++: no CUDA header.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "sinew/backend/cuda/source.hpp"
+#include "sinew/backend/kinds.hpp"
+#include "sinew/core/dtype.hpp"
+
+namespace sinew::backend::cuda {
+
+// One instantiation of a kernel template.
+struct Instantiation {
+  std::string family;           // "unary": the launch function's family (emulator and backend)
+  std::string kernel;           // "unary_flat": the __global__ template
+  std::string name_expression;  // "sinew::unary_flat<float, 1, sinew::int32_t, 4>"
+  std::string_view fragment;    // the source defining it; NVRTC compiles program_source(fragment)
+  const char* program_name;     // the fragment's name in NVRTC's diagnostics ("elementwise.cu")
+  DType dtype;                  // the first type argument: the element type (copy: the output's)
+  bool flat = false;            // a *_flat kernel (else *_strided)
+  bool index32 = false;         // sinew::int32_t indices (else sinew::int64_t)
+  int vec = 0;                  // elements per access of a *_flat kernel (0 for *_strided)
+};
+
+// ---- which element types reach which kernel
+// ------------------------------------------------------
+
+// Every element type a tensor can have.
+inline constexpr DType kAllDTypes[] = {DType::Float32, DType::Float64, DType::Int64, DType::UInt8,
+                                       DType::Bool};
+
+inline constexpr bool is_floating(DType t) { return t == DType::Float32 || t == DType::Float64; }
+
+// The Unary kinds an op runs on tensors of t. Float math (exp, sigmoid, gelu, ...), the
+// activations' derivatives (Step, InRange, LeakyStep) and division by a scalar run on float and
+// double only: integer and bool tensors are converted to float first (floating_t), or the op does
+// not compile for them. Integer tensors keep their type for the rest (has_integer_unary of
+// backend/cpu/elementwise.hpp). Bool tensors: sign, and x + s, x * s with a bool scalar (also
+// add_ and mul_ in place); an integer scalar promotes them to int64 first; neg, abs, relu, clamp,
+// rounding, rsub and pow are compile errors.
+constexpr bool unary_reaches(Unary op, DType t) {
+  if (is_floating(t)) return true;
+  if (t == DType::Bool)
+    return op == Unary::Sign || op == Unary::AddScalar || op == Unary::MulScalar;
+  switch (op) {
+    case Unary::Neg:
+    case Unary::Abs:
+    case Unary::Sign:
+    case Unary::Relu:
+    case Unary::ClampMin:
+    case Unary::ClampMax:
+    case Unary::Clamp:
+    case Unary::AddScalar:
+    case Unary::MulScalar:
+    case Unary::RSubScalar:
+    case Unary::PowScalar:
+    case Unary::RPowScalar:
+    case Unary::Floor:
+    case Unary::Ceil:
+    case Unary::Round:
+    case Unary::Trunc:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The Binary kinds an op runs on tensors of t: integer tensors divide in float (so no integer
+// Div); bool tensors add (or), multiply (and), take minimum and maximum, but neither subtract nor
+// raise to a power.
+constexpr bool binary_reaches(Binary op, DType t) {
+  if (is_floating(t)) return true;
+  if (op == Binary::Div) return false;
+  if (t == DType::Bool) return op != Binary::Sub && op != Binary::Pow;
+  return true;
+}
+
+// The comparison types of a tensor-scalar comparison on tensors of t (compare_scalar_t of
+// launch_plan.hpp): t itself for float and double (the scalar rounded to t); for integer and bool
+// tensors int64 with an integer scalar and double with a floating one (ops/common.hpp's
+// kernel_scalar passes every scalar as int64 or double).
+inline std::vector<DType> compare_scalar_types(DType t) {
+  if (is_floating(t)) return {t};
+  return {DType::Int64, DType::Float64};
+}
+
+// The vector widths launch_plan.hpp can pick for a flat launch whose widest operand has
+// `max_bytes`-byte elements: 1, 2 and 4 elements, never more than 16 bytes an access.
+inline std::vector<int> flat_vector_widths(size_t max_bytes) {
+  std::vector<int> v;
+  for (int w : {1, 2, 4})
+    if (static_cast<size_t>(w) * max_bytes <= 16) v.push_back(w);
+  return v;
+}
+
+namespace detail_inst {
+
+template <class E>
+std::vector<E> all_kinds();
+#define SINEW_INST_KIND(name) E::name,
+#define SINEW_INST_ALL_KINDS(Name, LIST) \
+  template <>                            \
+  inline std::vector<Name> all_kinds() { \
+    using E = Name;                      \
+    return {LIST(SINEW_INST_KIND)};      \
+  }
+SINEW_KIND_FAMILIES(SINEW_INST_ALL_KINDS)
+#undef SINEW_INST_ALL_KINDS
+#undef SINEW_INST_KIND
+
+inline Instantiation make(const char* family, DType dtype, std::vector<std::string> args,
+                          bool index32, int vec) {
+  Instantiation i;
+  i.family = family;
+  i.kernel = std::string(family) + (vec > 0 ? "_flat" : "_strided");
+  args.emplace_back(index_type_name(index32));
+  if (vec > 0) args.push_back(std::to_string(vec));
+  i.name_expression = name_expression(i.kernel, args);
+  i.fragment = elementwise_source;
+  i.program_name = "elementwise.cu";
+  i.dtype = dtype;
+  i.flat = vec > 0;
+  i.index32 = index32;
+  i.vec = vec;
+  return i;
+}
+
+// Appends the flat and strided instantiations of `family` with the leading template arguments
+// `args` (then I, then V for flat), for operands of at most `max_bytes` bytes an element.
+inline void add_layouts(std::vector<Instantiation>& out, const char* family, DType dtype,
+                        const std::vector<std::string>& args, size_t max_bytes) {
+  for (bool index32 : {true, false}) {
+    for (int v : flat_vector_widths(max_bytes))
+      out.push_back(make(family, dtype, args, index32, v));
+    out.push_back(make(family, dtype, args, index32, 0));
+  }
+}
+
+}  // namespace detail_inst
+
+// The elementwise families of kernels/elementwise.cuh, in the order of that file.
+inline std::vector<Instantiation> elementwise_instantiations() {
+  using detail_inst::add_layouts;
+  using detail_inst::all_kinds;
+  std::vector<Instantiation> out;
+  // fill<T>: every type (factories, fill_, zero_).
+  for (DType t : kAllDTypes) add_layouts(out, "fill", t, {type_name(t)}, dtype_size(t));
+  // copy<To, From>: every pair (to<U>() between any two types; clone, contiguous, copy_ and the
+  // views' copies within one type).
+  for (DType to : kAllDTypes)
+    for (DType from : kAllDTypes)
+      add_layouts(out, "copy", to, {type_name(to), type_name(from)},
+                  std::max(dtype_size(to), dtype_size(from)));
+  // unary<T, OP>.
+  for (DType t : kAllDTypes)
+    for (Unary op : all_kinds<Unary>())
+      if (unary_reaches(op, t))
+        add_layouts(out, "unary", t, {type_name(t), kind_arg(op)}, dtype_size(t));
+  // binary<T, OP>.
+  for (DType t : kAllDTypes)
+    for (Binary op : all_kinds<Binary>())
+      if (binary_reaches(op, t))
+        add_layouts(out, "binary", t, {type_name(t), kind_arg(op)}, dtype_size(t));
+  // compare<T, OP>: every type and kind (bool output).
+  for (DType t : kAllDTypes)
+    for (Compare op : all_kinds<Compare>())
+      add_layouts(out, "compare", t, {type_name(t), kind_arg(op)}, dtype_size(t));
+  // compare_scalar<T, C, OP>.
+  for (DType t : kAllDTypes)
+    for (DType c : compare_scalar_types(t))
+      for (Compare op : all_kinds<Compare>())
+        add_layouts(out, "compare_scalar", t, {type_name(t), type_name(c), kind_arg(op)},
+                    dtype_size(t));
+  // logical<OP>: bool only.
+  for (Logical op : all_kinds<Logical>())
+    add_layouts(out, "logical", DType::Bool, {kind_arg(op)}, dtype_size(DType::Bool));
+  // classify<T, OP>: every type (integer and bool tensors are all finite).
+  for (DType t : kAllDTypes)
+    for (Classify op : all_kinds<Classify>())
+      add_layouts(out, "classify", t, {type_name(t), kind_arg(op)}, dtype_size(t));
+  // isclose<T>, where<T>: every type.
+  for (DType t : kAllDTypes) add_layouts(out, "isclose", t, {type_name(t)}, dtype_size(t));
+  for (DType t : kAllDTypes) add_layouts(out, "where", t, {type_name(t)}, dtype_size(t));
+  return out;
+}
+
+// Every instantiation of every kernel family.
+inline const std::vector<Instantiation>& instantiations() {
+  static const std::vector<Instantiation> table = elementwise_instantiations();
+  return table;
+}
+
+}  // namespace sinew::backend::cuda
