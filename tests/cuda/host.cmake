@@ -66,3 +66,13 @@ if(SINEW_CUDA_STUB_LIBCUDA)
   set_tests_properties(cuda.availability_with_stub_libcuda PROPERTIES LABELS cuda
     ENVIRONMENT "LD_LIBRARY_PATH=${_sinew_stub_dir};SINEW_TEST_EXPECT_CUDA_ERROR=34")
 endif()
+
+# ---- the NVRTC compile-all test (runtime/compile_all_test.cpp) --------------------------------------
+# It compiles every kernel instantiation for two architectures on all cores (~110 CPU-seconds), so it
+# runs alone and gets a longer timeout. The test is discovered after the build: its properties are set
+# from a file that ctest reads after the discovered tests' own.
+set(_sinew_compile_all_props ${CMAKE_CURRENT_BINARY_DIR}/compile_all_properties.cmake)
+file(WRITE ${_sinew_compile_all_props}
+  "set_tests_properties(cuda.CudaCompileAll.EveryInstantiationForSm80AndSm90WithinResourceBounds\n"
+  "                     PROPERTIES RUN_SERIAL TRUE TIMEOUT 900)\n")
+set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${_sinew_compile_all_props})
