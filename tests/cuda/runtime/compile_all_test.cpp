@@ -41,8 +41,8 @@ static_assert(kMaxRegisters == 64);
 // Static shared memory: what a block may declare without opting in to more (48 KiB).
 constexpr long kMaxStaticShared = 48 * 1024;
 // Local memory: an elementwise kernel keeps its state in registers. The one frame allowed is
-// libdevice's slow path of the trigonometric argument reduction (sin and cos of large arguments,
-// a few words of local array); anything beyond means per-thread arrays went to local memory.
+// libdevice's slow path of the trigonometric argument reduction (sin and cos of large arguments:
+// 32 bytes for float, 40 for double); anything beyond means per-thread arrays went to local memory.
 constexpr long kMaxStackFrame = 64;
 
 // A known exception, tolerated while kernels/prelude.cuh's strided_offsets indexes the strided
@@ -57,10 +57,10 @@ constexpr long kMaxDescriptorCopy = sizeof(cuda::StridedArgs<int32_t, 4>);
 // The architectures every instantiation is compiled for: Ampere and Hopper.
 constexpr int kArchs[] = {80, 90};
 
-// Instantiations per NVRTC program. A program has a fixed cost (parsing prelude and fragment,
-// ~35 ms here) and then ~40 ms per kernel (NVVM and ptxas), so batching roughly halves the time
-// of single-kernel programs; beyond ~32 kernels a program grows slower per kernel (288 in one
-// program: ~130 ms each). SINEW_TEST_COMPILE_BATCH overrides it.
+// Instantiations per NVRTC program. Measured on the 2-core build machines: one kernel a program
+// takes ~75 ms, 16 to 64 a program ~40-45 ms a kernel (a fixed ~35 ms a program, then NVVM ~10 ms
+// and ptxas ~23 ms a kernel), 288 a program (a whole family and type) ~130 ms a kernel.
+// SINEW_TEST_COMPILE_BATCH overrides it.
 constexpr size_t kDefaultBatch = 16;
 
 size_t batch_size() {
@@ -69,34 +69,11 @@ size_t batch_size() {
   return kDefaultBatch;
 }
 
-// ---- one NVRTC program with several name expressions
-// ---------------------------------------------
+// ---- one NVRTC program with several name expressions --------------------------------------------
 
-class Program {
- public:
-  Program(const std::string& source, const char* name) {
-    nv::check(nvrtcCreateProgram(&prog_, source.c_str(), name, 0, nullptr, nullptr),
-              "nvrtcCreateProgram");
-  }
-  ~Program() {
-    if (prog_ != nullptr) (void)nvrtcDestroyProgram(&prog_);
-  }
-  Program(const Program&) = delete;
-  Program& operator=(const Program&) = delete;
-  nvrtcProgram get() const { return prog_; }
-
-  std::string log() const {
-    size_t n = 0;
-    if (nvrtcGetProgramLogSize(prog_, &n) != NVRTC_SUCCESS || n == 0) return {};
-    std::string s(n, '\0');
-    if (nvrtcGetProgramLog(prog_, s.data()) != NVRTC_SUCCESS) return {};
-    while (!s.empty() && (s.back() == '\0' || s.back() == '\n')) s.pop_back();
-    return s;
-  }
-
- private:
-  nvrtcProgram prog_ = nullptr;
-};
+// nvrtc.hpp's owner of an nvrtcProgram (compile() takes one name expression; these programs hold
+// many).
+using nv::detail_nvrtc::Program;
 
 struct BatchResult {
   bool compiled = false;
@@ -107,8 +84,9 @@ struct BatchResult {
   double seconds = 0;
 };
 
-// Compiles one program holding `names` (instantiations of templates in `fragment`) with Sinew's
-// options; syntax_only stops after the front end (lowered names, no code).
+// Compiles one program of `source` holding the name expressions `names`, with Sinew's options
+// (nvrtc::default_options()) for `target`; syntax_only stops after the front end (lowered names,
+// no code), otherwise the CUBIN's size and ptxas' report are kept.
 BatchResult compile_batch(const std::string& source, const char* program_name,
                           const std::vector<std::string>& names, const nv::Target& target,
                           bool syntax_only) {
