@@ -45,15 +45,6 @@ constexpr long kMaxStaticShared = 48 * 1024;
 // 32 bytes for float, 40 for double); anything beyond means per-thread arrays went to local memory.
 constexpr long kMaxStackFrame = 64;
 
-// A known exception, tolerated while kernels/prelude.cuh's strided_offsets indexes the strided
-// descriptor by a run-time dimension: NVVM then copies a by-value dev::Strided<int32_t, N> of at
-// most ~128 bytes (N = 1, 2: 68 and 100 bytes) into a local-memory frame (72 and 104 bytes, 144
-// with the trigonometric slow path) and reads the sizes and strides from there for every element;
-// larger descriptors (N = 3, 4, and every int64_t one) are read from the parameter space. Those
-// frames are listed, not failed, up to the descriptor's size past the bound; false makes them fail.
-constexpr bool kTolerateStridedDescriptorCopy = true;
-constexpr long kMaxDescriptorCopy = sizeof(cuda::StridedArgs<int32_t, 4>);
-
 // The architectures every instantiation is compiled for: Ampere and Hopper.
 constexpr int kArchs[] = {80, 90};
 
@@ -338,7 +329,6 @@ TEST(CudaCompileAll, EveryInstantiationForSm80AndSm90WithinResourceBounds) {
   double busy = 0;
   std::map<std::string, int> max_registers_by_family;
   std::map<std::string, double> seconds_by_family;
-  std::map<std::string, std::pair<int, long>> descriptor_copies;  // kernel -> (count, max frame)
   // SINEW_TEST_COMPILE_ALL_REPORT=<file>: every kernel's figures, one line each.
   const char* report_path = std::getenv("SINEW_TEST_COMPILE_ALL_REPORT");
   FILE* report = report_path != nullptr ? std::fopen(report_path, "w") : nullptr;
@@ -374,13 +364,6 @@ TEST(CudaCompileAll, EveryInstantiationForSm80AndSm90WithinResourceBounds) {
         problems.push_back(inst.name_expression + ": compiled for '" + res->arch + "', not " +
                            arch);
       std::string why = offence(*res);
-      if (!why.empty() && kTolerateStridedDescriptorCopy && !inst.flat && inst.index32 &&
-          offence(*res, kMaxStackFrame + kMaxDescriptorCopy).empty()) {
-        why.clear();
-        auto& known = descriptor_copies[inst.kernel];
-        ++known.first;
-        known.second = std::max(known.second, res->stack_frame);
-      }
       if (!why.empty())
         problems.push_back(inst.name_expression + " (" + arch + "): " + why + " [" + figures(*res) +
                            "]");
@@ -414,11 +397,6 @@ TEST(CudaCompileAll, EveryInstantiationForSm80AndSm90WithinResourceBounds) {
     std::printf("[compile-all]   %-15s %4zu instantiations, max %2d registers, %5.1f s compiling\n",
                 f.first.c_str(), f.second, max_registers_by_family[f.first],
                 seconds_by_family[f.first]);
-  for (const auto& d : descriptor_copies)
-    std::printf(
-        "[compile-all] known: %d %s<..., sinew::int32_t> kernels with the strided "
-        "descriptor in local memory (stack frame up to %ld bytes)\n",
-        d.second.first, d.first.c_str(), d.second.second);
   std::fflush(stdout);
 
   EXPECT_EQ(kernels, table.size() * std::size(kArchs));

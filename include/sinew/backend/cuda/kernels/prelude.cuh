@@ -50,7 +50,12 @@ struct Strided {
 template <class I, int N>
 __host__ __device__ __forceinline__ void strided_offsets(const Strided<I, N>& s, I i, I (&off)[N]) {
   for (int k = 0; k < N; ++k) off[k] = 0;
-  for (int d = s.ndim - 1; d >= 0; --d) {
+  // Unrolled over every possible dimension, skipping those past ndim: with the run-time bound the
+  // descriptor's arrays are indexed dynamically and the compiler copies the whole descriptor to
+  // local memory (a 72-144 byte stack frame read for every element).
+  SINEW_UNROLL
+  for (int d = kMaxDims - 1; d >= 0; --d) {
+    if (d >= s.ndim) continue;
     const I q = i / s.size[d];
     const I r = i - q * s.size[d];
     for (int k = 0; k < N; ++k) off[k] += r * s.stride[k][d];
