@@ -7,6 +7,9 @@
 #include <utility>
 #include <vector>
 
+#include "sinew/backend/cpu/optim.hpp"
+#include "sinew/backend/dispatch.hpp"
+#include "sinew/backend/optim_step.hpp"
 #include "sinew/optim/optimizer.hpp"
 
 namespace sinew::optim {
@@ -65,25 +68,16 @@ class AdagradT : public OptimizerWith<T, AdagradOptions, AdagradGroupOptions> {
     NoGradGuard guard;
     for (size_t gi = 0; gi < this->num_param_groups(); ++gi) {
       const AdagradOptions& o = this->options(gi);
-      const T wd = static_cast<T>(o.weight_decay);
-      const T eps = static_cast<T>(o.eps);
       for (const Tensor<T>& p : this->params_[gi]) {
         Tensor<T> gt = this->grad_of(p);
         if (!gt.defined()) continue;
-        T* w = this->param_data(p);
-        const T* gp = gt.data_ptr();
-        const int64_t n = p.numel();
+        this->check_param(p);
         ParamStateT<T>& s = this->state(p);
-        T* sum = this->buffer(s, "sum", p, o.initial_accumulator_value).data_ptr();
+        Tensor<T> sum = this->buffer(s, "sum", p, o.initial_accumulator_value);
         const int64_t t = ++s.step;
-        const T clr = static_cast<T>(o.lr / (1 + static_cast<double>(t - 1) * o.lr_decay));
-        for (int64_t i = 0; i < n; ++i) {
-          T g = o.maximize ? -gp[i] : gp[i];
-          if (o.weight_decay != 0) g = g + wd * w[i];
-          sum[i] = sum[i] + g * g;
-          const T std_ = std::sqrt(sum[i]) + eps;
-          w[i] = w[i] - clr * (g / std_);
-        }
+        const backend::AdagradStep step{o.lr / (1 + static_cast<double>(t - 1) * o.lr_decay), o.eps,
+                                        o.weight_decay, o.maximize};
+        SINEW_DISPATCH(p.device(), adagrad_step, p, gt, sum, step);
         p.impl().storage->bump_version();
       }
     }

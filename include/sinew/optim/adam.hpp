@@ -7,6 +7,9 @@
 #include <utility>
 #include <vector>
 
+#include "sinew/backend/cpu/optim.hpp"
+#include "sinew/backend/dispatch.hpp"
+#include "sinew/backend/optim_step.hpp"
 #include "sinew/optim/optimizer.hpp"
 
 namespace sinew::optim {
@@ -92,46 +95,30 @@ class AdamBase : public OptimizerWith<T, Options, GroupOptions> {
     for (size_t gi = 0; gi < this->num_param_groups(); ++gi) {
       const Options& o = this->options(gi);
       const double beta1 = o.betas.first, beta2 = o.betas.second;
-      const T b1 = static_cast<T>(beta1), b2 = static_cast<T>(beta2);
-      const T one_b1 = static_cast<T>(1 - beta1), one_b2 = static_cast<T>(1 - beta2);
-      const T wd = static_cast<T>(o.weight_decay);
-      const T decay = static_cast<T>(1 - o.lr * o.weight_decay);
       for (const Tensor<T>& p : this->params_[gi]) {
         Tensor<T> gt = this->grad_of(p);
         if (!gt.defined()) continue;
-        T* w = this->param_data(p);
-        const T* gp = gt.data_ptr();
-        const int64_t n = p.numel();
+        this->check_param(p);
         ParamStateT<T>& s = this->state(p);
-        T* m = this->buffer(s, "exp_avg", p).data_ptr();
-        T* v = this->buffer(s, "exp_avg_sq", p).data_ptr();
-        T* vmax = o.amsgrad ? this->buffer(s, "max_exp_avg_sq", p).data_ptr() : nullptr;
+        Tensor<T> m = this->buffer(s, "exp_avg", p);
+        Tensor<T> v = this->buffer(s, "exp_avg_sq", p);
+        Tensor<T> vmax = o.amsgrad ? this->buffer(s, "max_exp_avg_sq", p) : Tensor<T>();
         const int64_t t = ++s.step;
         // Scalars in double, as Python floats are in PyTorch.
         const double c1 = 1 - std::pow(beta1, static_cast<double>(t));
         const double c2 = 1 - std::pow(beta2, static_cast<double>(t));
-        const T step_size = static_cast<T>(o.lr / c1);
-        const T c2_sqrt = static_cast<T>(std::sqrt(c2));
-        const T eps = static_cast<T>(o.eps);
-        for (int64_t i = 0; i < n; ++i) {
-          T g = o.maximize ? -gp[i] : gp[i];
-          if (o.weight_decay != 0) {
-            if (decoupled_) {
-              w[i] = w[i] * decay;
-            } else {
-              g = g + wd * w[i];
-            }
-          }
-          m[i] = m[i] * b1 + one_b1 * g;
-          v[i] = v[i] * b2 + one_b2 * (g * g);
-          T second = v[i];
-          if (vmax != nullptr) {
-            vmax[i] = std::max(vmax[i], v[i]);
-            second = vmax[i];
-          }
-          const T denom = std::sqrt(second) / c2_sqrt + eps;
-          w[i] = w[i] - step_size * (m[i] / denom);
-        }
+        backend::AdamStep step;
+        step.lr = o.lr;
+        step.step_size = o.lr / c1;
+        step.bias_correction2_sqrt = std::sqrt(c2);
+        step.beta1 = beta1;
+        step.beta2 = beta2;
+        step.eps = o.eps;
+        step.weight_decay = o.weight_decay;
+        step.decoupled = decoupled_;
+        step.amsgrad = o.amsgrad;
+        step.maximize = o.maximize;
+        SINEW_DISPATCH(p.device(), adam_step, p, gt, m, v, vmax, step);
         p.impl().storage->bump_version();
       }
     }

@@ -19,7 +19,8 @@
 //
 // Numerics as PyTorch's: flat vectors have the parameters' element type, dot products are
 // accumulated in double, the step length, loss values and curvature scalars are doubles (Python
-// floats).
+// floats). Everything is tensor ops on the parameters' device (a scalar is read with item()), so
+// LBFGS runs wherever the parameters live.
 #pragma once
 
 #include <algorithm>
@@ -31,6 +32,10 @@
 #include <utility>
 #include <vector>
 
+#include "sinew/ops/arithmetic.hpp"
+#include "sinew/ops/linalg.hpp"
+#include "sinew/ops/reduce.hpp"
+#include "sinew/ops/view.hpp"
 #include "sinew/optim/optimizer.hpp"
 
 namespace sinew::optim {
@@ -100,25 +105,26 @@ inline double cubic_interpolate(double x1, double f1, double g1, double x2, doub
   return (lo + hi) / 2;
 }
 
+// The vector reductions of the algorithm, as tensor ops on the flat vectors' device; each result
+// is read back with item(). Dot products and sums are accumulated in double.
 template <class T>
 double dot(const Tensor<T>& a, const Tensor<T>& b) {
-  const T* x = a.data_ptr();
-  const T* y = b.data_ptr();
-  double s = 0;
-  for (int64_t i = 0, n = a.numel(); i < n; ++i) s += static_cast<double>(x[i]) * y[i];
-  return s;
+  if (a.numel() == 0) return 0;
+  return sinew::dot(a.template to<double>(), b.template to<double>()).item();
 }
 template <class T>
 double abs_max(const Tensor<T>& a) {
-  const T* x = a.data_ptr();
-  double m = 0;
-  for (int64_t i = 0, n = a.numel(); i < n; ++i)
-    m = std::max(m, std::fabs(static_cast<double>(x[i])));
-  return m;
+  if (a.numel() == 0) return 0;
+  return static_cast<double>(a.abs().max().item());
+}
+template <class T>
+double abs_sum(const Tensor<T>& a) {
+  if (a.numel() == 0) return 0;
+  return a.template to<double>().abs().sum().item();
 }
 template <class T>
 void copy_into(Tensor<T>& dst, const Tensor<T>& src) {
-  std::copy(src.data_ptr(), src.data_ptr() + src.numel(), dst.data_ptr());
+  dst.copy_(src);
 }
 
 }  // namespace detail
@@ -249,47 +255,53 @@ class LBFGST : public OptimizerWith<T, LBFGSOptions, LBFGSGroupOptions> {
     for (const auto& p : this->params_[g]) n += p.numel();
     return n;
   }
-  Tensor<T> flat_buffer(size_t g) const { return zeros<T>({group_numel(g)}); }
+  // A flat vector of the group's length on the device of its first parameter.
+  Tensor<T> flat_buffer(size_t g) const {
+    return zeros<T>({group_numel(g)}, this->params_[g][0].device());
+  }
 
   // The group's gradients, concatenated (a parameter without .grad contributes zeros).
   void gather_flat_grad(size_t g, Tensor<T>& out) const {
-    T* o = out.data_ptr();
+    int64_t offset = 0;
     for (const auto& p : this->params_[g]) {
       Tensor<T> gr = this->grad_of(p);
       const int64_t n = p.numel();
+      Tensor<T> slot = out.narrow(0, offset, n);
       if (gr.defined()) {
-        std::copy(gr.data_ptr(), gr.data_ptr() + n, o);
+        slot.copy_(gr.detach().reshape({n}));
       } else {
-        std::fill(o, o + n, T(0));
+        slot.zero_();
       }
-      o += n;
+      offset += n;
     }
   }
-  // p <- p + t * d over the group's parameters.
+  // p <- p + t * d over the group's parameters (PyTorch's p.add_(d_slice, alpha=t)).
   void add_grad(size_t g, double t, const Tensor<T>& d) const {
-    const T ft = static_cast<T>(t);
-    const T* u = d.data_ptr();
+    int64_t offset = 0;
     for (const auto& p : this->params_[g]) {
-      T* w = this->param_data(p);
-      for (int64_t i = 0, n = p.numel(); i < n; ++i) w[i] = w[i] + ft * u[i];
-      u += p.numel();
-      p.impl().storage->bump_version();
+      this->check_param(p);
+      const int64_t n = p.numel();
+      Tensor<T> w = p.detach();
+      w.add_(d.narrow(0, offset, n).view(p.shape()), t);
+      offset += n;
     }
   }
   void clone_params(size_t g, Tensor<T>& out) const {
-    T* o = out.data_ptr();
+    int64_t offset = 0;
     for (const auto& p : this->params_[g]) {
-      const T* w = this->param_data(p);
-      std::copy(w, w + p.numel(), o);
-      o += p.numel();
+      const int64_t n = p.numel();
+      out.narrow(0, offset, n).copy_(p.detach().reshape({n}));
+      offset += n;
     }
   }
   void set_params(size_t g, const Tensor<T>& x) const {
-    const T* s = x.data_ptr();
+    int64_t offset = 0;
     for (const auto& p : this->params_[g]) {
-      std::copy(s, s + p.numel(), this->param_data(p));
-      s += p.numel();
-      p.impl().storage->bump_version();
+      this->check_param(p);
+      const int64_t n = p.numel();
+      Tensor<T> w = p.detach();
+      w.copy_(x.narrow(0, offset, n).view(p.shape()));
+      offset += n;
     }
   }
   static double evaluate(const Closure& closure) {
@@ -439,7 +451,6 @@ class LBFGST : public OptimizerWith<T, LBFGSOptions, LBFGSGroupOptions> {
     GroupState& s = groups_state_[g];
     const LBFGSOptions& o = this->options(g);
     const int64_t max_eval = o.max_eval == -1 ? o.max_iter * 5 / 4 : o.max_eval;
-    const int64_t n = group_numel(g);
     if (!s.flat_grad.defined()) {
       s.flat_grad = flat_buffer(g);
       s.x_init = flat_buffer(g);
@@ -460,69 +471,48 @@ class LBFGST : public OptimizerWith<T, LBFGSOptions, LBFGSGroupOptions> {
     gather_flat_grad(g, s.flat_grad);
     if (detail::abs_max(s.flat_grad) <= o.tolerance_grad) return orig_loss;
 
-    T* d = s.d.data_ptr();
-    const T* fg = s.flat_grad.data_ptr();
+    Tensor<T>& d = s.d;
+    const Tensor<T>& fg = s.flat_grad;
     int64_t n_iter = 0;
     while (n_iter < o.max_iter) {
       n_iter += 1;
       s.n_iter += 1;
       // ---- direction -----------------------------------------------------------------------
       if (s.n_iter == 1) {
-        for (int64_t i = 0; i < n; ++i) d[i] = -fg[i];
+        d.copy_(fg.neg());
         s.old_dirs.clear();
         s.old_stps.clear();
         s.ro.clear();
         s.h_diag = 1;
       } else {
-        // y = flat_grad - prev_flat_grad (kept in prev_flat_grad's slot), s = d * t.
-        const T* pg = s.prev_flat_grad.data_ptr();
-        const T ft = static_cast<T>(s.t);
-        double ys = 0, yy = 0;
-        for (int64_t i = 0; i < n; ++i) {
-          const T yi = fg[i] - pg[i];
-          ys += static_cast<double>(yi) * static_cast<T>(d[i] * ft);
-          yy += static_cast<double>(yi) * yi;
-        }
+        // y = flat_grad - prev_flat_grad, s = d * t.
+        Tensor<T> y = fg - s.prev_flat_grad;
+        Tensor<T> st = d * s.t;
+        const double ys = detail::dot(y, st);
         if (ys > 1e-10) {
-          Tensor<T> y_buf, s_buf;
           if (static_cast<int64_t>(s.old_dirs.size()) == o.history_size) {
-            y_buf = s.old_dirs.front();  // reuse the oldest pair's memory
-            s_buf = s.old_stps.front();
             s.old_dirs.erase(s.old_dirs.begin());
             s.old_stps.erase(s.old_stps.begin());
             s.ro.erase(s.ro.begin());
-          } else {
-            y_buf = flat_buffer(g);
-            s_buf = flat_buffer(g);
           }
-          T* yb = y_buf.data_ptr();
-          T* sb = s_buf.data_ptr();
-          for (int64_t i = 0; i < n; ++i) {
-            yb[i] = fg[i] - pg[i];
-            sb[i] = d[i] * ft;
-          }
-          s.old_dirs.push_back(y_buf);
-          s.old_stps.push_back(s_buf);
+          const double yy = detail::dot(y, y);
+          s.old_dirs.push_back(y);
+          s.old_stps.push_back(st);
           s.ro.push_back(1.0 / ys);
           s.h_diag = ys / yy;
         }
         // Two-loop recursion; q and r share the direction buffer d.
         const size_t num_old = s.old_dirs.size();
         s.al.resize(std::max<size_t>(s.al.size(), num_old));
-        for (int64_t i = 0; i < n; ++i) d[i] = -fg[i];
+        d.copy_(fg.neg());
         for (size_t k = num_old; k-- > 0;) {
-          s.al[k] = detail::dot(s.old_stps[k], s.d) * s.ro[k];
-          const T a = static_cast<T>(-s.al[k]);
-          const T* od = s.old_dirs[k].data_ptr();
-          for (int64_t i = 0; i < n; ++i) d[i] = d[i] + a * od[i];
+          s.al[k] = detail::dot(s.old_stps[k], d) * s.ro[k];
+          d.add_(s.old_dirs[k], -s.al[k]);
         }
-        const T hd = static_cast<T>(s.h_diag);
-        for (int64_t i = 0; i < n; ++i) d[i] = d[i] * hd;
+        d.mul_(s.h_diag);
         for (size_t k = 0; k < num_old; ++k) {
-          const double be_i = detail::dot(s.old_dirs[k], s.d) * s.ro[k];
-          const T a = static_cast<T>(s.al[k] - be_i);
-          const T* os = s.old_stps[k].data_ptr();
-          for (int64_t i = 0; i < n; ++i) d[i] = d[i] + a * os[i];
+          const double be_i = detail::dot(s.old_dirs[k], d) * s.ro[k];
+          d.add_(s.old_stps[k], s.al[k] - be_i);
         }
       }
       detail::copy_into(s.prev_flat_grad, s.flat_grad);
@@ -530,9 +520,7 @@ class LBFGST : public OptimizerWith<T, LBFGSOptions, LBFGSGroupOptions> {
 
       // ---- step length -----------------------------------------------------------------------
       if (s.n_iter == 1) {
-        double abs_sum = 0;
-        for (int64_t i = 0; i < n; ++i) abs_sum += std::fabs(fg[i]);
-        s.t = std::min(1.0, 1.0 / abs_sum) * o.lr;
+        s.t = std::min(1.0, 1.0 / detail::abs_sum(fg)) * o.lr;
       } else {
         s.t = o.lr;
       }

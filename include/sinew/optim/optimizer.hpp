@@ -21,9 +21,11 @@
 // its parameter indices). That is exactly what a safetensors file holds (see optim/serialize.hpp).
 // load_state_dict() restores both, so a resumed run continues bit for bit.
 //
-// Updates run under NoGradGuard, in place, as loops over the data of contiguous CPU parameters in
-// their own precision (another device is an Error naming the parameter); state buffers are
-// allocated on a parameter's first step and reused after. Parameters without a .grad are skipped.
+// Updates run under NoGradGuard, in place, in the parameters' own precision: one fused kernel per
+// parameter (backend/optim_step.hpp, dispatched on the parameter's device), so nothing here reads
+// or writes a tensor's memory; parameters must be contiguous (an Error names the shape). State
+// buffers are allocated on a parameter's first step, on its device, and reused after. Parameters
+// without a .grad are skipped.
 //
 // Everything here that touches tensors or JSON is a template, so a program that includes
 // <sinew/sinew.hpp> and uses no optimizer instantiates none of it. No virtual function mentions
@@ -384,11 +386,13 @@ class OptimizerT : public Optimizer {
       SINEW_CHECK(i < all.size(), fn, "key '", key, "' names parameter ", i, " of ", all.size());
       incoming[i][key.substr(dot2 + 1)] = t;
     }
+    std::vector<int64_t> steps(all.size(), 0);
     for (size_t i = 0; i < all.size(); ++i) {
       for (const auto& [n, t] : incoming[i]) {
         if (n == "step") {
           SINEW_CHECK(t.numel() == 1, fn, "state.", i, ".step must hold one value, got ",
                       t.shape());
+          steps[i] = t.detach().template item<int64_t>();  // item(): a copy on any device
         } else {
           check_state_shape(i, all[i], n, t);
         }
@@ -406,11 +410,7 @@ class OptimizerT : public Optimizer {
     for (size_t i = 0; i < all.size(); ++i) {
       if (incoming[i].empty()) continue;
       ParamStateT<T>& s = state(all[i]);
-      for (const auto& [n, t] : incoming[i]) {
-        if (n == "step") {
-          s.step = static_cast<int64_t>(t.detach().contiguous().data_ptr()[0]);
-        }
-      }
+      if (incoming[i].count("step") != 0) s.step = steps[i];
       // Buffers in the order the dict lists them (the dict keeps insertion order).
       for (const auto& [key, t] : dict.tensors) {
         std::string prefix = "state." + std::to_string(i) + ".";
@@ -480,19 +480,21 @@ class OptimizerT : public Optimizer {
   virtual void load_group_states(const std::vector<FieldVisitor*>&) {}
   void clear_state() { state_.clear(); }
 
-  // The contiguous CPU data of a parameter and of its gradient, for the update loops.
-  T* param_data(const Tensor<T>& p) const {
-    SINEW_CHECK(p.is_cpu() && p.is_contiguous(), name().c_str(),
-                "parameters must be contiguous CPU tensors, got one of shape ", p.shape(), " on ",
-                p.device());
-    return p.data_ptr();
+  // The fused step kernels (backend/cpu/optim.hpp and its CUDA counterpart) update a parameter's
+  // memory in place as one flat array.
+  void check_param(const Tensor<T>& p) const {
+    SINEW_CHECK(p.is_contiguous(), name().c_str(),
+                "parameters must be contiguous tensors, got one of shape ", p.shape(),
+                " and strides ", p.strides(), " on ", p.device());
   }
+  // The gradient of p, contiguous, on p's device (undefined when p has none).
   Tensor<T> grad_of(const Tensor<T>& p) const {
     Tensor<T> g = p.grad();
     if (!g.defined()) return g;
     SINEW_CHECK(g.shape() == p.shape(), name().c_str(), "gradient of shape ", g.shape(),
                 " for a parameter of shape ", p.shape());
-    SINEW_CHECK(g.is_cpu(), name().c_str(), "gradients must be on the CPU, got ", g.device());
+    SINEW_CHECK(g.device() == p.device(), name().c_str(), "gradient on ", g.device(),
+                " for a parameter on ", p.device());
     return g.is_contiguous() ? g : g.contiguous();
   }
   // A zero-filled (or value-filled) state buffer created on first use.

@@ -8,6 +8,9 @@
 #include <utility>
 #include <vector>
 
+#include "sinew/backend/cpu/optim.hpp"
+#include "sinew/backend/dispatch.hpp"
+#include "sinew/backend/optim_step.hpp"
 #include "sinew/optim/optimizer.hpp"
 
 namespace sinew::optim {
@@ -78,42 +81,18 @@ class RMSpropT : public OptimizerWith<T, RMSpropOptions, RMSpropGroupOptions> {
     NoGradGuard guard;
     for (size_t gi = 0; gi < this->num_param_groups(); ++gi) {
       const RMSpropOptions& o = this->options(gi);
-      const T alpha = static_cast<T>(o.alpha);
-      const T one_alpha = static_cast<T>(1 - o.alpha);
-      const T wd = static_cast<T>(o.weight_decay);
-      const T eps = static_cast<T>(o.eps);
-      const T mu = static_cast<T>(o.momentum);
-      const T lr = static_cast<T>(o.lr);
+      const backend::RmspropStep step{o.lr,       o.alpha,    o.eps,     o.weight_decay,
+                                      o.momentum, o.centered, o.maximize};
       for (const Tensor<T>& p : this->params_[gi]) {
         Tensor<T> gt = this->grad_of(p);
         if (!gt.defined()) continue;
-        T* w = this->param_data(p);
-        const T* gp = gt.data_ptr();
-        const int64_t n = p.numel();
+        this->check_param(p);
         ParamStateT<T>& s = this->state(p);
-        T* sq = this->buffer(s, "square_avg", p).data_ptr();
-        T* buf = o.momentum > 0 ? this->buffer(s, "momentum_buffer", p).data_ptr() : nullptr;
-        T* ga = o.centered ? this->buffer(s, "grad_avg", p).data_ptr() : nullptr;
+        Tensor<T> sq = this->buffer(s, "square_avg", p);
+        Tensor<T> buf = o.momentum > 0 ? this->buffer(s, "momentum_buffer", p) : Tensor<T>();
+        Tensor<T> ga = o.centered ? this->buffer(s, "grad_avg", p) : Tensor<T>();
         ++s.step;
-        for (int64_t i = 0; i < n; ++i) {
-          T g = o.maximize ? -gp[i] : gp[i];
-          if (o.weight_decay != 0) g = g + wd * w[i];
-          sq[i] = sq[i] * alpha + one_alpha * (g * g);
-          T avg;
-          if (ga != nullptr) {
-            ga[i] = ga[i] * alpha + one_alpha * g;
-            avg = std::sqrt(sq[i] - ga[i] * ga[i]);
-          } else {
-            avg = std::sqrt(sq[i]);
-          }
-          avg = avg + eps;
-          if (buf != nullptr) {
-            buf[i] = buf[i] * mu + g / avg;
-            w[i] = w[i] - lr * buf[i];
-          } else {
-            w[i] = w[i] - lr * (g / avg);
-          }
-        }
+        SINEW_DISPATCH(p.device(), rmsprop_step, p, gt, sq, buf, ga, step);
         p.impl().storage->bump_version();
       }
     }

@@ -6,6 +6,9 @@
 #include <utility>
 #include <vector>
 
+#include "sinew/backend/cpu/optim.hpp"
+#include "sinew/backend/dispatch.hpp"
+#include "sinew/backend/optim_step.hpp"
 #include "sinew/optim/optimizer.hpp"
 
 namespace sinew::optim {
@@ -71,33 +74,21 @@ class SGDT : public OptimizerWith<T, SGDOptions, SGDGroupOptions> {
     NoGradGuard guard;
     for (size_t gi = 0; gi < this->num_param_groups(); ++gi) {
       const SGDOptions& o = this->options(gi);
-      const T wd = static_cast<T>(o.weight_decay);
-      const T mu = static_cast<T>(o.momentum);
-      const T damp = static_cast<T>(1 - o.dampening);
-      const T lr = static_cast<T>(o.lr);
       for (const Tensor<T>& p : this->params_[gi]) {
         Tensor<T> gt = this->grad_of(p);
         if (!gt.defined()) continue;
-        T* w = this->param_data(p);
-        const T* gp = gt.data_ptr();
-        const int64_t n = p.numel();
+        this->check_param(p);
         ParamStateT<T>& s = this->state(p);
-        T* buf = nullptr;
+        Tensor<T> buf;
         bool first = false;
         if (o.momentum != 0) {
           first = s.buffers.find("momentum_buffer") == nullptr;
-          buf = this->buffer(s, "momentum_buffer", p).data_ptr();
+          buf = this->buffer(s, "momentum_buffer", p);
         }
         ++s.step;
-        for (int64_t i = 0; i < n; ++i) {
-          T d = o.maximize ? -gp[i] : gp[i];
-          if (o.weight_decay != 0) d = d + wd * w[i];
-          if (buf != nullptr) {
-            buf[i] = first ? d : buf[i] * mu + damp * d;
-            d = o.nesterov ? d + mu * buf[i] : buf[i];
-          }
-          w[i] = w[i] - lr * d;
-        }
+        const backend::SgdStep step{o.lr,       o.momentum, o.dampening, o.weight_decay,
+                                    o.nesterov, o.maximize, first};
+        SINEW_DISPATCH(p.device(), sgd_step, p, gt, buf, step);
         p.impl().storage->bump_version();
       }
     }
