@@ -46,10 +46,14 @@
   X(lstm_cell_forward) X(lstm_cell_backward) X(gru_cell_forward) X(gru_cell_backward)            \
   X(rnn_cell_forward) X(rnn_cell_backward)
 
+// Optimizer steps (backend/optim_step.hpp's descriptors): one fused pass over a parameter, its
+// gradient and its state buffers.
+#define SINEW_OPTIM_KERNELS(X) X(sgd_step) X(adam_step) X(rmsprop_step) X(adagrad_step)
+
 #define SINEW_BACKEND_KERNELS(X)                                                                 \
   SINEW_ELEMENTWISE_KERNELS(X) SINEW_REDUCTION_KERNELS(X) SINEW_INDEX_KERNELS(X)                 \
   SINEW_LINALG_KERNELS(X) SINEW_CONV_POOL_KERNELS(X) SINEW_NORMALIZATION_KERNELS(X)              \
-  SINEW_RNN_KERNELS(X)
+  SINEW_RNN_KERNELS(X) SINEW_OPTIM_KERNELS(X)
 // clang-format on
 
 // In a backend's kernels.hpp, after including all of its kernels:

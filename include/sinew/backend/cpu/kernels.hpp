@@ -8,6 +8,7 @@
 #include "sinew/backend/cpu/gemm.hpp"
 #include "sinew/backend/cpu/index.hpp"
 #include "sinew/backend/cpu/normalization.hpp"
+#include "sinew/backend/cpu/optim.hpp"
 #include "sinew/backend/cpu/pool.hpp"
 #include "sinew/backend/cpu/reduce.hpp"
 #include "sinew/backend/cpu/rnn.hpp"
