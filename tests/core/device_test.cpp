@@ -19,8 +19,19 @@ TEST(Cuda, NoDevicesWithoutTheCudaBackend) {
   EXPECT_FALSE(cuda::cudnn_is_available());
   // What the answer means: a CUDA tensor cannot be made.
   SINEW_EXPECT_ERROR(ones<float>({2}).to(Device::cuda()), "cuda:0", "no CUDA backend");
+  SINEW_EXPECT_ERROR(ones<float>({2}).cuda(1), "Tensor::to", "cuda:1", "no CUDA backend");
+  SINEW_EXPECT_ERROR(zeros<float>({2}, Device::cuda()), "Storage", "cuda:0", "no CUDA backend");
+  SINEW_EXPECT_ERROR(ones<int64_t>({3}).to(Device::cuda(2)), "cuda:2", "no CUDA backend");
 }
 #endif
+
+// Moving to the device a tensor is on already is the tensor itself (no copy), as PyTorch.
+TEST(Device, ToTheSameDeviceIsTheSameTensor) {
+  Tensor<float> t = ones<float>({2, 3});
+  Tensor<float> c = t.to(Device::cpu());
+  EXPECT_EQ(c.data_ptr(), t.data_ptr());
+  EXPECT_EQ(t.cpu().data_ptr(), t.data_ptr());
+}
 
 // The usual guard in a program: take the GPU when there is one, else stay on the CPU.
 TEST(Cuda, AvailabilityChoosesTheDevice) {

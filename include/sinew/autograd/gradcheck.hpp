@@ -30,13 +30,15 @@ using SingleFn = std::function<Tensor<double>(const std::vector<Tensor<double>>&
 
 namespace detail {
 
-inline double& element(const Tensor<double>& t, int64_t flat) {
+// Element `flat` (row-major) of t as a 0-d view, to read with item() and write with fill_, so
+// that gradcheck runs on any device.
+inline Tensor<double> element(const Tensor<double>& t, int64_t flat) {
   int64_t off = t.storage_offset();
   for (int64_t d = t.dim() - 1; d >= 0; --d) {
     off += (flat % t.size(d)) * t.stride(d);
     flat /= t.size(d);
   }
-  return static_cast<double*>(t.impl().storage->data())[off];
+  return sinew::detail::element_view(t, off);
 }
 
 inline std::vector<double> flat_values(const std::vector<Tensor<double>>& ts) {
@@ -78,7 +80,7 @@ inline GradcheckResult gradcheck(const MultiFn& fn, const std::vector<Tensor<dou
       for (const auto& x : diff) row.emplace_back(static_cast<size_t>(x.numel()), 0.0);
       if (!y.requires_grad()) continue;
       Tensor<double> g = zeros<double>(y.shape());
-      detail::element(g, j) = 1.0;
+      detail::element(g, j).fill_(1.0);
       auto grads = grad<double>({y}, diff, {g}, {.retain_graph = true, .allow_unused = true});
       for (size_t i = 0; i < diff.size(); ++i) {
         if (!grads[i].defined()) continue;
@@ -93,13 +95,13 @@ inline GradcheckResult gradcheck(const MultiFn& fn, const std::vector<Tensor<dou
   int reported = 0;
   for (size_t i = 0; i < diff.size(); ++i) {
     for (int64_t k = 0; k < diff[i].numel(); ++k) {
-      double& v = detail::element(diff[i], k);
-      double saved = v;
-      v = saved + opt.eps;
+      Tensor<double> v = detail::element(diff[i], k);
+      const double saved = v.item();
+      v.fill_(saved + opt.eps);
       auto plus = detail::flat_values(fn(inputs));
-      v = saved - opt.eps;
+      v.fill_(saved - opt.eps);
       auto minus = detail::flat_values(fn(inputs));
-      v = saved;
+      v.fill_(saved);
       SINEW_CHECK(static_cast<int64_t>(plus.size()) == n_out, "gradcheck",
                   "the function's output size changed between calls");
       for (int64_t q = 0; q < n_out; ++q) {

@@ -1,5 +1,7 @@
 // Storage: one block of device memory shared by a tensor and all of its views, with the
-// version counter that autograd uses to detect in-place changes to saved tensors.
+// version counter that autograd uses to detect in-place changes to saved tensors. The memory
+// comes from the allocator of its device: the CPU pool, or the CUDA backend's caching allocator
+// (SINEW_WITH_CUDA). Only backend kernels read or write it; everything else copies to the host.
 #pragma once
 
 #include <cstddef>
@@ -9,16 +11,41 @@
 
 #include "sinew/backend/cpu/allocator.hpp"
 #include "sinew/core/device.hpp"
+#ifdef SINEW_WITH_CUDA
+#include "sinew/backend/cuda/memory.hpp"
+#endif
 
 namespace sinew {
 
+namespace detail {
+
+// Memory for `nbytes` on `device` and its release; a device this build cannot use is an Error.
+inline void* device_allocate(std::size_t nbytes, Device device) {
+  if (device.is_cpu()) return backend::cpu::PooledAllocator::instance().allocate(nbytes);
+#ifdef SINEW_WITH_CUDA
+  return backend::cuda::device_allocate(nbytes, device.index());
+#else
+  no_cuda("Storage", device);
+#endif
+}
+
+inline void device_deallocate(void* data, std::size_t nbytes, Device device) noexcept {
+  if (device.is_cpu()) {
+    backend::cpu::PooledAllocator::instance().deallocate(data, nbytes);
+    return;
+  }
+#ifdef SINEW_WITH_CUDA
+  backend::cuda::device_deallocate(data, nbytes, device.index());
+#endif
+}
+
+}  // namespace detail
+
 class Storage {
  public:
-  Storage(std::size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
-    if (!device.is_cpu()) no_cuda("Storage", device);
-    data_ = backend::cpu::PooledAllocator::instance().allocate(nbytes);
-  }
-  ~Storage() { backend::cpu::PooledAllocator::instance().deallocate(data_, nbytes_); }
+  Storage(std::size_t nbytes, Device device)
+      : data_(detail::device_allocate(nbytes, device)), nbytes_(nbytes), device_(device) {}
+  ~Storage() { detail::device_deallocate(data_, nbytes_, device_); }
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
 

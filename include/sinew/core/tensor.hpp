@@ -148,6 +148,7 @@ class Tensor {
   Tensor<U> to() const;
   Tensor to(Device device) const;
   Tensor cpu() const { return to(Device::cpu()); }
+  Tensor cuda(int index = 0) const { return to(Device::cuda(index)); }
   Tensor clone() const;
   Tensor contiguous() const;
 

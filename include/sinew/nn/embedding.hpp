@@ -45,8 +45,9 @@ Tensor<T> embedding(const Tensor<int64_t>& indices, const Tensor<T>& weight,
   const int64_t n = weight.size(0), d = weight.size(1);
   std::optional<int64_t> pad = detail::wrap_padding_idx(padding_idx, n, "embedding");
   Tensor<int64_t> flat = indices.reshape({indices.numel()});
-  if (flat.numel() > 0) {
-    auto [lo, hi] = SINEW_DISPATCH(flat.device(), index_min_max, flat);
+  // On a device, index_select's kernel checks the indices (ops/index.hpp).
+  if (flat.numel() > 0 && flat.is_cpu()) {
+    auto [lo, hi] = backend::cpu::index_min_max(flat);
     SINEW_CHECK(lo >= 0 && hi < n, "embedding", "index ", lo < 0 ? lo : hi,
                 " is out of range for num_embeddings = ", n);
   }

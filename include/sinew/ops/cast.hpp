@@ -27,11 +27,23 @@ Tensor<U> Tensor<T>::to() const {
   }
 }
 
+// A copy on another device (this tensor itself when it is there already);  the gradient is
+// copied back. Copies between devices run on the device side: the CPU backend reads host memory
+// only.
 template <class T>
 Tensor<T> Tensor<T>::to(Device target) const {
   if (target == device()) return *this;
-  if (!target.is_cpu()) no_cuda("Tensor::to", target);
-  no_cuda("Tensor::to", device());
+#ifndef SINEW_WITH_CUDA
+  no_cuda("Tensor::to", target.is_cpu() ? device() : target);
+#else
+  Tensor<T> y = empty<T>(shape(), target);
+  SINEW_DISPATCH(target.is_cpu() ? device() : target, copy, y, *this);
+  if constexpr (is_floating_dtype_v<T>) {
+    autograd::record(y, "to", {*this},
+                     [from = device()](const Tensor<T>& g) { return g.to(from); });
+  }
+  return y;
+#endif
 }
 
 // A copy in new contiguous memory;  the gradient passes through unchanged.
@@ -53,7 +65,7 @@ Tensor<T> Tensor<T>::contiguous() const {
 // Copies src (broadcast to self's shape) into self;  d/dsrc = the gradient summed to src's shape.
 template <class T>
 Tensor<T>& Tensor<T>::copy_(const Tensor<T>& src) {
-  detail::check_same_device("copy_", *this, src);
+  if (src.device() != device()) return copy_(src.to(device()));
   SINEW_CHECK(detail::broadcast_shapes(shape(), src.shape(), "copy_") == shape(), "copy_",
               "cannot broadcast ", src.shape(), " into ", shape());
   return detail::inplace(

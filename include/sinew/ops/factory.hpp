@@ -278,27 +278,43 @@ inline int64_t element_offset(const TensorImpl& t, std::initializer_list<int64_t
   }
   return off;
 }
+
+// The element at storage offset `off` of t, as a 0-d tensor sharing t's memory (no history).
+template <class T>
+Tensor<T> element_view(const Tensor<T>& t, int64_t off) {
+  ImplPtr v = alias_impl(t.impl());
+  v->shape = {};
+  v->strides = {};
+  v->offset = off;
+  v->is_view = true;
+  return Tensor<T>(v);
+}
 }  // namespace detail
 
 template <class T>
 T Tensor<T>::item() const {
   SINEW_CHECK(numel() == 1, "item", "a tensor with ", numel(), " elements (shape ", shape(),
               ") cannot be converted to a scalar");
-  SINEW_CHECK(is_cpu(), "item", "tensor is on ", device(), "; copy it to the CPU first");
+  if (!is_cpu()) return to(Device::cpu()).item();
   return *data_ptr();
 }
 
 template <class T>
 T Tensor<T>::at(std::initializer_list<int64_t> index) const {
-  SINEW_CHECK(is_cpu(), "at", "tensor is on ", device(), "; copy it to the CPU first");
   int64_t off = detail::element_offset(impl(), index, "at");
+  if (!is_cpu()) return detail::element_view(*this, off).item();
   return static_cast<const T*>(impl().storage->data())[off];
 }
 
 template <class T>
 void Tensor<T>::set(std::initializer_list<int64_t> index, T value) {
-  SINEW_CHECK(is_cpu(), "set", "tensor is on ", device(), "; copy it to the CPU first");
   int64_t off = detail::element_offset(impl(), index, "set");
+  if (!is_cpu()) {
+    SINEW_DISPATCH(device(), copy, detail::element_view(*this, off),
+                   full<T>({}, static_cast<double>(value), device()));
+    impl().storage->bump_version();
+    return;
+  }
   static_cast<T*>(impl().storage->data())[off] = value;
   impl().storage->bump_version();
 }

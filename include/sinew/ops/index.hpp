@@ -19,10 +19,14 @@ namespace sinew {
 namespace detail {
 
 // Raises unless every value of index lies in [0, n): names the op, the bad value and the size.
+// On the CPU before any kernel reads through the index (one parallel min/max pass). A device does
+// not wait for that here: its kernels check each index they read and the backend raises the same
+// Error at the next synchronization point (item(), a copy to the host, synchronize()), as
+// PyTorch's device-side asserts do.
 inline void check_index_range(const Tensor<int64_t>& index, int64_t n, int64_t dim,
                               const char* where) {
-  if (index.numel() == 0) return;
-  auto [lo, hi] = SINEW_DISPATCH(index.device(), index_min_max, index);
+  if (index.numel() == 0 || !index.is_cpu()) return;
+  auto [lo, hi] = backend::cpu::index_min_max(index);
   SINEW_CHECK(lo >= 0 && hi < n, where, "index ", lo < 0 ? lo : hi,
               " is out of range for dimension ", dim, " of size ", n);
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sinew/backend/cpu/reduce.hpp"
+#include "sinew/backend/descriptors.hpp"
 #include "sinew/core/promotion.hpp"
 #include "sinew/ops/common.hpp"
 #include "sinew/ops/elementwise.hpp"
@@ -30,9 +31,11 @@ namespace detail {
 
 // Which dimensions a reduction covers: all when dims is empty, else each listed one (once).
 // A 0-d tensor accepts dimension 0 or -1 (as PyTorch) and has nothing to reduce.
-inline std::vector<bool> reduce_mask(const Shape& dims, const Shape& shape, const char* where) {
+inline backend::DimMask reduce_mask(const Shape& dims, const Shape& shape, const char* where) {
   int64_t ndim = shape.size();
-  std::vector<bool> mask(static_cast<size_t>(ndim), dims.empty());
+  SINEW_CHECK(ndim <= backend::DimMask::kMaxDims, where, "a tensor of shape ", shape, " has ", ndim,
+              " dimensions; reductions take at most ", backend::DimMask::kMaxDims);
+  backend::DimMask mask(ndim, dims.empty());
   std::vector<int64_t> seen;
   for (int64_t d : dims) {
     int64_t lo = std::min<int64_t>(-ndim, -1), hi = std::max<int64_t>(ndim - 1, 0);
@@ -42,13 +45,13 @@ inline std::vector<bool> reduce_mask(const Shape& dims, const Shape& shape, cons
     SINEW_CHECK(std::find(seen.begin(), seen.end(), w) == seen.end(), where, "dimension ", w,
                 " appears more than once in ", dims, " (tensor of shape ", shape, ")");
     seen.push_back(w);
-    if (ndim > 0) mask[static_cast<size_t>(w)] = true;
+    if (ndim > 0) mask.set(w);
   }
   return mask;
 }
 
 // Output shape of a reduction: reduced dims become 1 (keepdim) or disappear.
-inline Shape reduced_shape(const Shape& shape, const std::vector<bool>& mask, bool keepdim) {
+inline Shape reduced_shape(const Shape& shape, backend::DimMask mask, bool keepdim) {
   Shape s;
   for (int64_t d = 0; d < shape.size(); ++d) {
     if (!mask[static_cast<size_t>(d)])
@@ -60,15 +63,14 @@ inline Shape reduced_shape(const Shape& shape, const std::vector<bool>& mask, bo
 }
 
 // How many elements each output of the reduction covers.
-inline int64_t region_count(const Shape& shape, const std::vector<bool>& mask) {
+inline int64_t region_count(const Shape& shape, backend::DimMask mask) {
   int64_t n = 1;
   for (int64_t d = 0; d < shape.size(); ++d) n *= mask[static_cast<size_t>(d)] ? shape[d] : 1;
   return n;
 }
 
 // Max, min and argmax have no value over nothing (PyTorch raises too).
-inline void check_nonempty_region(const char* where, const Shape& shape,
-                                  const std::vector<bool>& mask) {
+inline void check_nonempty_region(const char* where, const Shape& shape, backend::DimMask mask) {
   for (int64_t d = 0; d < shape.size(); ++d) {
     SINEW_CHECK(!mask[static_cast<size_t>(d)] || shape[d] != 0, where, "cannot reduce dimension ",
                 d, " of size 0 (tensor of shape ", shape, "): the operation has no identity");
@@ -125,12 +127,13 @@ namespace detail {
 // has zeros. Without zeros it is y / x. Otherwise, with P the product of the non-zeros, z the
 // count of zeros and S the sum of the zero elements (0, but it carries their gradient): z = 0:
 // P / x;  z = 1: P at the zero, S P / x elsewhere;  z = 2: (S - x) P at the zeros (the other
-// zero), 0 elsewhere;  z > 2: 0.
+// zero), 0 elsewhere;  z > 2: 0. The shortcut for no zeros reads a count on the host, so only the
+// CPU takes it; a device computes the general formula (the same values) without a round trip.
 template <class T>
 Tensor<T> prod_others(const Tensor<T>& x, const Tensor<T>& y_kept, const Shape& dims) {
   Tensor<bool> is_zero = x == 0.0;
   Tensor<T> zero_mask = is_zero.template to<T>();
-  if (sum(zero_mask).item() == 0) return y_kept / x;
+  if (x.is_cpu() && sum(zero_mask).item() == 0) return y_kept / x;
   Tensor<T> safe = where(is_zero, 1.0, x);
   Tensor<T> z = sum(zero_mask, dims, true);
   Tensor<T> p = prod(safe, dims, true);
@@ -288,7 +291,7 @@ Tensor<int64_t> argmin(const Tensor<T>& x, int64_t dim, bool keepdim = false) {
 namespace detail {
 
 // N - correction (clamped at 0, so one element with unbiased = true gives NaN, as PyTorch).
-inline double var_denominator(const Shape& shape, const std::vector<bool>& mask, bool unbiased) {
+inline double var_denominator(const Shape& shape, backend::DimMask mask, bool unbiased) {
   return std::max(0.0, static_cast<double>(region_count(shape, mask)) - (unbiased ? 1.0 : 0.0));
 }
 

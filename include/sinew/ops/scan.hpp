@@ -98,7 +98,8 @@ template <class T>
 Tensor<T> cumprod_backward(const Tensor<T>& g, const Tensor<T>& x, const Tensor<T>& y, int64_t d) {
   if (x.dim() == 0 || x.numel() == 0) return g;
   Tensor<bool> is_zero = x == 0.0;
-  if (!any(is_zero).item()) return reverse_cumsum(g * y, d) / x;
+  // The shortcut reads a flag on the host: the CPU only (a device takes the general formulas).
+  if (x.is_cpu() && !any(is_zero).item()) return reverse_cumsum(g * y, d) / x;
   if (!autograd::is_grad_enabled()) {
     Tensor<int64_t> zeros_so_far = cumsum(is_zero, d);
     Tensor<bool> before = zeros_so_far == 0;

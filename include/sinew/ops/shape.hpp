@@ -215,13 +215,14 @@ Tensor<T> pad(const Tensor<T>& x, const Shape& pads, double value = 0) {
 // y = x reversed along each of dims (a copy, as torch.flip);  dL/dx = flip(dL/dy, dims).
 template <class T>
 Tensor<T> flip(const Tensor<T>& x, const Shape& dims) {
-  std::vector<bool> mask(static_cast<size_t>(x.dim()), false);
+  SINEW_CHECK(x.dim() <= backend::DimMask::kMaxDims, "flip", "a tensor of shape ", x.shape(),
+              " has more than ", backend::DimMask::kMaxDims, " dimensions");
+  backend::DimMask mask(x.dim(), false);
   for (int64_t d : dims) {
     int64_t w = detail::wrap_dim(d, x.dim(), "flip");
     if (x.dim() == 0) continue;
-    SINEW_CHECK(!mask[static_cast<size_t>(w)], "flip", "dimension ", w,
-                " appears more than once in dims ", dims);
-    mask[static_cast<size_t>(w)] = true;
+    SINEW_CHECK(!mask[w], "flip", "dimension ", w, " appears more than once in dims ", dims);
+    mask.set(w);
   }
   Tensor<T> y = empty<T>(x.shape(), x.device());
   SINEW_DISPATCH(x.device(), flip, x, mask, y);

@@ -18,23 +18,8 @@
 #include "sinew/backend/cpu/allocator.hpp"
 #include "sinew/backend/cpu/gemm.hpp"
 #include "sinew/backend/cpu/parallel.hpp"
+#include "sinew/backend/descriptors.hpp"
 #include "sinew/core/tensor.hpp"
-
-namespace sinew::backend {
-
-// The sizes of one convolution (shared by every backend's kernels). pad_* is the padding before
-// the first pixel; the padding after it is implied by the grid size.
-struct ConvGeometry {
-  int64_t batch = 0, groups = 1;
-  int64_t image_channels = 0, image_h = 0, image_w = 0;
-  int64_t grid_channels = 0, grid_h = 0, grid_w = 0;
-  int64_t kernel_h = 1, kernel_w = 1;
-  int64_t stride_h = 1, stride_w = 1;
-  int64_t pad_h = 0, pad_w = 0;
-  int64_t dilation_h = 1, dilation_w = 1;
-};
-
-}  // namespace sinew::backend
 
 namespace sinew::backend::cpu {
 

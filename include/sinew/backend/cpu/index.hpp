@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "sinew/backend/cpu/loops.hpp"
+#include "sinew/backend/descriptors.hpp"
 
 namespace sinew::backend::cpu {
 
@@ -40,7 +41,7 @@ char* bytes(const detail::TensorImpl& t) {
 
 // out = x with the dimensions marked in `dims` reversed: a copy through negative strides.
 template <class T>
-void flip(const Tensor<T>& x, const std::vector<bool>& dims, const Tensor<T>& out) {
+void flip(const Tensor<T>& x, backend::DimMask dims, const Tensor<T>& out) {
   if (out.numel() == 0) return;
   auto v = detail::alias_impl(x.impl());
   for (int64_t d = 0; d < x.dim(); ++d) {

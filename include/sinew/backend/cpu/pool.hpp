@@ -8,19 +8,8 @@
 #include <vector>
 
 #include "sinew/backend/cpu/parallel.hpp"
+#include "sinew/backend/descriptors.hpp"
 #include "sinew/core/tensor.hpp"
-
-namespace sinew::backend {
-
-// The geometry of one pooling call; the op fills it and has checked it (kernels never check).
-// Adaptive pooling uses only the sizes.
-struct Pool2dParams {
-  int64_t planes = 0, in_h = 0, in_w = 0, out_h = 0, out_w = 0;
-  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;
-  int64_t pad_h = 0, pad_w = 0, dilation_h = 1, dilation_w = 1;
-};
-
-}  // namespace sinew::backend
 
 namespace sinew::backend::cpu {
 

@@ -14,6 +14,7 @@
 #include "sinew/backend/cpu/eigen.hpp"
 #include "sinew/backend/cpu/elementwise.hpp"
 #include "sinew/backend/cpu/loops.hpp"
+#include "sinew/backend/descriptors.hpp"
 
 namespace sinew::backend::cpu {
 
@@ -24,7 +25,7 @@ struct ReducePlan {
   int64_t outputs = 1, region_size = 1;
 };
 
-inline ReducePlan make_reduce_plan(const detail::TensorImpl& x, const std::vector<bool>& reduced) {
+inline ReducePlan make_reduce_plan(const detail::TensorImpl& x, backend::DimMask reduced) {
   ReducePlan p;
   detail::TensorImpl view;  // the reduced dimensions only, as a strided tensor
   for (int64_t d = 0; d < x.shape.size(); ++d) {
@@ -188,7 +189,7 @@ T extreme(const ReducePlan& plan, const T* start, F f) {
 // When x's last dimension is kept and contiguous while the region is strided (a sum over the
 // batch dimension, a bias gradient), adjacent outputs read adjacent memory: the extent of that
 // dimension, else 0. Reducing a block of such outputs together keeps the inner loop contiguous.
-inline int64_t vertical_extent(const detail::TensorImpl& x, const std::vector<bool>& reduced,
+inline int64_t vertical_extent(const detail::TensorImpl& x, backend::DimMask reduced,
                                const ReducePlan& plan) {
   int64_t nd = x.shape.size();
   if (nd == 0 || reduced[static_cast<size_t>(nd - 1)] || x.strides[nd - 1] != 1) return 0;
@@ -216,7 +217,7 @@ void for_each_output_block(const ReducePlan& plan, const T* base, int64_t c, int
 // out (contiguous, one value per output) = sum over the reduced dimensions; accumulates in double
 // for floating types. R is the result type: T, or int64 for integer and bool inputs.
 template <class T, class R>
-void sum(const Tensor<T>& x, const std::vector<bool>& reduced, const Tensor<R>& out) {
+void sum(const Tensor<T>& x, backend::DimMask reduced, const Tensor<R>& out) {
   ReducePlan plan = make_reduce_plan(x.impl(), reduced);
   const T* base = x.data_ptr();
   R* o = out.data_ptr();
@@ -243,7 +244,7 @@ void sum(const Tensor<T>& x, const std::vector<bool>& reduced, const Tensor<R>& 
 
 // out = product over the reduced dimensions (1 for an empty region); R as for sum.
 template <class T, class R>
-void prod(const Tensor<T>& x, const std::vector<bool>& reduced, const Tensor<R>& out) {
+void prod(const Tensor<T>& x, backend::DimMask reduced, const Tensor<R>& out) {
   ReducePlan plan = make_reduce_plan(x.impl(), reduced);
   R* o = out.data_ptr();
   using A = AccOf<R>;
@@ -266,7 +267,7 @@ void prod(const Tensor<T>& x, const std::vector<bool>& reduced, const Tensor<R>&
 // out = whether every (All) or some (Any) element of each reduced region is non-zero (NaN counts
 // as non-zero, as PyTorch); over nothing All is true and Any false.
 template <Quantifier OP, class T>
-void all_any(const Tensor<T>& x, const std::vector<bool>& reduced, const Tensor<bool>& out) {
+void all_any(const Tensor<T>& x, backend::DimMask reduced, const Tensor<bool>& out) {
   ReducePlan plan = make_reduce_plan(x.impl(), reduced);
   bool* o = out.data_ptr();
   for_each_output(plan, x.data_ptr(), 1, [&](int64_t m, const T* r) {
@@ -320,8 +321,7 @@ struct ExtremumBlock {
 // out = max (is_max) or min over the reduced dimensions; NaN propagates. The op rejects empty
 // regions.
 template <class T>
-void extremum(const Tensor<T>& x, const std::vector<bool>& reduced, bool is_max,
-              const Tensor<T>& out) {
+void extremum(const Tensor<T>& x, backend::DimMask reduced, bool is_max, const Tensor<T>& out) {
   ReducePlan plan = make_reduce_plan(x.impl(), reduced);
   T* o = out.data_ptr();
   if (int64_t c = vertical_extent(x.impl(), reduced, plan); c > 0) {
@@ -379,7 +379,7 @@ int64_t find_first(const ReducePlan& plan, const T* start, T value) {
 // values = max (is_max) or min over the reduced dimensions and indices = the row-major position of
 // its first occurrence within the region (the first NaN, when there is one, as PyTorch).
 template <class T>
-void arg_extremum(const Tensor<T>& x, const std::vector<bool>& reduced, bool is_max,
+void arg_extremum(const Tensor<T>& x, backend::DimMask reduced, bool is_max,
                   const Tensor<T>& values, const Tensor<int64_t>& indices) {
   ReducePlan plan = make_reduce_plan(x.impl(), reduced);
   T* vo = values.data_ptr();
@@ -405,8 +405,7 @@ void arg_extremum(const Tensor<T>& x, const std::vector<bool>& reduced, bool is_
 // out = sum (x - mean)^2 / max(0, N - correction) over the reduced dimensions (two passes in
 // double).
 template <class T>
-void var(const Tensor<T>& x, const std::vector<bool>& reduced, double correction,
-         const Tensor<T>& out) {
+void var(const Tensor<T>& x, backend::DimMask reduced, double correction, const Tensor<T>& out) {
   ReducePlan plan = make_reduce_plan(x.impl(), reduced);
   T* o = out.data_ptr();
   const double count = static_cast<double>(plan.region_size);
@@ -424,7 +423,7 @@ void var(const Tensor<T>& x, const std::vector<bool>& reduced, double correction
 // out = the p-norm over the reduced dimensions (torch.linalg.vector_norm): (sum |x|^p)^(1/p);
 // p = inf: max |x|, -inf: min |x|, 0: the count of non-zeros.
 template <class T>
-void norm(const Tensor<T>& x, const std::vector<bool>& reduced, double p, const Tensor<T>& out) {
+void norm(const Tensor<T>& x, backend::DimMask reduced, double p, const Tensor<T>& out) {
   ReducePlan plan = make_reduce_plan(x.impl(), reduced);
   T* o = out.data_ptr();
   auto absf = [](T v) { return std::abs(v); };
@@ -451,7 +450,7 @@ void norm(const Tensor<T>& x, const std::vector<bool>& reduced, double p, const 
 // overflow). A NaN or infinite max is the answer itself: all -inf (or nothing) gives -inf, any
 // +inf gives +inf (not through exp, which Eigen's vectorized form clamps to a tiny non-zero).
 template <class T>
-void logsumexp(const Tensor<T>& x, const std::vector<bool>& reduced, const Tensor<T>& out) {
+void logsumexp(const Tensor<T>& x, backend::DimMask reduced, const Tensor<T>& out) {
   ReducePlan plan = make_reduce_plan(x.impl(), reduced);
   T* o = out.data_ptr();
   for_each_output(plan, x.data_ptr(), 10, [&](int64_t m, const T* r) {

@@ -1,0 +1,36 @@
+# Checks that every kernel name an op passes to SINEW_DISPATCH is in the kernel list
+# (include/sinew/backend/kernels.hpp), so that a backend providing the list provides everything.
+#   cmake -DINCLUDE_DIR=<repo>/include -P kernel_list.cmake
+cmake_minimum_required(VERSION 3.22)
+file(READ ${INCLUDE_DIR}/sinew/backend/kernels.hpp _list_text)
+string(REGEX MATCHALL "X\\([a-z_0-9]+\\)" _listed "${_list_text}")
+list(TRANSFORM _listed REPLACE "X\\(([a-z_0-9]+)\\)" "\\1")
+
+file(GLOB_RECURSE _headers ${INCLUDE_DIR}/sinew/*.hpp)
+set(_used)
+foreach(_h IN LISTS _headers)
+  file(READ ${_h} _text)
+  string(REGEX MATCHALL "SINEW_DISPATCH\\([^,;]+,[ \n]*[a-z_0-9]+" _calls "${_text}")
+  foreach(_c IN LISTS _calls)
+    string(REGEX REPLACE ".*,[ \n]*([a-z_0-9]+)$" "\\1" _name "${_c}")
+    if(NOT _name STREQUAL "kernel")  # the macro's own parameter
+      list(APPEND _used ${_name})
+    endif()
+  endforeach()
+endforeach()
+list(REMOVE_DUPLICATES _used)
+list(LENGTH _used _used_count)
+if(_used_count LESS 40)
+  message(FATAL_ERROR "found only ${_used_count} kernel names used with SINEW_DISPATCH: the scan is broken")
+endif()
+
+set(_missing)
+foreach(_name IN LISTS _used)
+  if(NOT _name IN_LIST _listed)
+    list(APPEND _missing ${_name})
+  endif()
+endforeach()
+if(_missing)
+  message(FATAL_ERROR "kernels used with SINEW_DISPATCH but missing from backend/kernels.hpp: ${_missing}")
+endif()
+message(STATUS "${_used_count} dispatched kernels, all in the kernel list")
