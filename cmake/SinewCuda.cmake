@@ -48,6 +48,8 @@ if(NOT TARGET sinew_cuda_runtime)
   endif()
   if(SINEW_CUDNN_FOUND)
     target_link_libraries(sinew_cuda_runtime INTERFACE sinew_cudnn)
+    # What sinew::cuda::cudnn_is_available() reports (backend/cuda/public.hpp).
+    target_compile_definitions(sinew_cuda_runtime INTERFACE SINEW_WITH_CUDNN)
   endif()
 endif()
 

@@ -14,3 +14,8 @@
 #include "sinew/io.hpp"
 #include "sinew/data.hpp"
 // clang-format on
+
+// The CUDA backend's sinew::cuda functions (synchronize, memory statistics, empty_cache, ...).
+#ifdef SINEW_WITH_CUDA
+#include "sinew/backend/cuda/public.hpp"
+#endif
