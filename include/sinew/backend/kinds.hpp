@@ -8,12 +8,12 @@
 // y = f(x; a, b). Scalar parameters: LeakyRelu slope a; Elu alpha a; Softplus beta a, threshold b;
 // Clamp* bounds a (and b); *Scalar the scalar a; Step: x > a; InRange: a <= x <= b;
 // LeakyStep: 1 where x > 0, else a (the derivative of LeakyRelu); Round: half to even.
+// clang-format off
 #define SINEW_UNARY_KINDS(X)                                                                     \
-  X(Neg)                                                                                         \
-  X(Exp) X(Log) X(Log1p) X(Sqrt) X(Rsqrt) X(Abs) X(Sign) X(Sin) X(Cos) X(Tanh) X(Sigmoid) X(Erf) \
-      X(Relu) X(LeakyRelu) X(Elu) X(Gelu) X(Softplus) X(Silu) X(ClampMin) X(ClampMax) X(Clamp)   \
-          X(AddScalar) X(MulScalar) X(DivScalar) X(RSubScalar) X(RDivScalar) X(PowScalar)        \
-              X(RPowScalar) X(Step) X(InRange) X(LeakyStep) X(Floor) X(Ceil) X(Round) X(Trunc)
+  X(Neg) X(Exp) X(Log) X(Log1p) X(Sqrt) X(Rsqrt) X(Abs) X(Sign) X(Sin) X(Cos) X(Tanh)            \
+  X(Sigmoid) X(Erf) X(Relu) X(LeakyRelu) X(Elu) X(Gelu) X(Softplus) X(Silu) X(ClampMin)          \
+  X(ClampMax) X(Clamp) X(AddScalar) X(MulScalar) X(DivScalar) X(RSubScalar) X(RDivScalar)        \
+  X(PowScalar) X(RPowScalar) X(Step) X(InRange) X(LeakyStep) X(Floor) X(Ceil) X(Round) X(Trunc)
 
 // z = f(x, y); Add and Sub scale y by alpha. Minimum/Maximum propagate NaN like PyTorch.
 #define SINEW_BINARY_KINDS(X) X(Add) X(Sub) X(Mul) X(Div) X(Pow) X(Minimum) X(Maximum)
@@ -30,6 +30,7 @@
 
 // Inclusive scans along one dimension: cumsum and cumprod.
 #define SINEW_SCAN_KINDS(X) X(Sum) X(Prod)
+// clang-format on
 
 // Every list with its enum's name, for code that generates something per kind family.
 #define SINEW_KIND_FAMILIES(F)          \
