@@ -258,6 +258,18 @@ TEST(Expand, BroadcastsWithStrideZero) {
   SINEW_EXPECT_ERROR(x.expand({3, -2}), "expand", "invalid size -2");
 }
 
+// Integer and bool tensors expand too (no gradient to record).
+TEST(Expand, WorksForIntegerAndBoolTensors) {
+  auto u = from_vector<uint8_t>({7, 250}, {2, 1});
+  auto ue = u.expand({2, 3});
+  EXPECT_EQ(ue.strides(), Shape({1, 0}));
+  EXPECT_EQ(ue.to_vector(), (std::vector<uint8_t>{7, 7, 7, 250, 250, 250}));
+  auto i = from_vector<int64_t>({-5}, {1});
+  EXPECT_EQ(i.expand({3}).to_vector(), (std::vector<int64_t>{-5, -5, -5}));
+  auto b = from_vector<bool>({true, false}, {1, 2});
+  EXPECT_EQ(b.expand({2, 2}).to_vector(), (std::vector<bool>{true, false, true, false}));
+}
+
 TEST(Expand, GradientSumsOverBroadcastDimensions) {
   auto x = rand_input({3, 1});
   EXPECT_TRUE(grad_ok([](auto& in) { return in[0].expand({2, 3, 4}) * 1.5; }, {x}));

@@ -183,8 +183,12 @@ Tensor<T> Tensor<T>::expand(const Shape& target) const {
     st.push_back(have == want ? stride(i - lead) : 0);
   }
   Tensor<T> y = detail::make_view(*this, s, st, storage_offset());
-  return autograd::record(y, "expand", {*this},
-                          [from = shape()](const Tensor<T>& g) { return sum_to(g, from); });
+  if constexpr (is_floating_dtype_v<T>) {
+    return autograd::record(y, "expand", {*this},
+                            [from = shape()](const Tensor<T>& g) { return sum_to(g, from); });
+  } else {
+    return y;  // no gradient (and sum_to of an integer tensor is int64)
+  }
 }
 
 namespace detail {
