@@ -42,7 +42,11 @@ mark_as_advanced(SINEW_CUDA_STUB_LIBCUDA)
 
 if(NOT TARGET sinew_cuda_runtime)
   add_library(sinew_cuda_runtime INTERFACE)
-  target_link_libraries(sinew_cuda_runtime INTERFACE CUDA::cudart CUDA::nvrtc)
+  # FindCUDAToolkit's CUDA::nvrtc lists CUDA::cuda_driver among its dependencies, which puts the
+  # driver library on the link line (kept where the linker does not drop unused libraries, as in a
+  # sanitizer build): link NVRTC's library file itself.
+  get_target_property(_sinew_nvrtc_library CUDA::nvrtc IMPORTED_LOCATION)
+  target_link_libraries(sinew_cuda_runtime INTERFACE CUDA::cudart ${_sinew_nvrtc_library})
   if(TARGET CUDA::cublas)
     target_link_libraries(sinew_cuda_runtime INTERFACE CUDA::cublas)
   endif()

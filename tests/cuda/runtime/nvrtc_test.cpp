@@ -201,7 +201,8 @@ TEST(Nvrtc, PtxasReportShowsSpills) {
   o.push_back(nv::kPtxasVerbose);
   o.push_back("-maxrregcount=32");
   const nv::CompileResult r = nv::compile(kHeavy, "sinew::heavy<64>", nv::Target::sm(90), o);
-  const nv::KernelResources* k = nv::find_kernel(nv::parse_ptxas_report(r.log), r.lowered_name);
+  const std::vector<nv::KernelResources> report = nv::parse_ptxas_report(r.log);
+  const nv::KernelResources* k = nv::find_kernel(report, r.lowered_name);
   ASSERT_NE(k, nullptr) << r.log;
   EXPECT_EQ(r.lowered_name, "_ZN5sinew5heavyILi64EEEvPf");
   EXPECT_LE(k->registers, 32);

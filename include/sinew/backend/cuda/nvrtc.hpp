@@ -337,5 +337,7 @@ inline const KernelResources* find_kernel(const std::vector<KernelResources>& re
     if (k.entry && k.function == lowered_name) return &k;
   return nullptr;
 }
+// The result points into the report, so a temporary report would leave it dangling.
+const KernelResources* find_kernel(std::vector<KernelResources>&&, std::string_view) = delete;
 
 }  // namespace sinew::backend::cuda::nvrtc
