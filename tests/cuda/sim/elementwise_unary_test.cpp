@@ -47,7 +47,9 @@ std::pair<double, double> params(Unary op) {
 template <Unary OP, class T>
 void check_unary() {
   SCOPED_TRACE(::testing::Message() << "dtype " << dtype_of<T>());
-  const auto [a, b] = params(OP);
+  // Named copies, not a structured binding: the lambda below uses them (clang 14).
+  const std::pair<double, double> ab = params(OP);
+  const double a = ab.first, b = ab.second;
   for (const UnaryCase& c : unary_cases()) {
     SCOPED_TRACE(describe(c.x) + " -> " + describe(c.out));
     const Tensor<T> x = make_input<T>(c.x, 0);
