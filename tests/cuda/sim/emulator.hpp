@@ -10,8 +10,8 @@
 // thread, no switch inside them). Works under AddressSanitizer (fiber switches are announced).
 #pragma once
 
-#include <ucontext.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 
 #include <cmath>
 #include <cstddef>

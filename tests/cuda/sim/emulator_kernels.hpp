@@ -28,7 +28,9 @@ using backend::Scan;
 using backend::Unary;
 }  // namespace sinew
 
+// The prelude first: the fragments use what it defines.
 #include <sinew_host_kernels/prelude.cuh>
+
 #include <sinew_host_kernels/elementwise.cuh>
 
 namespace sinew::emu {
