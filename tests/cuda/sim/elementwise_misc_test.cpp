@@ -3,6 +3,13 @@
 // Tensor type) against a plain static_cast loop.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <vector>
+
 #include <sinew/sinew.hpp>
 
 #include "emulator_parity.hpp"
@@ -85,13 +92,42 @@ TEST(CudaEmulatedCopy, ToInt64) { check_copy_from_all<int64_t>(); }
 TEST(CudaEmulatedCopy, ToUInt8) { check_copy_from_all<uint8_t>(); }
 TEST(CudaEmulatedCopy, ToBool) { check_copy_from_all<bool>(); }
 
-// int32 has no Tensor type: the flat (4 and 1 per access) and strided kernels launched by hand.
+// int32 has no Tensor type: the flat (4 and 1 per access) and strided kernels launched by hand on
+// buffers aligned as cudaMalloc aligns them (256 bytes): a packed access of 4 doubles needs 32,
+// more than std::vector's storage promises.
+template <class T>
+class DeviceLikeBuffer {
+ public:
+  explicit DeviceLikeBuffer(size_t n) : n_(n), data_(allocate(n)) {}
+  template <class U>
+  explicit DeviceLikeBuffer(const std::vector<U>& values) : DeviceLikeBuffer(values.size()) {
+    for (size_t i = 0; i < n_; ++i) data_[i] = static_cast<T>(values[i]);
+  }
+  T* data() { return data_.get(); }
+  std::vector<T> values() const { return std::vector<T>(data_.get(), data_.get() + n_); }
+
+ private:
+  struct Free {
+    void operator()(T* p) const { std::free(p); }
+  };
+  static T* allocate(size_t n) {
+    constexpr size_t kAlign = 256;
+    void* p = std::aligned_alloc(
+        kAlign, (std::max<size_t>(n * sizeof(T), 1) + kAlign - 1) / kAlign * kAlign);
+    if (p == nullptr) throw std::bad_alloc();
+    return static_cast<T*>(std::memset(p, 0, n * sizeof(T)));
+  }
+  size_t n_;
+  std::unique_ptr<T[], Free> data_;
+};
+
 template <class To, class From>
-void check_int32_cast(const std::vector<From>& in) {
-  const int n = static_cast<int>(in.size());
-  std::vector<To> expected(in.size());
-  for (size_t i = 0; i < in.size(); ++i) expected[i] = static_cast<To>(in[i]);
-  std::vector<To> flat4(in.size()), flat1(in.size()), strided(in.size());
+void check_int32_cast(const std::vector<From>& values) {
+  const int n = static_cast<int>(values.size());
+  std::vector<To> expected(values.size());
+  for (size_t i = 0; i < values.size(); ++i) expected[i] = static_cast<To>(values[i]);
+  DeviceLikeBuffer<From> in(values);
+  DeviceLikeBuffer<To> flat4(values.size()), flat1(values.size()), strided(values.size());
   sim::launch(&copy_flat<To, From, int32_t, 4>, dim3(2), dim3(32), 0, flat4.data(), in.data(), n);
   sim::launch(&copy_flat<To, From, int32_t, 1>, dim3(2), dim3(32), 0, flat1.data(), in.data(), n);
   backend::cuda::StridedArgs<int64_t, 2> s{};
@@ -101,9 +137,9 @@ void check_int32_cast(const std::vector<From>& in) {
   s.stride[0][0] = s.stride[1][0] = 1;
   sim::launch(&copy_strided<To, From, int64_t>, dim3(1), dim3(64), 0, strided.data(), in.data(),
               std::bit_cast<dev::Strided<int64_t, 2>>(s), int64_t{n});
-  EXPECT_EQ(flat4, expected);
-  EXPECT_EQ(flat1, expected);
-  EXPECT_EQ(strided, expected);
+  EXPECT_EQ(flat4.values(), expected);
+  EXPECT_EQ(flat1.values(), expected);
+  EXPECT_EQ(strided.values(), expected);
 }
 
 TEST(CudaEmulatedCopy, Int32CastsBothWays) {
@@ -115,7 +151,6 @@ TEST(CudaEmulatedCopy, Int32CastsBothWays) {
   std::vector<double> d;
   std::vector<int64_t> l;
   std::vector<uint8_t> u;
-  std::vector<bool> b_ref;
   for (int32_t v : i32) {
     f.push_back(static_cast<float>(v % 1000) + 0.75f);
     d.push_back(static_cast<double>(v) - 0.5);
@@ -131,16 +166,17 @@ TEST(CudaEmulatedCopy, Int32CastsBothWays) {
   check_int32_cast<int32_t, int64_t>(l);
   check_int32_cast<int32_t, uint8_t>(u);
   check_int32_cast<int32_t, int32_t>(i32);
-  // bool: std::vector<bool> has no data(); an array of bytes instead.
-  std::unique_ptr<bool[]> bits(new bool[i32.size()]);
-  std::vector<int32_t> from_bool(i32.size()), expected(i32.size());
+  // bool: std::vector<bool> has no data(); a buffer of bools instead.
+  DeviceLikeBuffer<bool> bits(i32.size());
+  DeviceLikeBuffer<int32_t> from_bool(i32.size());
+  std::vector<int32_t> expected(i32.size());
   for (size_t i = 0; i < i32.size(); ++i) {
-    bits[i] = i32[i] % 3 == 0;
-    expected[i] = bits[i] ? 1 : 0;
+    bits.data()[i] = i32[i] % 3 == 0;
+    expected[i] = bits.data()[i] ? 1 : 0;
   }
   sim::launch(&copy_flat<int32_t, bool, int32_t, 4>, dim3(1), dim3(32), 0, from_bool.data(),
-              bits.get(), static_cast<int32_t>(i32.size()));
-  EXPECT_EQ(from_bool, expected);
+              bits.data(), static_cast<int32_t>(i32.size()));
+  EXPECT_EQ(from_bool.values(), expected);
 }
 
 template <Compare OP, class T>
