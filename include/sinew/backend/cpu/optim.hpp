@@ -18,10 +18,6 @@
 #include <cstdint>
 #include <type_traits>
 
-#if defined(__SSE2__)
-#include <immintrin.h>
-#endif
-
 #include "sinew/backend/cpu/parallel.hpp"
 #include "sinew/backend/optim_step.hpp"
 #include "sinew/core/tensor.hpp"
@@ -69,6 +65,21 @@ void sgd_range(T* __restrict w, const T* __restrict gp, T* __restrict buf, int64
 // between the passes below.
 inline constexpr int64_t kBlock = 256;
 
+// The vector square root below: the instruction and its register width, written as inline
+// assembly on GCC vector types. The intrinsics header would do the same at a third of a second of
+// compile time for every program that includes Sinew without AVX-512 (with it, the SGEMM kernel
+// includes that header anyway).
+#if defined(__AVX512F__)
+#define SINEW_DETAIL_SQRT_BYTES 64
+#define SINEW_DETAIL_VEX "v"
+#elif defined(__AVX__)
+#define SINEW_DETAIL_SQRT_BYTES 32
+#define SINEW_DETAIL_VEX "v"
+#elif defined(__SSE2__)
+#define SINEW_DETAIL_SQRT_BYTES 16
+#define SINEW_DETAIL_VEX ""
+#endif
+
 // x[i] <- sqrt(x[i]) for i < n, correctly rounded as std::sqrt (the same instruction, the same
 // bits, NaN included). A loop that calls std::sqrt is not vectorized by GCC under -fmath-errno
 // (the default: the call keeps a branch for errno), so the steps below stage the argument of
@@ -77,27 +88,24 @@ inline constexpr int64_t kBlock = 256;
 template <class T>
 void sqrt_in_place(T* x, int64_t n) {
   int64_t i = 0;
-#if defined(__AVX512F__)
-  if constexpr (std::is_same_v<T, float>) {
-    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, _mm512_sqrt_ps(_mm512_loadu_ps(x + i)));
-  } else {
-    for (; i + 8 <= n; i += 8) _mm512_storeu_pd(x + i, _mm512_sqrt_pd(_mm512_loadu_pd(x + i)));
-  }
-#elif defined(__AVX__)
-  if constexpr (std::is_same_v<T, float>) {
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_sqrt_ps(_mm256_loadu_ps(x + i)));
-  } else {
-    for (; i + 4 <= n; i += 4) _mm256_storeu_pd(x + i, _mm256_sqrt_pd(_mm256_loadu_pd(x + i)));
-  }
-#elif defined(__SSE2__)
-  if constexpr (std::is_same_v<T, float>) {
-    for (; i + 4 <= n; i += 4) _mm_storeu_ps(x + i, _mm_sqrt_ps(_mm_loadu_ps(x + i)));
-  } else {
-    for (; i + 2 <= n; i += 2) _mm_storeu_pd(x + i, _mm_sqrt_pd(_mm_loadu_pd(x + i)));
+#if defined(SINEW_DETAIL_SQRT_BYTES)
+  using Packet [[gnu::vector_size(SINEW_DETAIL_SQRT_BYTES)]] = T;
+  constexpr int64_t kWidth = SINEW_DETAIL_SQRT_BYTES / sizeof(T);
+  for (; i + kWidth <= n; i += kWidth) {
+    Packet p;
+    __builtin_memcpy(&p, x + i, sizeof p);
+    if constexpr (std::is_same_v<T, float>) {
+      asm(SINEW_DETAIL_VEX "sqrtps {%1, %0|%0, %1}" : "=x"(p) : "x"(p));
+    } else {
+      asm(SINEW_DETAIL_VEX "sqrtpd {%1, %0|%0, %1}" : "=x"(p) : "x"(p));
+    }
+    __builtin_memcpy(x + i, &p, sizeof p);
   }
 #endif
   for (; i < n; ++i) x[i] = std::sqrt(x[i]);
 }
+#undef SINEW_DETAIL_VEX
+#undef SINEW_DETAIL_SQRT_BYTES
 
 template <class T>
 struct AdamScalars {
