@@ -32,6 +32,8 @@ using backend::Unary;
 #include <sinew_host_kernels/prelude.cuh>
 
 #include <sinew_host_kernels/elementwise.cuh>
+#include <sinew_host_kernels/optim.cuh>
+#include <sinew_host_kernels/reduce.cuh>
 
 namespace sinew::emu {
 

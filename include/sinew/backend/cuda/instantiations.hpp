@@ -125,16 +125,25 @@ SINEW_KIND_FAMILIES(SINEW_INST_ALL_KINDS)
 #undef SINEW_INST_ALL_KINDS
 #undef SINEW_INST_KIND
 
+// A kernel fragment of source.hpp and its program name in NVRTC's diagnostics.
+struct Fragment {
+  std::string_view source;
+  const char* program_name;
+};
+inline constexpr Fragment kElementwise{elementwise_source, "elementwise.cu"};
+inline constexpr Fragment kReduce{reduce_source, "reduce.cu"};
+inline constexpr Fragment kOptim{optim_source, "optim.cu"};
+
 inline Instantiation make(const char* family, DType dtype, std::vector<std::string> args,
-                          bool index32, int vec) {
+                          bool index32, int vec, const Fragment& fragment = kElementwise) {
   Instantiation i;
   i.family = family;
   i.kernel = std::string(family) + (vec > 0 ? "_flat" : "_strided");
   args.emplace_back(index_type_name(index32));
   if (vec > 0) args.push_back(std::to_string(vec));
   i.name_expression = name_expression(i.kernel, args);
-  i.fragment = elementwise_source;
-  i.program_name = "elementwise.cu";
+  i.fragment = fragment.source;
+  i.program_name = fragment.program_name;
   i.dtype = dtype;
   i.flat = vec > 0;
   i.index32 = index32;
@@ -201,9 +210,20 @@ inline std::vector<Instantiation> elementwise_instantiations() {
   return out;
 }
 
+// The reduction families of kernels/reduce.cuh.
+inline std::vector<Instantiation> reduction_instantiations() { return {}; }
+
+// The optimizer steps of kernels/optim.cuh.
+inline std::vector<Instantiation> optim_instantiations() { return {}; }
+
 // Every instantiation of every kernel family.
 inline const std::vector<Instantiation>& instantiations() {
-  static const std::vector<Instantiation> table = elementwise_instantiations();
+  static const std::vector<Instantiation> table = [] {
+    std::vector<Instantiation> t = elementwise_instantiations();
+    for (auto part : {reduction_instantiations(), optim_instantiations()})
+      t.insert(t.end(), part.begin(), part.end());
+    return t;
+  }();
   return table;
 }
 

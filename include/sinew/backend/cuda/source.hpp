@@ -35,6 +35,14 @@ inline constexpr char elementwise_source[] =
 #include "sinew/backend/cuda/kernels/elementwise.cuh"
     ;
 
+inline constexpr char reduce_source[] =
+#include "sinew/backend/cuda/kernels/reduce.cuh"
+    ;
+
+inline constexpr char optim_source[] =
+#include "sinew/backend/cuda/kernels/optim.cuh"
+    ;
+
 // What NVRTC compiles for one kernel family: the enums, the prelude, the family's fragment.
 inline std::string program_source(std::string_view fragment) {
   std::string s;
