@@ -15,6 +15,7 @@
 
 namespace sinew {
 namespace {
+namespace SINEW_UNITY_ID {
 
 using testing::all_close;
 using testing::rand_input;
@@ -358,5 +359,6 @@ TEST(Backward, IndependentBackwardInTwoThreads) {
   EXPECT_NEAR(grads[1], 200.0, 1e-9);
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew

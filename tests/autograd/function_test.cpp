@@ -9,6 +9,7 @@
 
 namespace sinew {
 namespace {
+namespace SINEW_UNITY_ID {
 
 using autograd::FunctionContext;
 using testing::all_close;
@@ -373,5 +374,6 @@ TEST(Function, BackwardTwiceNeedsRetainGraph) {
   SINEW_EXPECT_ERROR(y.backward(), "retain_graph");
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew

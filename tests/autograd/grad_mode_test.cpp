@@ -5,6 +5,7 @@
 
 namespace sinew {
 namespace {
+namespace SINEW_UNITY_ID {
 
 TEST(GradMode, NoGradGuardStopsRecordingAndRestores) {
   Tensor<double> x = ones<double>({2}).requires_grad_();
@@ -77,5 +78,6 @@ TEST(GradMode, InPlaceUpdateOfLeafNeedsNoGrad) {
   EXPECT_TRUE(w.is_leaf());
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew

@@ -8,6 +8,7 @@
 
 namespace sinew {
 namespace {
+namespace SINEW_UNITY_ID {
 
 using autograd::grad;
 using testing::all_close;
@@ -258,5 +259,6 @@ TEST(HigherOrder, Matmul) {
   EXPECT_TRUE(values_are(hv[0], expect_hv, 1e-12));
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew

@@ -5,6 +5,7 @@
 
 namespace sinew {
 namespace {
+namespace SINEW_UNITY_ID {
 
 using autograd::FunctionContext;
 using testing::rand_input;
@@ -82,5 +83,6 @@ TEST(Gradcheck, NeedsAnInputThatRequiresGrad) {
       "gradcheck", "no input requires grad");
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew

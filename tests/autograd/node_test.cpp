@@ -10,6 +10,7 @@
 
 namespace sinew {
 namespace {
+namespace SINEW_UNITY_ID {
 
 using testing::rand_input;
 using testing::values_are;
@@ -235,5 +236,6 @@ TEST(NodeName, ErrorsNameTheOpAndItsPyTorchName) {
   SINEW_EXPECT_ERROR(s.backward(), "a second time", "at node sum (SumBackward0)");
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew

@@ -8,6 +8,7 @@
 
 namespace sinew {
 namespace {
+namespace SINEW_UNITY_ID {
 
 using backend::DimMask;
 
@@ -52,5 +53,6 @@ TEST(DimMask, OpsRejectMoreThanSixtyFourDimensions) {
   SINEW_EXPECT_ERROR(flip(big, {0}), "flip", "more than 64");
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew

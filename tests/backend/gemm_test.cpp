@@ -14,6 +14,7 @@
 using namespace sinew;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 // Restores the thread count when a test ends.
 class ThreadCount {
@@ -147,6 +148,7 @@ const std::vector<Dims> kShapes = {{1, 1, 1},     {2, 3, 2},      {13, 17, 5}, {
                                    {25, 40, 33},  {64, 784, 128}, {7, 1, 19},  {300, 257, 129},
                                    {5, 800, 530}, {1930, 3, 17},  {1, 50, 40}, {40, 50, 1}};
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST(Gemm, MatchesNaiveReferenceForEveryShapeAndLayout) {

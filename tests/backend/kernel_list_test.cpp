@@ -9,6 +9,7 @@
 #include "sinew/backend/cpu/kernels.hpp"
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 TEST(KernelList, NamesAreUnique) {
 #define SINEW_KERNEL_NAME_(name) #name,
@@ -20,4 +21,5 @@ TEST(KernelList, NamesAreUnique) {
   EXPECT_TRUE(unique.count("lstm_cell_backward"));
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace

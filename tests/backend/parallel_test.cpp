@@ -8,6 +8,7 @@
 
 namespace sinew {
 namespace {
+namespace SINEW_UNITY_ID {
 
 TEST(ParallelFor, CoversEveryIndexOnce) {
   set_num_threads(2);
@@ -48,5 +49,6 @@ TEST(ParallelSlices, ExceptionInASliceIsRethrownOnTheCaller) {
   SINEW_EXPECT_ERROR(run(), "slice: failed");
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew

@@ -6,6 +6,7 @@
 
 namespace sinew {
 namespace {
+namespace SINEW_UNITY_ID {
 
 using backend::cpu::PooledAllocator;
 
@@ -120,5 +121,6 @@ TEST(Allocator, ManyAllocFreeCyclesKeepTheCacheBounded) {
   EXPECT_EQ(a.cached_bytes(), 0u);
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew

@@ -7,6 +7,7 @@
 
 namespace sinew {
 namespace {
+namespace SINEW_UNITY_ID {
 
 // As torch::cuda::is_available() and torch::cuda::device_count() (a size_t, as LibTorch's).
 static_assert(std::is_same_v<decltype(cuda::is_available()), bool>);
@@ -41,5 +42,6 @@ TEST(Cuda, AvailabilityChoosesTheDevice) {
   EXPECT_EQ(d.is_cuda(), cuda::device_count() > 0);
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew

@@ -7,6 +7,7 @@
 
 namespace sinew {
 namespace {
+namespace SINEW_UNITY_ID {
 
 template <class... A>
 std::string streamed(const A&... a) {
@@ -47,5 +48,6 @@ TEST(Error, FailThrowsError) {
   SINEW_EXPECT_ERROR(detail::fail("where", "x = ", 3), "where: x = 3");
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew

@@ -7,6 +7,7 @@
 
 namespace sinew {
 namespace {
+namespace SINEW_UNITY_ID {
 
 // Declared before anything is defined: a signature that only names the types.
 float first_weight(nn::Linear& layer);
@@ -27,5 +28,6 @@ TEST(Fwd, AliasesNameTheFloatInstantiations) {
 
 float first_weight(nn::Linear& layer) { return layer.weight.to_vector()[0]; }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew

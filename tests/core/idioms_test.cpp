@@ -13,6 +13,7 @@ using sinew::testing::all_close;
 using sinew::testing::values_are;
 
 namespace {
+namespace SINEW_UNITY_ID {
 Tensor<float> grid() { return arange<float>(6).reshape({2, 3}); }  // [[0, 1, 2], [3, 4, 5]]
 
 std::string printed(const auto& t) {
@@ -25,6 +26,7 @@ std::string printed(const auto& t) {
 struct PrintOptionsGuard {
   ~PrintOptionsGuard() { set_printoptions({}); }
 };
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST(Idioms, SubscriptSelectsAlongTheFirstDimension) {

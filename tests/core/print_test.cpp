@@ -8,6 +8,7 @@
 
 namespace sinew {
 namespace {
+namespace SINEW_UNITY_ID {
 
 template <class T>
 std::string repr(const Tensor<T>& t) {
@@ -144,5 +145,6 @@ TEST(Print, EmptyTensorsShowTheirSize) {
 
 TEST(Print, UndefinedTensor) { EXPECT_EQ(repr(Tensor<float>()), "tensor(undefined)"); }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew

@@ -12,6 +12,7 @@
 
 namespace sinew {
 namespace {
+namespace SINEW_UNITY_ID {
 
 // Restores the thread count a test changed.
 class ThreadCountGuard {
@@ -405,5 +406,6 @@ TEST(Generator, SetStateRejectsWhatStateDoesNotWriteAndChangesNothing) {
   EXPECT_EQ(g.state(), before);
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew

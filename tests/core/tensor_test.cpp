@@ -11,6 +11,7 @@
 
 namespace sinew {
 namespace {
+namespace SINEW_UNITY_ID {
 
 using sinew::testing::all_close;
 using sinew::testing::values_are;
@@ -380,5 +381,6 @@ TEST(Tensor, ZeroElementTensorsFlowThroughOps) {
   EXPECT_EQ(w.grad().shape(), Shape({0, 3}));
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew

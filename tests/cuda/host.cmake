@@ -16,11 +16,7 @@ add_executable(sinew_cuda_tests ${_sinew_cuda_runtime_sources})
 sinew_test_target_options(sinew_cuda_tests)
 target_link_libraries(sinew_cuda_tests PRIVATE sinew_cuda_runtime ${CMAKE_DL_LIBS})
 target_include_directories(sinew_cuda_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
-if(SINEW_TEST_PCH STREQUAL "shared")
-  sinew_enable_pch(sinew_cuda_tests REUSE_FROM sinew_test_pch)
-elseif(SINEW_TEST_PCH STREQUAL "per-target")
-  sinew_enable_pch(sinew_cuda_tests HEADERS <gtest/gtest.h>)
-endif()
+sinew_test_build_options(sinew_cuda_tests)
 # The tests that use a disk cache make their own folders; this keeps anything else away from the
 # user's ~/.cache.
 set(_sinew_cuda_test_env "SINEW_KERNEL_CACHE=${CMAKE_CURRENT_BINARY_DIR}/kernel_cache")

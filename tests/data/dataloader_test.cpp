@@ -25,6 +25,7 @@ using namespace sinew;
 using sinew::testing::all_close;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 // n examples: data [2] = (i, -i), target i.
 data::TensorDataset<float, int64_t> rows(int64_t n) {
@@ -96,6 +97,7 @@ data::transforms::TransformFn noise() {
   return [](Tensor<float> x, Generator& g) { return x + float(g.uniform()); };
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST(DataLoader, ShuffleGivesEverySampleOncePerEpoch) {
@@ -275,6 +277,7 @@ TEST(DataLoader, CanBeDestroyedMidEpoch) {
 }
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 // A user's dataset of strings.
 struct Words {
@@ -283,6 +286,7 @@ struct Words {
   std::string get(int64_t i) const { return words[static_cast<size_t>(i)]; }
 };
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST(DataLoader, UserDatasetWithItsOwnCollate) {
@@ -334,6 +338,7 @@ TEST(DataLoader, FastPathGivesThePerExampleBatches) {
 }
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 class DataLoaderMnist : public sinew::testing::TempDirTest {
  protected:
@@ -350,6 +355,7 @@ class DataLoaderMnist : public sinew::testing::TempDirTest {
   }
 };
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST_F(DataLoaderMnist, FastPathAndTransformsOnMnist) {
@@ -398,6 +404,7 @@ TEST(DataLoader, BatchesRecordNoHistory) {
 }
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 // Each example's target is the CPU kernels' thread count on the thread that built it.
 struct ThreadProbe {
@@ -407,6 +414,7 @@ struct ThreadProbe {
   }
 };
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST(DataLoader, WorkersRunKernelsOnOneThreadEach) {

@@ -18,6 +18,7 @@
 using namespace sinew;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 // A user's dataset: element i is (i, i * i), computed on demand.
 struct Squares {
@@ -227,4 +228,5 @@ TEST(ConcatDataset, RejectsNoDatasetsAndBadIndices) {
   SINEW_EXPECT_ERROR(c.get(-1), "index -1");
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace

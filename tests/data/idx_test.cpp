@@ -20,6 +20,7 @@
 using namespace sinew;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 using Bytes = std::vector<unsigned char>;
 
@@ -303,4 +304,5 @@ TEST_F(Idx, HeaderReadsWithoutTheData) {
   SINEW_EXPECT_ERROR(data::read_idx<float>(p), p, "truncated");
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace

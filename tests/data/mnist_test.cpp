@@ -21,6 +21,7 @@ namespace fs = std::filesystem;
 using namespace sinew;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 const std::string mnist_dir = std::string(SINEW_SHARED_DATASETS_DIR) + "/mnist";
 const std::string fashion_dir = "/usr/share/datasets/fashion-mnist";
@@ -230,4 +231,5 @@ TEST_F(MnistFiles, RejectsATruncatedImageFile) {
   SINEW_EXPECT_ERROR(data::MNIST m(dir_.string()), "data::MNIST", images.string(), "truncated");
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace

@@ -17,10 +17,12 @@ using sinew::testing::values_are;
 namespace T = sinew::data::transforms;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 // [[1, 2, 3], [4, 5, 6], [7, 8, 9]] as a [1, 3, 3] image.
 Tensor<float> nine() { return arange<float>(1, 10).reshape({1, 3, 3}); }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST(Transforms, HorizontalFlipMirrorsRows) {

@@ -26,6 +26,7 @@ using sinew::testing::fixture_tensor;
 using sinew::testing::load_fixture;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 std::string fixture_path(const std::string& name) {
   return std::string(SINEW_TEST_DATA_DIR) + "/fixtures/io/" + name;
@@ -40,6 +41,7 @@ class PytorchCompat : public sinew::testing::TempDirTest {};
 
 nn::Sequential make_mlp() { return nn::Sequential(nn::Linear(4, 8), nn::ReLU(), nn::Linear(8, 3)); }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST_F(PytorchCompat, MlpWeightsFromPythonGiveTorchsOutput) {

@@ -23,6 +23,7 @@ namespace fs = std::filesystem;
 using namespace sinew;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 // A fresh directory per test, removed afterwards.
 class SafetensorsTest : public sinew::testing::TempDirTest {
@@ -72,6 +73,7 @@ std::vector<uint64_t> bits(const std::vector<double>& v) {
 const std::string kEntry = R"({"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
 const std::string kEightBytes(8, '\0');
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 // ---- round trips

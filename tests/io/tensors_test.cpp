@@ -29,6 +29,7 @@ using sinew::testing::fixture_tensor;
 using sinew::testing::load_fixture;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 class TensorFiles : public sinew::testing::TempDirTest {};
 
@@ -73,6 +74,7 @@ Tensor<double> special_doubles() {
                              {5});
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST_F(TensorFiles, MapRoundTripIsBitExactForFloatDoubleAndInt64) {

@@ -16,7 +16,9 @@ using sinew::testing::rand_input;
 using sinew::testing::values_are;
 
 namespace {
+namespace SINEW_UNITY_ID {
 Tensor<float> input() { return from_vector<float>({-2, -0.5f, 0, 1, 3}, {5}); }
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST(Activation, ReLUAndLeakyReLU) {
@@ -118,6 +120,7 @@ TEST(Activation, UnflattenSplitsOneDimension) {
 }
 
 namespace {
+namespace SINEW_UNITY_ID {
 const nlohmann::json& fixtures() {
   static const nlohmann::json j = sinew::testing::load_fixture("nn/activation.json");
   return j;
@@ -129,6 +132,7 @@ Tensor<double> grad_of(F f, const Tensor<double>& x, const Tensor<double>& gy) {
   (f(xr) * gy).sum().backward();
   return xr.grad();
 }
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST(Activation, SELUMatchesPyTorch) {

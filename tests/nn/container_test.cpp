@@ -9,6 +9,7 @@ using sinew::testing::all_close;
 using sinew::testing::values_are;
 
 namespace {
+namespace SINEW_UNITY_ID {
 // A user module with a ModuleList of blocks and a ModuleDict of heads.
 struct Tower : nn::Cloneable<Tower> {
   std::shared_ptr<nn::ModuleList> blocks;
@@ -27,6 +28,7 @@ struct Tower : nn::Cloneable<Tower> {
     return heads->at<nn::Linear>("cls")->forward(h);
   }
 };
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST(ModuleList, NamesByIndexInsideAUserModule) {

@@ -19,6 +19,7 @@ using sinew::testing::rand_input;
 namespace F = sinew::nn::functional;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 const json& fixture() {
   static const json j = sinew::testing::load_fixture("nn/conv.json");
@@ -177,6 +178,7 @@ std::string printed(const nn::Module& m) {
   return os.str();
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 // ---- values and gradients against PyTorch (double, functional) ---------------------------------

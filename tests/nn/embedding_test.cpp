@@ -15,12 +15,14 @@ using sinew::testing::rand_input;
 using sinew::testing::values_are;
 
 namespace {
+namespace SINEW_UNITY_ID {
 Tensor<int64_t> fixture_indices(const nlohmann::json& j) {
   Tensor<double> d = fixture_tensor(j);
   std::vector<int64_t> v;
   for (double x : d.to_vector()) v.push_back(int64_t(x));
   return from_vector<int64_t>(v, d.shape());
 }
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST(Embedding, MatchesPyTorchWithPaddingIdx) {

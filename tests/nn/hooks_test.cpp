@@ -11,11 +11,13 @@ using sinew::testing::all_close;
 using sinew::testing::values_are;
 
 namespace {
+namespace SINEW_UNITY_ID {
 // y = 2 x, a module with a known gradient.
 struct Double : nn::Cloneable<Double> {
   Double() : Cloneable("Double") {}
   Tensor<float> forward(const Tensor<float>& x) override { return x * 2.0; }
 };
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST(Hooks, ForwardPreHookSeesAndReplacesTheInput) {
@@ -163,6 +165,7 @@ TEST(Hooks, FullBackwardHookWithAnInputThatNeedsNoGrad) {
 }
 
 namespace {
+namespace SINEW_UNITY_ID {
 // A user module with value members called as fc(x), the documented spelling.
 struct ValueNet : nn::Module {
   nn::Linear fc{2, 2};
@@ -173,6 +176,7 @@ struct ValueNet : nn::Module {
   }
   Tensor<float> forward(const Tensor<float>& x) override { return twice(fc(x)); }
 };
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 // A hook registered on a value member, or on the copy that register_module keeps, fires on every

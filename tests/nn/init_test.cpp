@@ -11,6 +11,7 @@ using namespace sinew;
 using sinew::testing::values_are;
 
 namespace {
+namespace SINEW_UNITY_ID {
 std::pair<double, double> mean_var(const Tensor<float>& t) {
   auto v = t.to_vector();
   double s = 0, sq = 0;
@@ -26,6 +27,7 @@ double max_abs(const Tensor<float>& t) {
   for (float f : t.to_vector()) m = std::max<double>(m, std::abs(f));
   return m;
 }
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST(Init, CalculateGainFollowsPyTorchsTable) {

@@ -10,10 +10,12 @@ using sinew::testing::all_close;
 using sinew::testing::values_are;
 
 namespace {
+namespace SINEW_UNITY_ID {
 void set_values(Tensor<float>& t, const std::vector<float>& v) {
   NoGradGuard g;
   t.detach().copy_(from_vector<float>(v, t.shape()));
 }
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST(Linear, ParametersHavePyTorchsShapesAndNames) {

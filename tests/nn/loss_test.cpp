@@ -21,6 +21,7 @@ namespace F = sinew::nn::functional;
 using nn::Reduction;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 Reduction reduction_of(const std::string& r) {
   if (r == "none") return Reduction::None;
@@ -169,6 +170,7 @@ int check_cases(const std::string& loss) {
 
 const Reduction kReductions[] = {Reduction::None, Reduction::Mean, Reduction::Sum};
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 // ---- PyTorch reference values and gradients

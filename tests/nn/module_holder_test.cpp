@@ -7,6 +7,7 @@ using namespace sinew;
 using sinew::testing::all_close;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 // Written as a LibTorch program would be.
 struct NetImpl : nn::Module {
@@ -26,6 +27,7 @@ struct OuterImpl : nn::Module {
 };
 SINEW_MODULE(Outer);
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST(ModuleHolder, ConstructsTheImplAndForwardsCalls) {

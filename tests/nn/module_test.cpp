@@ -13,6 +13,7 @@ using sinew::testing::all_close;
 using sinew::testing::values_are;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 // A user network written as the module.hpp comment recommends.
 struct Net : nn::Cloneable<Net> {
@@ -45,6 +46,7 @@ struct NotCloneable : nn::Module {
   NotCloneable() : nn::Module("NotCloneable") {}
 };
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST(Module, NamedParametersUseDottedNames) {

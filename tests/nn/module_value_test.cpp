@@ -11,6 +11,7 @@ using namespace sinew;
 using sinew::testing::all_close;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 // The ported-MNIST shape that lost accuracy: value members registered in the constructor.
 struct Net : nn::Module {
@@ -55,6 +56,7 @@ bool drops(nn::Dropout2d& d) {
   return (d(x) == 0.0f).to<int64_t>().sum().item() > 0;
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST(ModuleValue, EvalOnTheParentReachesTheValueMember) {

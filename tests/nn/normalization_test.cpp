@@ -20,6 +20,7 @@ using sinew::testing::rand_input;
 using sinew::testing::values_are;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 const json& fixtures() {
   static const json j = sinew::testing::load_fixture("nn/normalization.json");
@@ -67,6 +68,7 @@ void check_batch_norm_module(BN& bn, const json& c) {
   EXPECT_TRUE(all_close(bn.running_mean, before, 0, 0));  // eval leaves it alone
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST(BatchNorm, BatchNorm2dMatchesPyTorchOverTwoStepsAndEval) {

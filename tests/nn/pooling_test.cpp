@@ -21,6 +21,7 @@ using sinew::testing::rand_input;
 using sinew::testing::values_are;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 const json& pooling_cases() {
   static const json j = sinew::testing::load_fixture("nn/pooling.json");
@@ -112,6 +113,7 @@ Tensor<float> run_module(const json& c, const Tensor<float>& x) {
   return nn::AdaptiveMaxPool1d(int1(c, "output_size", 1))(x);
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST(Pooling, FunctionalOpsMatchPyTorchValuesIndicesAndGradients) {

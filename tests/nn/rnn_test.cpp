@@ -20,6 +20,7 @@ using sinew::testing::rand_input;
 namespace rnnu = sinew::nn::utils::rnn;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 const json& fixtures() {
   static const json j = sinew::testing::load_fixture("nn/rnn.json");
@@ -160,6 +161,7 @@ void check_packed_case(const std::string& name) {
   check_results(*m, c, y, hn, cn, {{"x", x}, {"h0", h0}, {"c0", c0}});
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 // ---- against PyTorch

@@ -122,6 +122,7 @@ TEST(Sequential, FloatSpellingsAreTheFloatInstantiations) {
 // double. The loss starts near 0.25 or above (the best constant predictor has 0.25) and must end
 // far below what any linear model can reach (0.25), so broken gradients or updates fail.
 namespace {
+namespace SINEW_UNITY_ID {
 // Trains `mlp` on XOR with plain SGD; returns the first and the last loss.
 std::pair<double, double> train_xor(nn::SequentialT<double>& mlp, const Tensor<double>& x,
                                     const Tensor<double>& y, int steps, double lr) {
@@ -138,6 +139,7 @@ std::pair<double, double> train_xor(nn::SequentialT<double>& mlp, const Tensor<d
   }
   return {first, last};
 }
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST(Sequential, DoubleMlpLearnsXorWithHandWrittenSgd) {

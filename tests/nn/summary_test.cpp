@@ -8,6 +8,7 @@
 using namespace sinew;
 
 namespace {
+namespace SINEW_UNITY_ID {
 // A user network: a frozen feature layer and a head inside a Sequential.
 struct Net : nn::Cloneable<Net> {
   std::shared_ptr<nn::Linear> features;
@@ -19,6 +20,7 @@ struct Net : nn::Cloneable<Net> {
   }
   Tensor<float> forward(const Tensor<float>& x) override { return (*head)((*features)(x)); }
 };
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST(Summary, CountsTrainableAndFrozenParameters) {

@@ -11,12 +11,14 @@ using sinew::testing::values_are;
 namespace U = sinew::nn::utils;
 
 namespace {
+namespace SINEW_UNITY_ID {
 // A parameter with the given values and .grad.
 Tensor<float> param_with_grad(const std::vector<float>& v, const std::vector<float>& g) {
   Tensor<float> p = from_vector<float>(v, {int64_t(v.size())}).requires_grad_();
   p.set_grad(from_vector<float>(g, {int64_t(g.size())}));
   return p;
 }
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST(ClipGradNorm, ScalesAllGradientsByMaxNormOverTheTotalTwoNorm) {

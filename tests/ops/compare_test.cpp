@@ -13,8 +13,10 @@ using namespace sinew;
 using sinew::testing::values_are;
 
 namespace {
+namespace SINEW_UNITY_ID {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST(Compare, NamedComparisonsWithTensorsAndScalars) {

@@ -10,6 +10,7 @@
 
 namespace sinew {
 namespace {
+namespace SINEW_UNITY_ID {
 
 using sinew::testing::all_close;
 using sinew::testing::rand_input;
@@ -126,6 +127,7 @@ std::vector<UnaryCase> unary_cases() {
       UNARY("where_scalar_self", where(x > 0.0, -1.0, x), v > 0 ? -1.0 : v, -2, 2),
   };
 }
+#undef UNARY
 
 void PrintTo(const UnaryCase& c, std::ostream* os) { *os << c.name; }
 
@@ -221,6 +223,7 @@ std::vector<BinaryCase> binary_cases() {
       BINARY("where", where(a > 0.0, a, b), u > 0 ? u : v, -2, 2, -2, 2),
   };
 }
+#undef BINARY
 
 void PrintTo(const BinaryCase& c, std::ostream* os) { *os << c.name; }
 
@@ -869,11 +872,13 @@ TEST(Rounding, GradientIsZero) {
 
 // Device mismatch needs a second device: covered by the CUDA parity tests when CUDA is built.
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew
 
 namespace sinew {
 namespace {
+namespace SINEW_UNITY_ID {
 
 // where's backward reads cond: changing cond in place after the forward must be caught, not give a
 // silently wrong gradient.
@@ -895,5 +900,6 @@ TEST(Where, GradientFollowsTheCondition) {
   EXPECT_TRUE(sinew::testing::values_are(a.grad(), {1, 0, 1}));
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew

@@ -16,6 +16,7 @@ using sinew::testing::rand_input;
 using sinew::testing::values_are;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 using TD = Tensor<double>;
 using TI = Tensor<int64_t>;
@@ -32,6 +33,7 @@ TB mask(const std::vector<bool>& v, const Shape& s) {
   return t;
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 // ---- index_select / index_add -------------------------------------------------------------------

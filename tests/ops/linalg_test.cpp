@@ -13,6 +13,7 @@ using sinew::testing::rand_input;
 using sinew::testing::values_are;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 template <class T = double>
 Tensor<T> mat(std::vector<T> v, const Shape& s) {
@@ -38,6 +39,7 @@ autograd::GradcheckResult check(const autograd::SingleFn& f,
   return autograd::gradcheck(f, in);
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 // ---- mm and the GEMM kernel ---------------------------------------------------------------------

@@ -17,6 +17,7 @@ using sinew::testing::load_fixture;
 using sinew::testing::values_are;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 // ---- the table, checked at compile time ---------------------------------------------------------
 
@@ -291,7 +292,9 @@ TYPED_TEST(Promotion, EveryOpMatchesPyTorch) {
   scalar_cases(2.5, "2.5");
   scalar_cases(true, "true");
 }
+#undef CHECK_CASE
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 // ---- regressions and the integer rules ----------------------------------------------------------

@@ -15,6 +15,7 @@ using sinew::testing::rand_input;
 using sinew::testing::values_are;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -37,6 +38,7 @@ Tensor<double> grad_of(const Tensor<double>& x, const Tensor<double>& y) {
   return x.grad();
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 // ---- sum, mean
@@ -423,6 +425,7 @@ TEST(Softmax, IsTwiceDifferentiable) {
 // ----------
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 // The values of each output's region (outputs row-major over the kept dims, values in row-major
 // order), gathered naively from x's elements.
@@ -504,6 +507,7 @@ double r_prod(const std::vector<double>& v) {
   return p;
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST(Reduce, LargeInputsMatchNaiveReference) {

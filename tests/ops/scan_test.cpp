@@ -16,10 +16,12 @@ using sinew::testing::rand_input;
 using sinew::testing::values_are;
 
 namespace {
+namespace SINEW_UNITY_ID {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 Tensor<double> iota234() { return arange<double>(24).reshape({2, 3, 4}); }
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 // ---- cumsum ------------------------------------------------------------------------------------

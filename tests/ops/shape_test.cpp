@@ -12,6 +12,7 @@ using sinew::testing::rand_input;
 using sinew::testing::values_are;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 using TD = Tensor<double>;
 
@@ -19,6 +20,7 @@ TD iota(const Shape& s, double start = 0) {
   return arange<double>(start, start + double(s.numel())).view(s);
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 // ---- cat ----------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ using sinew::testing::rand_input;
 using sinew::testing::values_are;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 using TD = Tensor<double>;
 using TI = Tensor<int64_t>;
@@ -39,6 +40,7 @@ std::vector<int64_t> ints(const json& j) {
 
 constexpr double kNaN = NAN;
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 // ---- sort

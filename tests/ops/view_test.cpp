@@ -11,10 +11,12 @@ using sinew::testing::rand_input;
 using sinew::testing::values_are;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 // 0, 1, 2, ... in the given shape (double).
 Tensor<double> iota(const Shape& s) { return arange<double>(0, double(s.numel())).view(s); }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 // ---- view / reshape / flatten -------------------------------------------------------------------

@@ -17,6 +17,7 @@
 
 namespace sinew {
 namespace {
+namespace SINEW_UNITY_ID {
 
 // Splits across two threads in every kernel (n * cost >= the parallel grain), odd so that the
 // chunks and the vector loops have remainders.
@@ -417,5 +418,6 @@ TEST(FusedStep, KernelsUpdateOnlyTheBuffersTheyAreGiven) {
   EXPECT_TRUE(close(q, p0 - buf_want * 0.1, 1e-6));
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew

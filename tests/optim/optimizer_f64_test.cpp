@@ -19,6 +19,7 @@
 
 namespace sinew {
 namespace {
+namespace SINEW_UNITY_ID {
 
 // The generator's "mixed" problem: W [3, 2], b [2], s [1] and
 // L = mean((x @ W + b * s - y)^2) + 0.1 * sum(W^4) + sum((s - 1.5)^2).
@@ -196,5 +197,6 @@ TEST(OptimizersF64, SchedulersDriveADoubleOptimizer) {
   EXPECT_DOUBLE_EQ(opt.momentum(), 0.95);
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew

@@ -16,6 +16,7 @@
 
 namespace sinew {
 namespace {
+namespace SINEW_UNITY_ID {
 
 using optim_test::Problem;
 
@@ -275,5 +276,6 @@ TEST(LBFGS, NeedsAClosure) {
   SINEW_EXPECT_ERROR(opt.step([] { return Tensor<float>(); }), "one-element loss");
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew

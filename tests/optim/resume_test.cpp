@@ -17,6 +17,7 @@
 
 namespace sinew {
 namespace {
+namespace SINEW_UNITY_ID {
 
 namespace fs = std::filesystem;
 using optim_test::Problem;
@@ -191,5 +192,6 @@ TEST(OptimizerStateDict, RejectsMismatches) {
   SINEW_EXPECT_ERROR(fresh.load_state_dict(bad_json), "param_groups", "JSON");
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew

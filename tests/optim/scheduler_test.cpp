@@ -14,6 +14,7 @@ using namespace sinew;
 using nlohmann::json;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 // An optimizer of the fixture's kind over one dummy parameter per group.
 std::unique_ptr<optim::Optimizer> make_optimizer(const json& c) {
@@ -155,6 +156,7 @@ struct Fixture1 {
       : opt(std::vector<Tensor<float>>{p}, {.lr = lr, .momentum = momentum}) {}
 };
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 // ---- PyTorch's sequences
@@ -298,6 +300,7 @@ TEST(OneCycleLR, CycleMomentumNeedsAnOptimizerWithMomentum) {
 // ---- state dicts: a scheduler restored from its state continues the same sequence
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 // Runs `make`'s scheduler 10 epochs; then 4, saves the scheduler's and optimizer's states, and
 // continues on a fresh optimizer and scheduler restored from them. Both lr sequences must agree.
@@ -332,6 +335,7 @@ void expect_resumes(Make make, Step step) {
   EXPECT_EQ(resumed, whole);
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST(SchedulerState, EpochSchedulersContinueTheSameSequence) {

@@ -20,6 +20,7 @@
 #include "test_util.hpp"
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 using namespace sinew;
 using sinew::testing::TempDirTest;
@@ -207,4 +208,5 @@ TEST_F(BrowserReport, ChromiumParsesAndRendersTheReport) {
   EXPECT_LT(count_pixels(im, {255, 255, 255}, 0), im.width * im.height);  // not a blank page
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace

@@ -11,6 +11,7 @@
 #include "test_util.hpp"
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 using namespace sinew;
 using sinew::testing::TempDirTest;
@@ -208,4 +209,5 @@ TEST_F(CheckpointFile, ResumedFitEqualsUninterruptedFit) {
   EXPECT_EQ(resumed_history.column("lr"), whole_history.column("lr"));
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace

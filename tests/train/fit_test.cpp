@@ -13,6 +13,7 @@
 #include "test_util.hpp"
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 using namespace sinew;
 
@@ -201,4 +202,5 @@ TEST(Fit, Errors) {
                      "train::fit", "need a loss function");
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace

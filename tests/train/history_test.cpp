@@ -12,6 +12,7 @@
 #include "test_util.hpp"
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 using namespace sinew;
 using sinew::testing::TempDirTest;
@@ -119,4 +120,5 @@ TEST_F(HistoryFile, LoadRejectsMissingAndMalformedFiles) {
   EXPECT_TRUE(std::isnan(h.column("loss")[1]));
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace

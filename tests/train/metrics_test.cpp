@@ -11,6 +11,7 @@
 #include "test_util.hpp"
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 using namespace sinew;
 using train::Average;
@@ -464,4 +465,5 @@ TEST(MetricsErrors, RunningMean) {
   EXPECT_EQ(m.count(), 0);
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace

@@ -14,6 +14,7 @@
 using namespace sinew;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 const std::string mnist_dir = std::string(SINEW_SHARED_DATASETS_DIR) + "/mnist";
 
@@ -61,4 +62,5 @@ TEST(MnistTraining, MlpReachesEightyFivePercentInOneEpochOnFiveThousandDigits) {
   for (size_t d = 0; d < 10; ++d) EXPECT_GT(count[d], 50) << "predictions of digit " << d;
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace

@@ -8,6 +8,7 @@
 #include "test_util.hpp"
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 using namespace sinew;
 
@@ -133,4 +134,5 @@ TEST(ProgressBar, RejectsBadArguments) {
   SINEW_EXPECT_ERROR(bar.step(), "ProgressBar::step", "already done");
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace

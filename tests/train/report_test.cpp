@@ -14,6 +14,7 @@
 #include "test_util.hpp"
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 using namespace sinew;
 using sinew::testing::TempDirTest;
@@ -362,4 +363,5 @@ TEST_F(Report, SavePngWritesTheBytesAndRejectsWhatIsNoPng) {
   EXPECT_FALSE(std::filesystem::exists(path("x.png")));
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace

@@ -19,6 +19,7 @@
 namespace cu = sinew::backend::cuda;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 std::optional<int> expected_error() {
   if (const char* e = std::getenv("SINEW_TEST_EXPECT_CUDA_ERROR")) return std::atoi(e);
@@ -53,6 +54,7 @@ std::string message_of(const std::function<void()>& f) {
   return "(no sinew::Error)";
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST(Availability, QueriesAreNoexcept) {

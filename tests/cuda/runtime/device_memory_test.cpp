@@ -22,6 +22,7 @@ namespace cu = sinew::backend::cuda;
 namespace pub = sinew::backend::cuda::api_public;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 std::optional<int> expected_error() {
   if (const char* e = std::getenv("SINEW_TEST_EXPECT_CUDA_ERROR")) return std::atoi(e);
@@ -60,6 +61,7 @@ std::string unusable(const std::string& op, int device, int code) {
          " requested, but CUDA is not usable here: " + describe(code);
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 // ---- without a driver --------------------------------------------------------------------------

@@ -22,6 +22,7 @@ namespace cu = sinew::backend::cuda;
 namespace fs = std::filesystem;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 // A fresh folder per test, removed afterwards.
 class TempDir {
@@ -135,6 +136,7 @@ size_t count(const std::string& s, const std::string& part) {
   return n;
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 // ---- SHA-256: the FIPS 180-2 examples ----------------------------------------------------------

@@ -14,6 +14,7 @@
 namespace nv = sinew::backend::cuda::nvrtc;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 constexpr const char* kFoo = R"(
 namespace sinew {
@@ -76,6 +77,7 @@ bool is_cuda_elf(const std::string& image) {
          static_cast<unsigned char>(image[18]) == 190 && image[19] == 0;
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 
 TEST(Nvrtc, VersionMatchesTheToolkit) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 using sinew::backend::cuda::CachingAllocator;
 using sinew::backend::cuda::CachingAllocatorOptions;
@@ -676,4 +677,5 @@ TEST(PinnedHostPool, OutOfMemoryNamesPinnedHostMemory) {
   }
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace

@@ -9,6 +9,7 @@
 
 namespace sinew {
 namespace {
+namespace SINEW_UNITY_ID {
 
 using backend::Binary;
 using namespace parity;
@@ -75,5 +76,6 @@ TEST(CudaEmulatedBinary, BroadcastColumnTimesRow) {
   EXPECT_EQ(emu::last_kernel(), "sinew::binary_strided<double, 2, sinew::int32_t>");
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew

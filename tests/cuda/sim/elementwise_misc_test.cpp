@@ -16,6 +16,7 @@
 
 namespace sinew {
 namespace {
+namespace SINEW_UNITY_ID {
 
 using backend::Classify;
 using backend::Compare;
@@ -357,5 +358,6 @@ TEST(CudaEmulatedWhere, AllTypes) {
   check_where<bool>();
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew

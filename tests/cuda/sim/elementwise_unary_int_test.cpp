@@ -8,6 +8,7 @@
 
 namespace sinew {
 namespace {
+namespace SINEW_UNITY_ID {
 
 using backend::Unary;
 using namespace parity;
@@ -54,5 +55,6 @@ TEST(CudaEmulatedIntegerUnary, PowWrapsAndNegativeExponentsTruncate) {
   EXPECT_EQ(out.to_vector(), (std::vector<int64_t>{static_cast<int64_t>(p), -1, 0, 1}));
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew

@@ -10,6 +10,7 @@
 
 namespace sinew {
 namespace {
+namespace SINEW_UNITY_ID {
 
 using backend::Unary;
 using namespace parity;
@@ -97,5 +98,6 @@ TEST(CudaEmulatedUnary, RoundsHalfToEvenAndKeepsNaN) {
   EXPECT_TRUE(std::isnan(r[6]));
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew

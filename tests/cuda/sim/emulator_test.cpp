@@ -12,6 +12,7 @@
 
 namespace sinew {
 namespace {
+namespace SINEW_UNITY_ID {
 
 // ---- kernels (CUDA C++ as the .cuh files are written) ----------------------------------------
 
@@ -318,5 +319,6 @@ TEST(EmulatorDeathTest, AddressSanitizerReportsAKernelOverrun) {
 }
 #endif
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew

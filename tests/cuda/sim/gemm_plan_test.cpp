@@ -14,6 +14,7 @@
 #include <vector>
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 using sinew::backend::cuda::BlasGemmCall;
 using sinew::backend::cuda::BlasOp;
@@ -583,4 +584,5 @@ TEST(GemmPlan, RandomizedAgainstTheNaiveProduct) {
   }
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace

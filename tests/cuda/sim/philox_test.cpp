@@ -10,6 +10,7 @@
 
 namespace sinew {
 namespace {
+namespace SINEW_UNITY_ID {
 
 TEST(CudaPhilox, MatchesRandom123KnownAnswers) {
   // Random123's kat_vectors, the three philox4x32 10 lines: counter, key, result.
@@ -68,5 +69,6 @@ TEST(CudaPhilox, KernelUniformsEqualTheCpuRandFill) {
   sim::set_order(sim::Order::Forward);
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew

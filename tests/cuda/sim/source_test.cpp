@@ -11,6 +11,7 @@
 
 namespace sinew {
 namespace {
+namespace SINEW_UNITY_ID {
 
 namespace cuda = backend::cuda;
 
@@ -150,5 +151,6 @@ TEST(CudaLaunchPlan, EmptyAndTooManyDimensions) {
   EXPECT_THROW((plan<2>(out.shape(), {&out.impl(), &nine.impl()})), Error);
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew
