@@ -208,7 +208,16 @@ TEST(CudaInstantiations, CountsPerFamily) {
   EXPECT_EQ(n.at("classify"), 3u * (8 + 6 + 6 + 8 + 8));
   EXPECT_EQ(n.at("isclose"), 8u + 6 + 6 + 8 + 8);
   EXPECT_EQ(n.at("where"), 8u + 6 + 6 + 8 + 8);
-  EXPECT_EQ(n.size(), 10u);
+  // Reductions: one kernel per (types), in two index widths. sum and prod of the 5 types (the
+  // result type follows from the input's), all/any of 2 quantifiers x 5 types, max/min and
+  // argmax/argmin of 5 types, var, norm, logsumexp and softmax of float and double.
+  EXPECT_EQ(n.at("sum"), 5u * 2);
+  EXPECT_EQ(n.at("prod"), 5u * 2);
+  EXPECT_EQ(n.at("all_any"), 2u * 5 * 2);
+  EXPECT_EQ(n.at("extremum"), 5u * 2);
+  EXPECT_EQ(n.at("arg_extremum"), 5u * 2);
+  for (const char* f : {"var", "norm", "logsumexp", "softmax"}) EXPECT_EQ(n.at(f), 2u * 2) << f;
+  EXPECT_EQ(n.size(), 10u + 9);
 }
 
 TEST(CudaInstantiations, HoldsWhatTheOpsRequestAndNothingElse) {

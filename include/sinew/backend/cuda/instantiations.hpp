@@ -210,8 +210,47 @@ inline std::vector<Instantiation> elementwise_instantiations() {
   return out;
 }
 
-// The reduction families of kernels/reduce.cuh.
-inline std::vector<Instantiation> reduction_instantiations() { return {}; }
+// The reduction families of kernels/reduce.cuh (planned by reduce_plan.hpp): one kernel per
+// family, <type arguments..., I> with I both index widths; the layout (a block or a thread per
+// output), max/min, the norm's p and log_softmax are run-time arguments. Types as ops/reduce.hpp
+// and ops/scan.hpp produce them: sum and prod of every type (float and double keep it, integer
+// and bool inputs give int64), all/any, max/min and argmax/argmin of every type, var, norm,
+// logsumexp and softmax of float and double.
+inline std::vector<Instantiation> reduction_instantiations() {
+  std::vector<Instantiation> out;
+  auto add = [&out](const char* family, const char* kernel, DType t,
+                    std::vector<std::string> args) {
+    for (bool index32 : {true, false}) {
+      Instantiation i;
+      i.family = family;
+      i.kernel = kernel;
+      std::vector<std::string> a = args;
+      a.emplace_back(index_type_name(index32));
+      i.name_expression = name_expression(i.kernel, a);
+      i.fragment = detail_inst::kReduce.source;
+      i.program_name = detail_inst::kReduce.program_name;
+      i.dtype = t;
+      i.index32 = index32;
+      out.push_back(std::move(i));
+    }
+  };
+  for (DType t : kAllDTypes) {
+    const char* r = type_name(is_floating(t) ? t : DType::Int64);
+    add("sum", "reduce_sum", t, {type_name(t), r});
+    add("prod", "reduce_prod", t, {type_name(t), r});
+  }
+  for (Quantifier q : detail_inst::all_kinds<Quantifier>())
+    for (DType t : kAllDTypes) add("all_any", "reduce_all_any", t, {kind_arg(q), type_name(t)});
+  for (DType t : kAllDTypes) add("extremum", "reduce_extremum", t, {type_name(t)});
+  for (DType t : kAllDTypes) add("arg_extremum", "reduce_arg_extremum", t, {type_name(t)});
+  for (DType t : {DType::Float32, DType::Float64}) {
+    add("var", "reduce_var", t, {type_name(t)});
+    add("norm", "reduce_norm", t, {type_name(t)});
+    add("logsumexp", "reduce_logsumexp", t, {type_name(t)});
+    add("softmax", "softmax_dim", t, {type_name(t)});
+  }
+  return out;
+}
 
 // The optimizer steps of kernels/optim.cuh.
 inline std::vector<Instantiation> optim_instantiations() { return {}; }
