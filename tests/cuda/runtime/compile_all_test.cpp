@@ -217,7 +217,14 @@ TEST(CudaInstantiations, CountsPerFamily) {
   EXPECT_EQ(n.at("extremum"), 5u * 2);
   EXPECT_EQ(n.at("arg_extremum"), 5u * 2);
   for (const char* f : {"var", "norm", "logsumexp", "softmax"}) EXPECT_EQ(n.at(f), 2u * 2) << f;
-  EXPECT_EQ(n.size(), 10u + 9);
+  // Optimizer steps: float (3 vector widths) and double (2) in two index widths, for each
+  // combination of the optional state buffers (sgd: momentum; adam: amsgrad; rmsprop: momentum,
+  // centered; adagrad: none).
+  EXPECT_EQ(n.at("sgd_step"), 2u * 2 * (3 + 2));
+  EXPECT_EQ(n.at("adam_step"), 2u * 2 * (3 + 2));
+  EXPECT_EQ(n.at("rmsprop_step"), 4u * 2 * (3 + 2));
+  EXPECT_EQ(n.at("adagrad_step"), 1u * 2 * (3 + 2));
+  EXPECT_EQ(n.size(), 10u + 9 + 4);
 }
 
 TEST(CudaInstantiations, HoldsWhatTheOpsRequestAndNothingElse) {

@@ -252,8 +252,29 @@ inline std::vector<Instantiation> reduction_instantiations() {
   return out;
 }
 
-// The optimizer steps of kernels/optim.cuh.
-inline std::vector<Instantiation> optim_instantiations() { return {}; }
+// The optimizer steps of kernels/optim.cuh (planned by optim_plan.hpp): <family>_flat<T, flags...,
+// I, V> for float and double, every combination of the state buffers a step can be given (the
+// bool flags), both index widths and every vector width of T.
+inline std::vector<Instantiation> optim_instantiations() {
+  std::vector<Instantiation> out;
+  struct Family {
+    const char* name;
+    int flags;  // bool template arguments after T: which optional state buffers exist
+  };
+  // sgd_step<T, momentum>, adam_step<T, amsgrad>, rmsprop_step<T, momentum, centered>,
+  // adagrad_step<T>.
+  for (const Family f : {Family{"sgd_step", 1}, Family{"adam_step", 1}, Family{"rmsprop_step", 2},
+                         Family{"adagrad_step", 0}})
+    for (DType t : {DType::Float32, DType::Float64})
+      for (int bits = 0; bits < (1 << f.flags); ++bits) {
+        std::vector<std::string> args = {type_name(t)};
+        for (int k = 0; k < f.flags; ++k) args.emplace_back((bits >> k) & 1 ? "true" : "false");
+        for (bool index32 : {true, false})
+          for (int v : flat_vector_widths(dtype_size(t)))
+            out.push_back(detail_inst::make(f.name, t, args, index32, v, detail_inst::kOptim));
+      }
+  return out;
+}
 
 // Every instantiation of every kernel family.
 inline const std::vector<Instantiation>& instantiations() {
