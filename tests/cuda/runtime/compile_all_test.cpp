@@ -224,7 +224,12 @@ TEST(CudaInstantiations, CountsPerFamily) {
   EXPECT_EQ(n.at("adam_step"), 2u * 2 * (3 + 2));
   EXPECT_EQ(n.at("rmsprop_step"), 4u * 2 * (3 + 2));
   EXPECT_EQ(n.at("adagrad_step"), 1u * 2 * (3 + 2));
-  EXPECT_EQ(n.size(), 10u + 9 + 4);
+  // Random fills: uniform and normal of float and double, bernoulli of the 5 types, in two index
+  // widths.
+  EXPECT_EQ(n.at("uniform"), 2u * 2);
+  EXPECT_EQ(n.at("normal"), 2u * 2);
+  EXPECT_EQ(n.at("bernoulli"), 5u * 2);
+  EXPECT_EQ(n.size(), 10u + 9 + 4 + 3);
 }
 
 TEST(CudaInstantiations, HoldsWhatTheOpsRequestAndNothingElse) {

@@ -33,6 +33,7 @@ using backend::Unary;
 
 #include <sinew_host_kernels/elementwise.cuh>
 #include <sinew_host_kernels/optim.cuh>
+#include <sinew_host_kernels/random.cuh>
 #include <sinew_host_kernels/reduce.cuh>
 
 namespace sinew::emu {

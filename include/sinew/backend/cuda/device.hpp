@@ -9,7 +9,10 @@
 //   check_on_device(e, op, device)  SINEW_CUDA_CHECK_ON that also marks the device poisoned when
 //                                 e is a sticky error
 //   DeviceGuard                   sets the current device for a scope and restores it
-//   synchronize(device)           waits for the compute stream; reports (and records) a fault
+//   synchronize(device)           waits for the compute stream; reports (and records) a fault,
+//                                 then what a kernel's data check found (backend/cuda/checks.hpp)
+//   check_record(device)          the device's CheckRecord a checking kernel writes, and
+//   expect_check(device, op, dim) the tag of such a launch
 //
 // The state of a device is created at its first use with new and never destroyed: no CUDA call
 // runs from a static destructor (the runtime may already be torn down then). The state of up to
@@ -22,9 +25,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <string>
 
 #include "sinew/backend/cuda/api.hpp"
+#include "sinew/backend/cuda/checks.hpp"
 #include "sinew/core/device.hpp"
 #include "sinew/core/error.hpp"
 
@@ -73,7 +78,9 @@ struct DeviceState {
   std::mutex mutex;               // guards stream creation and poison_reason
   cudaStream_t stream = nullptr;  // the compute stream, once created
   std::atomic<bool> poisoned{false};
-  std::string poison_reason;  // the first reason given
+  std::string poison_reason;            // the first reason given
+  CheckRecord* check_record = nullptr;  // pinned host memory, once a checking kernel needs it
+  CheckLog checks;
 };
 
 inline std::array<std::atomic<DeviceState*>, kMaxDevices>& state_table() noexcept {
@@ -208,6 +215,37 @@ inline std::uintptr_t stream_id(cudaStream_t s) noexcept {
   return reinterpret_cast<std::uintptr_t>(s);
 }
 
+// ---- kernel data checks ------------------------------------------------------------------------
+
+// The record the data-checking kernels of device write (pinned host memory, which kernels see at
+// the same address under unified addressing); allocated at the first request, never freed.
+inline CheckRecord* check_record(int device) {
+  detail_device::DeviceState& s = device_state(device);
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (s.check_record == nullptr) {
+    void* p = host_malloc_pinned(sizeof(CheckRecord));
+    s.check_record = new (p) CheckRecord{};
+  }
+  return s.check_record;
+}
+
+// The tag of a launch of op on device that checks indices into dimension dim.
+inline uint64_t expect_check(int device, const char* op, int64_t dim) {
+  return device_state(device).checks.expect(op, dim);
+}
+
+// After the host waited for device: raises what a checking kernel recorded, if anything.
+inline void raise_kernel_checks(int device, const char* where) {
+  detail_device::DeviceState* s = find_device_state(device);
+  if (s == nullptr) return;
+  CheckRecord* record;
+  {
+    std::lock_guard<std::mutex> lock(s->mutex);
+    record = s->check_record;
+  }
+  if (record != nullptr) s->checks.raise_recorded(*record, device, where);
+}
+
 // Waits until all work on device's compute stream has finished. An asynchronous fault shows here:
 // it is raised as sinew::Error, and a sticky one marks the device poisoned. Raises at once on a
 // poisoned device.
@@ -217,6 +255,7 @@ inline void synchronize(int device) {
   cudaStream_t stream = compute_stream(device);
   DeviceGuard guard(device);
   check_on_device(cudaStreamSynchronize(stream), "cuda::synchronize", device);
+  raise_kernel_checks(device, "cuda::synchronize");
 }
 
 }  // namespace sinew::backend::cuda

@@ -133,6 +133,7 @@ struct Fragment {
 inline constexpr Fragment kElementwise{elementwise_source, "elementwise.cu"};
 inline constexpr Fragment kReduce{reduce_source, "reduce.cu"};
 inline constexpr Fragment kOptim{optim_source, "optim.cu"};
+inline constexpr Fragment kRandom{random_source, "random.cu"};
 
 inline Instantiation make(const char* family, DType dtype, std::vector<std::string> args,
                           bool index32, int vec, const Fragment& fragment = kElementwise) {
@@ -276,11 +277,36 @@ inline std::vector<Instantiation> optim_instantiations() {
   return out;
 }
 
+// The random fills of kernels/random.cuh (planned by random_plan.hpp): <kernel><T, I> for both
+// index widths; uniform_ and normal_ fill float and double, bernoulli_ every type.
+inline std::vector<Instantiation> random_instantiations() {
+  std::vector<Instantiation> out;
+  auto add = [&out](const char* family, const char* kernel, DType t) {
+    for (bool index32 : {true, false}) {
+      Instantiation i;
+      i.family = family;
+      i.kernel = kernel;
+      i.name_expression = name_expression(kernel, {type_name(t), index_type_name(index32)});
+      i.fragment = detail_inst::kRandom.source;
+      i.program_name = detail_inst::kRandom.program_name;
+      i.dtype = t;
+      i.index32 = index32;
+      out.push_back(std::move(i));
+    }
+  };
+  for (DType t : {DType::Float32, DType::Float64}) {
+    add("uniform", "uniform_fill", t);
+    add("normal", "normal_fill", t);
+  }
+  for (DType t : kAllDTypes) add("bernoulli", "bernoulli_fill", t);
+  return out;
+}
+
 // Every instantiation of every kernel family.
 inline const std::vector<Instantiation>& instantiations() {
   static const std::vector<Instantiation> table = [] {
     std::vector<Instantiation> t = elementwise_instantiations();
-    for (auto part : {reduction_instantiations(), optim_instantiations()})
+    for (auto part : {reduction_instantiations(), optim_instantiations(), random_instantiations()})
       t.insert(t.end(), part.begin(), part.end());
     return t;
   }();

@@ -43,6 +43,10 @@ inline constexpr char optim_source[] =
 #include "sinew/backend/cuda/kernels/optim.cuh"
     ;
 
+inline constexpr char random_source[] =
+#include "sinew/backend/cuda/kernels/random.cuh"
+    ;
+
 // What NVRTC compiles for one kernel family: the enums, the prelude, the family's fragment.
 inline std::string program_source(std::string_view fragment) {
   std::string s;

@@ -238,6 +238,40 @@ __device__ __forceinline__ T block_reduce(T v, Op op, T identity, T* scratch) {
   return v;
 }
 
+// ---- data checks: what a kernel reports instead of failing at once ------------------------------
+// A kernel that reads an index (gather, index_select, embedding, ...) checks it itself: with no
+// host round trip before the launch, a bad index is found on the device. The first failing thread
+// of any launch since the last synchronization claims the device's check record (pinned host
+// memory, seen by kernels at the same address) with its launch's tag and writes what it found;
+// the host raises it as a sinew::Error at the next synchronization (backend/cuda/checks.hpp, whose
+// CheckRecord has this layout). The offending element is skipped, never read out of bounds.
+struct CheckRecord {
+  unsigned long long tag;  // 0: nothing failed; else the failing launch's tag
+  long long value;         // the offending value (an index)
+  long long bound;         // its bound (the size of the indexed dimension)
+  long long position;      // its position (the element of the index operand)
+};
+
+__device__ __forceinline__ void report_out_of_range(CheckRecord* record, unsigned long long tag,
+                                                    long long value, long long bound,
+                                                    long long position) {
+  if (atomicCAS(&record->tag, 0ull, tag) == 0ull) {
+    record->value = value;
+    record->bound = bound;
+    record->position = position;
+  }
+}
+
+// The index v if it lies in [0, bound) (the CPU's rule: no negative indices); -1 after reporting
+// it otherwise.
+__device__ __forceinline__ long long checked_index(long long v, long long bound,
+                                                   long long position, CheckRecord* record,
+                                                   unsigned long long tag) {
+  if (v >= 0 && v < bound) return v;
+  report_out_of_range(record, tag, v, bound, position);
+  return -1;
+}
+
 }  // namespace dev
 }  // namespace sinew
 )SINEW_CUDA"
