@@ -68,6 +68,14 @@ __device__ __forceinline__ void for_each_element(const ReduceShape<I>& s, I base
   }
 }
 
+// for_each_element for a one-dimensional region (softmax's): one loop for both layouts.
+template <class I, class F>
+__device__ __forceinline__ void for_each_element_1d(const ReduceShape<I>& s, I base, F& f) {
+  const I start = s.columns ? I(0) : static_cast<I>(threadIdx.x);
+  const I step = s.columns ? I(1) : static_cast<I>(blockDim.x);
+  for (I r = start; r < s.region; r += step) f(base + r * s.inner_stride, r);
+}
+
 // Calls out(m) for this thread's (columns) or block's (rows) outputs; uniform across a block in
 // the rows layout, so that out() may synchronize.
 template <class I, class F>
@@ -434,21 +442,19 @@ __global__ void softmax_dim(T* out, const T* x, dev::ReduceShape<I> s, I inner, 
     T* o = out + (q * s.region * inner + (m - q * inner));
     T mx = init;
     auto visit = [&](I off, I) { mx = op(mx, x[off]); };
-    dev::for_each_element(s, base, visit);
+    dev::for_each_element_1d(s, base, visit);
     mx = dev::all_reduce(s, mx, op, init, sh);
     T sum = 0;
     auto add = [&](I off, I) { sum += dev::m_exp(x[off] - mx); };
-    dev::for_each_element(s, base, add);
+    dev::for_each_element_1d(s, base, add);
     sum = dev::all_reduce(s, sum, dev::SumOp(), T(0), sh);
-    if (log) {
-      const T lse = mx + dev::m_log(sum);
-      auto write = [&](I off, I r) { o[r * inner] = x[off] - lse; };
-      dev::for_each_element(s, base, write);
-    } else {
-      const T inv = T(1) / sum;
-      auto write = [&](I off, I r) { o[r * inner] = dev::m_exp(x[off] - mx) * inv; };
-      dev::for_each_element(s, base, write);
-    }
+    // One write loop for both (two would each be inlined per layout: more registers).
+    const T lse = mx + dev::m_log(sum), inv = T(1) / sum;
+    auto write = [&](I off, I r) {
+      const T v = x[off];
+      o[r * inner] = log ? v - lse : dev::m_exp(v - mx) * inv;
+    };
+    dev::for_each_element_1d(s, base, write);
   };
   dev::for_each_output(s, output);
 }
