@@ -148,9 +148,6 @@ const std::vector<Dims> kShapes = {{1, 1, 1},     {2, 3, 2},      {13, 17, 5}, {
                                    {25, 40, 33},  {64, 784, 128}, {7, 1, 19},  {300, 257, 129},
                                    {5, 800, 530}, {1930, 3, 17},  {1, 50, 40}, {40, 50, 1}};
 
-}  // namespace SINEW_UNITY_ID
-}  // namespace
-
 TEST(Gemm, MatchesNaiveReferenceForEveryShapeAndLayout) {
   for (const auto& [m, k, n] : kShapes) {
     const Tensor<float> a = random_matrix(m, k, 1), b = random_matrix(k, n, 2);
@@ -283,3 +280,6 @@ TEST(Sgemm, ThreadSplitCoversEdgeTiles) {
   }
 }
 #endif
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

@@ -26,8 +26,6 @@ std::string printed(const auto& t) {
 struct PrintOptionsGuard {
   ~PrintOptionsGuard() { set_printoptions({}); }
 };
-}  // namespace SINEW_UNITY_ID
-}  // namespace
 
 TEST(Idioms, SubscriptSelectsAlongTheFirstDimension) {
   Tensor<float> t = grid();
@@ -155,3 +153,6 @@ TEST(Idioms, PrintOptionsChangePrecisionAndAddTheLibTorchFooter) {
   set_printoptions({});
   EXPECT_EQ(printed(t), "tensor([[1.2346, 2.5000]])");
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

@@ -97,9 +97,6 @@ data::transforms::TransformFn noise() {
   return [](Tensor<float> x, Generator& g) { return x + float(g.uniform()); };
 }
 
-}  // namespace SINEW_UNITY_ID
-}  // namespace
-
 TEST(DataLoader, ShuffleGivesEverySampleOncePerEpoch) {
   data::DataLoader loader(rows(10), {.batch_size = 3, .shuffle = true, .seed = 5});
   EXPECT_EQ(loader.size(), 4);
@@ -276,18 +273,12 @@ TEST(DataLoader, CanBeDestroyedMidEpoch) {
   again.reset();
 }
 
-namespace {
-namespace SINEW_UNITY_ID {
-
 // A user's dataset of strings.
 struct Words {
   std::vector<std::string> words = {"a", "b", "c", "d", "e"};
   int64_t size() const { return static_cast<int64_t>(words.size()); }
   std::string get(int64_t i) const { return words[static_cast<size_t>(i)]; }
 };
-
-}  // namespace SINEW_UNITY_ID
-}  // namespace
 
 TEST(DataLoader, UserDatasetWithItsOwnCollate) {
   auto join = [](std::vector<std::string> items) {
@@ -337,9 +328,6 @@ TEST(DataLoader, FastPathGivesThePerExampleBatches) {
   }
 }
 
-namespace {
-namespace SINEW_UNITY_ID {
-
 class DataLoaderMnist : public sinew::testing::TempDirTest {
  protected:
   // An IDX file of unsigned bytes with the given dimensions.
@@ -354,9 +342,6 @@ class DataLoaderMnist : public sinew::testing::TempDirTest {
         .write(reinterpret_cast<const char*>(b.data()), std::streamsize(b.size()));
   }
 };
-
-}  // namespace SINEW_UNITY_ID
-}  // namespace
 
 TEST_F(DataLoaderMnist, FastPathAndTransformsOnMnist) {
   constexpr uint32_t n = 23;
@@ -403,9 +388,6 @@ TEST(DataLoader, BatchesRecordNoHistory) {
   EXPECT_TRUE(autograd::is_grad_enabled());
 }
 
-namespace {
-namespace SINEW_UNITY_ID {
-
 // Each example's target is the CPU kernels' thread count on the thread that built it.
 struct ThreadProbe {
   int64_t size() const { return 6; }
@@ -413,9 +395,6 @@ struct ThreadProbe {
     return {zeros<float>({1}), scalar_tensor<int64_t>(double(get_num_threads()))};
   }
 };
-
-}  // namespace SINEW_UNITY_ID
-}  // namespace
 
 TEST(DataLoader, WorkersRunKernelsOnOneThreadEach) {
   const int before = get_num_threads();
@@ -434,3 +413,6 @@ TEST(DataLoader, RejectsBadOptions) {
   SINEW_EXPECT_ERROR(data::DataLoader(rows(4), {.prefetch_factor = 0}), "prefetch_factor");
   SINEW_EXPECT_ERROR(data::DataLoader(std::shared_ptr<Rows>()), "the dataset is null");
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

@@ -22,9 +22,6 @@ namespace SINEW_UNITY_ID {
 // [[1, 2, 3], [4, 5, 6], [7, 8, 9]] as a [1, 3, 3] image.
 Tensor<float> nine() { return arange<float>(1, 10).reshape({1, 3, 3}); }
 
-}  // namespace SINEW_UNITY_ID
-}  // namespace
-
 TEST(Transforms, HorizontalFlipMirrorsRows) {
   Generator g(0);
   EXPECT_TRUE(values_are(T::RandomHorizontalFlip(1.0)(nine(), g), {3, 2, 1, 6, 5, 4, 9, 8, 7}));
@@ -153,3 +150,6 @@ TEST(Transforms, DeterministicForAGenerator) {
   EXPECT_EQ(first.shape(), Shape({1, 28, 28}));
   EXPECT_TRUE(image.equal(copy));  // the input is left as it was
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

@@ -41,9 +41,6 @@ class PytorchCompat : public sinew::testing::TempDirTest {};
 
 nn::Sequential make_mlp() { return nn::Sequential(nn::Linear(4, 8), nn::ReLU(), nn::Linear(8, 3)); }
 
-}  // namespace SINEW_UNITY_ID
-}  // namespace
-
 TEST_F(PytorchCompat, MlpWeightsFromPythonGiveTorchsOutput) {
   auto fx = load_fixture("io/mlp.json");
   nn::Sequential mlp = make_mlp();
@@ -167,3 +164,6 @@ TEST_F(PytorchCompat, CnnWithBatchNormFromPythonGivesTorchsEvalOutput) {
   io::save(cnn, path("cnn.safetensors"));
   EXPECT_EQ(read_all(path("cnn.safetensors")), read_all(fixture_path("cnn.safetensors")));
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

@@ -73,9 +73,6 @@ std::vector<uint64_t> bits(const std::vector<double>& v) {
 const std::string kEntry = R"({"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
 const std::string kEightBytes(8, '\0');
 
-}  // namespace SINEW_UNITY_ID
-}  // namespace
-
 // ---- round trips
 // ---------------------------------------------------------------------------------
 
@@ -643,3 +640,6 @@ TEST_F(SafetensorsTest, CorruptedBytesGiveErrorsOrValidTensors) {
   EXPECT_GT(loaded, 0);
   EXPECT_GT(rejected, 0);
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

@@ -74,9 +74,6 @@ Tensor<double> special_doubles() {
                              {5});
 }
 
-}  // namespace SINEW_UNITY_ID
-}  // namespace
-
 TEST_F(TensorFiles, MapRoundTripIsBitExactForFloatDoubleAndInt64) {
   std::map<std::string, Tensor<float>> f = {{"special", special_floats()},
                                             {"scalar", scalar_tensor<float>(2.5)},
@@ -253,3 +250,6 @@ TEST_F(TensorFiles, SaveErrorsNameThePathAndTheTensor) {
       "io::save", p, "'__metadata__' is reserved");
   EXPECT_FALSE(fs::exists(p));
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

@@ -18,8 +18,6 @@ using sinew::testing::values_are;
 namespace {
 namespace SINEW_UNITY_ID {
 Tensor<float> input() { return from_vector<float>({-2, -0.5f, 0, 1, 3}, {5}); }
-}  // namespace SINEW_UNITY_ID
-}  // namespace
 
 TEST(Activation, ReLUAndLeakyReLU) {
   EXPECT_TRUE(values_are(nn::ReLU()(input()), {0, 0, 0, 1, 3}));
@@ -119,8 +117,6 @@ TEST(Activation, UnflattenSplitsOneDimension) {
   EXPECT_EQ(nn::Unflatten(1, {3, 4}).extra_repr(), "dim=1, unflattened_size=[3, 4]");
 }
 
-namespace {
-namespace SINEW_UNITY_ID {
 const nlohmann::json& fixtures() {
   static const nlohmann::json j = sinew::testing::load_fixture("nn/activation.json");
   return j;
@@ -132,8 +128,6 @@ Tensor<double> grad_of(F f, const Tensor<double>& x, const Tensor<double>& gy) {
   (f(xr) * gy).sum().backward();
   return xr.grad();
 }
-}  // namespace SINEW_UNITY_ID
-}  // namespace
 
 TEST(Activation, SELUMatchesPyTorch) {
   const auto& j = fixtures()["selu"];
@@ -257,3 +251,6 @@ TEST(Activation, MaxoutGroupsConsecutiveFeatures) {
   SINEW_EXPECT_ERROR(nn::Maxout(0), "Maxout", "pieces");
   EXPECT_EQ(nn::Maxout(2).extra_repr(), "pieces=2");
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

@@ -28,8 +28,6 @@ struct Tower : nn::Cloneable<Tower> {
     return heads->at<nn::Linear>("cls")->forward(h);
   }
 };
-}  // namespace SINEW_UNITY_ID
-}  // namespace
 
 TEST(ModuleList, NamesByIndexInsideAUserModule) {
   Tower t;
@@ -89,3 +87,6 @@ TEST(Functional, WrapsAFunctionAsALayer) {
   auto c = nn::clone(s);
   EXPECT_TRUE(values_are((*c)(from_vector<float>({2}, {1})), {4}));
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

@@ -178,9 +178,6 @@ std::string printed(const nn::Module& m) {
   return os.str();
 }
 
-}  // namespace SINEW_UNITY_ID
-}  // namespace
-
 // ---- values and gradients against PyTorch (double, functional) ---------------------------------
 
 TEST(Conv2d, BasicMatchesPyTorch) { check_functional("basic"); }
@@ -587,3 +584,6 @@ TEST(Conv2d, DoubleLayerMatchesTheFloatLayer) {
   EXPECT_TRUE(all_close(cd.bias.grad().to<float>(), cf.bias.grad(), 1e-4, 1e-4));
   EXPECT_EQ(cd.extra_repr(), cf.extra_repr());
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

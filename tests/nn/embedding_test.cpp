@@ -22,8 +22,6 @@ Tensor<int64_t> fixture_indices(const nlohmann::json& j) {
   for (double x : d.to_vector()) v.push_back(int64_t(x));
   return from_vector<int64_t>(v, d.shape());
 }
-}  // namespace SINEW_UNITY_ID
-}  // namespace
 
 TEST(Embedding, MatchesPyTorchWithPaddingIdx) {
   auto j = sinew::testing::load_fixture("nn/activation.json")["embedding"];
@@ -157,3 +155,6 @@ TEST(Embedding, InPlaceChangeOfIndicesAfterForwardIsAVersionError) {
   idx.fill_(1);
   SINEW_EXPECT_ERROR(y.backward(), "backward", "modified by an in-place operation", "embedding");
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

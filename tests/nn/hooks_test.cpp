@@ -17,8 +17,6 @@ struct Double : nn::Cloneable<Double> {
   Double() : Cloneable("Double") {}
   Tensor<float> forward(const Tensor<float>& x) override { return x * 2.0; }
 };
-}  // namespace SINEW_UNITY_ID
-}  // namespace
 
 TEST(Hooks, ForwardPreHookSeesAndReplacesTheInput) {
   Double m;
@@ -164,8 +162,6 @@ TEST(Hooks, FullBackwardHookWithAnInputThatNeedsNoGrad) {
   EXPECT_EQ(calls, 1);
 }
 
-namespace {
-namespace SINEW_UNITY_ID {
 // A user module with value members called as fc(x), the documented spelling.
 struct ValueNet : nn::Module {
   nn::Linear fc{2, 2};
@@ -176,8 +172,6 @@ struct ValueNet : nn::Module {
   }
   Tensor<float> forward(const Tensor<float>& x) override { return twice(fc(x)); }
 };
-}  // namespace SINEW_UNITY_ID
-}  // namespace
 
 // A hook registered on a value member, or on the copy that register_module keeps, fires on every
 // path: the member called inside forward, the registered child called directly, and a Sequential.
@@ -198,3 +192,6 @@ TEST(Hooks, FireForValueMembersCalledAsFunctions) {
   EXPECT_EQ(on_member, 3);
   EXPECT_EQ(on_child, 2);
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

@@ -27,8 +27,6 @@ double max_abs(const Tensor<float>& t) {
   for (float f : t.to_vector()) m = std::max<double>(m, std::abs(f));
   return m;
 }
-}  // namespace SINEW_UNITY_ID
-}  // namespace
 
 TEST(Init, CalculateGainFollowsPyTorchsTable) {
   EXPECT_DOUBLE_EQ(nn::init::calculate_gain("linear"), 1.0);
@@ -270,3 +268,6 @@ TEST(Init, ErfinvInvertsErf) {
   EXPECT_EQ(nn::init::detail::erfinv(1.0), INFINITY);
   EXPECT_EQ(nn::init::detail::erfinv(-1.0), -INFINITY);
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

@@ -15,8 +15,6 @@ void set_values(Tensor<float>& t, const std::vector<float>& v) {
   NoGradGuard g;
   t.detach().copy_(from_vector<float>(v, t.shape()));
 }
-}  // namespace SINEW_UNITY_ID
-}  // namespace
 
 TEST(Linear, ParametersHavePyTorchsShapesAndNames) {
   nn::Linear lin(3, 2);
@@ -189,3 +187,6 @@ TEST(Linear, DoubleLayerMatchesTheFloatLayer) {
   EXPECT_NE(copy->weight.impl_ptr().get(), ld.weight.impl_ptr().get());
   EXPECT_TRUE(all_close(copy->weight, ld.weight, 0, 0));
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

@@ -170,9 +170,6 @@ int check_cases(const std::string& loss) {
 
 const Reduction kReductions[] = {Reduction::None, Reduction::Mean, Reduction::Sum};
 
-}  // namespace SINEW_UNITY_ID
-}  // namespace
-
 // ---- PyTorch reference values and gradients
 // -------------------------------------------------------
 
@@ -473,3 +470,6 @@ TEST(CrossEntropyLoss, DoubleModuleMatchesTheFloatModule) {
   nn::CrossEntropyLoss cf2;
   EXPECT_TRUE(all_close(cd2(xd, pf.to<double>()).to<float>(), cf2(xf, pf), 1e-6, 1e-5));
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

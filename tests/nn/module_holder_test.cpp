@@ -27,9 +27,6 @@ struct OuterImpl : nn::Module {
 };
 SINEW_MODULE(Outer);
 
-}  // namespace SINEW_UNITY_ID
-}  // namespace
-
 TEST(ModuleHolder, ConstructsTheImplAndForwardsCalls) {
   Net net(3, 2);
   Tensor<float> x = rand<float>({4, 3});
@@ -68,3 +65,6 @@ TEST(ModuleHolder, EmptyHolderRaises) {
   nn::Sequential seq;
   SINEW_EXPECT_ERROR(seq.push_back(empty), "register_module", "null");
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

@@ -46,9 +46,6 @@ struct NotCloneable : nn::Module {
   NotCloneable() : nn::Module("NotCloneable") {}
 };
 
-}  // namespace SINEW_UNITY_ID
-}  // namespace
-
 TEST(Module, NamedParametersUseDottedNames) {
   Net net;
   EXPECT_EQ(keys(net.named_parameters()),
@@ -340,3 +337,6 @@ TEST(Module, ToAMissingDeviceIsAnErrorThatChangesNothing) {
   EXPECT_TRUE(std::isfinite(net.fc1->weight.sum().item()));
 }
 #endif
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

@@ -56,9 +56,6 @@ bool drops(nn::Dropout2d& d) {
   return (d(x) == 0.0f).to<int64_t>().sum().item() > 0;
 }
 
-}  // namespace SINEW_UNITY_ID
-}  // namespace
-
 TEST(ModuleValue, EvalOnTheParentReachesTheValueMember) {
   manual_seed(0);
   Net net;
@@ -204,3 +201,6 @@ TEST(ModuleValue, CloneOfValueMembersIsDeep) {
   EXPECT_FALSE(m.drop.is_training());
   EXPECT_FALSE(m.fc.is_training());
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

@@ -68,9 +68,6 @@ void check_batch_norm_module(BN& bn, const json& c) {
   EXPECT_TRUE(all_close(bn.running_mean, before, 0, 0));  // eval leaves it alone
 }
 
-}  // namespace SINEW_UNITY_ID
-}  // namespace
-
 TEST(BatchNorm, BatchNorm2dMatchesPyTorchOverTwoStepsAndEval) {
   nn::BatchNorm2d bn(3);
   check_batch_norm_module(bn, fixtures()["batch_norm2d"]);
@@ -348,3 +345,6 @@ TEST(BatchNorm, DoubleLayerMatchesTheFloatLayer) {
   Tensor<float> xf = randn<float>({2, 3, 2, 2});
   EXPECT_TRUE(all_close(bd(xf.to<double>()).to<float>(), bf(xf), 1e-5, 1e-4));
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

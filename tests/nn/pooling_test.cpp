@@ -113,9 +113,6 @@ Tensor<float> run_module(const json& c, const Tensor<float>& x) {
   return nn::AdaptiveMaxPool1d(int1(c, "output_size", 1))(x);
 }
 
-}  // namespace SINEW_UNITY_ID
-}  // namespace
-
 TEST(Pooling, FunctionalOpsMatchPyTorchValuesIndicesAndGradients) {
   ASSERT_EQ(pooling_cases().size(), 24u);
   for (const json& c : pooling_cases()) {
@@ -304,3 +301,6 @@ TEST(MaxPool2d, DoubleLayerMatchesTheFloatLayer) {
   EXPECT_TRUE(all_close(xd.grad().to<float>(), xf.grad(), 0, 0));
   EXPECT_EQ(pd.extra_repr(), pf.extra_repr());
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

@@ -161,9 +161,6 @@ void check_packed_case(const std::string& name) {
   check_results(*m, c, y, hn, cn, {{"x", x}, {"h0", h0}, {"c0", c0}});
 }
 
-}  // namespace SINEW_UNITY_ID
-}  // namespace
-
 // ---- against PyTorch
 // -------------------------------------------------------------------------------
 
@@ -681,3 +678,6 @@ TEST(RnnLearning, LstmRecallsTheFirstSymbolAfterNineSteps) {
   double acc = (net(x).argmax(1) == y).to<float>().mean().item<double>();
   EXPECT_GE(acc, 0.95);
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

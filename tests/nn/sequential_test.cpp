@@ -139,8 +139,6 @@ std::pair<double, double> train_xor(nn::SequentialT<double>& mlp, const Tensor<d
   }
   return {first, last};
 }
-}  // namespace SINEW_UNITY_ID
-}  // namespace
 
 TEST(Sequential, DoubleMlpLearnsXorWithHandWrittenSgd) {
   manual_seed(3);
@@ -178,3 +176,6 @@ TEST(Sequential, DoubleConvBatchNormLinearStackPassesGradcheck) {
   EXPECT_GT(bn->num_batches_tracked.item(), 0.0);  // the running statistics were updated (as T)
   static_assert(std::is_same_v<decltype(bn->num_batches_tracked), Tensor<double>>);
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

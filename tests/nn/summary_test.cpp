@@ -20,8 +20,6 @@ struct Net : nn::Cloneable<Net> {
   }
   Tensor<float> forward(const Tensor<float>& x) override { return (*head)((*features)(x)); }
 };
-}  // namespace SINEW_UNITY_ID
-}  // namespace
 
 TEST(Summary, CountsTrainableAndFrozenParameters) {
   Net net;
@@ -107,3 +105,6 @@ TEST(Summary, AWrongInputShapeRaisesAndStillRestores) {
   EXPECT_TRUE((*net.head)[1]->is_training());
   SINEW_EXPECT_ERROR(nn::summary(net, {2, -1}), "summary", "input_shape");
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

@@ -18,8 +18,6 @@ Tensor<float> param_with_grad(const std::vector<float>& v, const std::vector<flo
   p.set_grad(from_vector<float>(g, {int64_t(g.size())}));
   return p;
 }
-}  // namespace SINEW_UNITY_ID
-}  // namespace
 
 TEST(ClipGradNorm, ScalesAllGradientsByMaxNormOverTheTotalTwoNorm) {
   // Gradients [3, 4] and [12]: total = sqrt(9 + 16 + 144) = 13; coef = 6.5 / (13 + 1e-6).
@@ -130,3 +128,6 @@ TEST(Penalties, L1AndL2SumOverAllParametersWithTheirGradients) {
       [](auto& v) { return U::l1_penalty(v) + U::l2_penalty(v); },
       {sinew::testing::rand_input({2, 3}, 1), sinew::testing::rand_input({4}, 2)}));
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

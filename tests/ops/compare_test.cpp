@@ -16,8 +16,6 @@ namespace {
 namespace SINEW_UNITY_ID {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
-}  // namespace SINEW_UNITY_ID
-}  // namespace
 
 TEST(Compare, NamedComparisonsWithTensorsAndScalars) {
   auto a = from_vector<float>({1, 2, 3}), b = from_vector<float>({3, 2, 1});
@@ -114,3 +112,6 @@ TEST(Where, ScalarOperandsPromoteAsArithmetic) {
   SINEW_EXPECT_ERROR(where(cond, from_vector<uint8_t>({1, 2, 3}), 256), "where", "256", "overflow");
   SINEW_EXPECT_ERROR(where(cond, from_vector<uint8_t>({1, 2, 3}), -256), "where", "-256");
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

@@ -878,7 +878,6 @@ TEST(Rounding, GradientIsZero) {
 
 namespace sinew {
 namespace {
-namespace SINEW_UNITY_ID {
 
 // where's backward reads cond: changing cond in place after the forward must be caught, not give a
 // silently wrong gradient.
@@ -900,6 +899,5 @@ TEST(Where, GradientFollowsTheCondition) {
   EXPECT_TRUE(sinew::testing::values_are(a.grad(), {1, 0, 1}));
 }
 
-}  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew

@@ -33,9 +33,6 @@ TB mask(const std::vector<bool>& v, const Shape& s) {
   return t;
 }
 
-}  // namespace SINEW_UNITY_ID
-}  // namespace
-
 // ---- index_select / index_add -------------------------------------------------------------------
 
 TEST(IndexSelect, PicksSlicesAlongADimension) {
@@ -405,3 +402,6 @@ TEST(Index, RejectsBadIndices) {
   SINEW_EXPECT_ERROR(x.index({Slice{0, 2, 0}}), "Tensor::index", "step must be positive, got 0");
   SINEW_EXPECT_ERROR(scalar_tensor<double>(1).index({0}), "Tensor::index", "too many indices");
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

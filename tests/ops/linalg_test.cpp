@@ -39,9 +39,6 @@ autograd::GradcheckResult check(const autograd::SingleFn& f,
   return autograd::gradcheck(f, in);
 }
 
-}  // namespace SINEW_UNITY_ID
-}  // namespace
-
 // ---- mm and the GEMM kernel ---------------------------------------------------------------------
 
 TEST(Mm, MatchesHandComputedProduct) {
@@ -317,3 +314,6 @@ TEST(LinalgErrors, ShapeMismatchesNameOpAndShapes) {
                      "[4]");
   SINEW_EXPECT_ERROR(linear(zeros({4, 6}), zeros({6})), "linear", "weight must be 2-d");
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

@@ -294,9 +294,6 @@ TYPED_TEST(Promotion, EveryOpMatchesPyTorch) {
 }
 #undef CHECK_CASE
 
-}  // namespace SINEW_UNITY_ID
-}  // namespace
-
 // ---- regressions and the integer rules ----------------------------------------------------------
 
 TEST(Promotion, SumOfAComparisonCountsTheTrues) {
@@ -412,3 +409,6 @@ TEST(Promotion, IntegerInPlaceOpsKeepTheType) {
   auto f = full<uint8_t>({2}, -1);  // fills through int64: 255, as torch.full
   EXPECT_TRUE(values_are(f, {255, 255}));
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

@@ -38,9 +38,6 @@ Tensor<double> grad_of(const Tensor<double>& x, const Tensor<double>& y) {
   return x.grad();
 }
 
-}  // namespace SINEW_UNITY_ID
-}  // namespace
-
 // ---- sum, mean
 // ------------------------------------------------------------------------------------
 
@@ -424,9 +421,6 @@ TEST(Softmax, IsTwiceDifferentiable) {
 // ---- larger inputs: threaded, blocked and strided kernel paths against a naive reference
 // ----------
 
-namespace {
-namespace SINEW_UNITY_ID {
-
 // The values of each output's region (outputs row-major over the kept dims, values in row-major
 // order), gathered naively from x's elements.
 template <class T>
@@ -506,9 +500,6 @@ double r_prod(const std::vector<double>& v) {
   for (double a : v) p *= a;
   return p;
 }
-
-}  // namespace SINEW_UNITY_ID
-}  // namespace
 
 TEST(Reduce, LargeInputsMatchNaiveReference) {
   Generator g(21);
@@ -594,3 +585,6 @@ TEST(Reduce, RejectsInvalidNormOrder) {
   auto x = ones<double>({2, 2});
   SINEW_EXPECT_ERROR(norm(x, kNaN), "norm", "NaN", "[2, 2]");
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

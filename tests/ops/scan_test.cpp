@@ -21,8 +21,6 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 Tensor<double> iota234() { return arange<double>(24).reshape({2, 3, 4}); }
-}  // namespace SINEW_UNITY_ID
-}  // namespace
 
 // ---- cumsum ------------------------------------------------------------------------------------
 
@@ -233,3 +231,6 @@ TEST(Equal, SameShapeAndValues) {
   EXPECT_TRUE(equal(from_vector<uint8_t>({1, 250}), from_vector<uint8_t>({1, 250})));
   EXPECT_TRUE(equal(zeros<float>({0}), zeros<float>({0})));
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

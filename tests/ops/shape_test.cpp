@@ -20,9 +20,6 @@ TD iota(const Shape& s, double start = 0) {
   return arange<double>(start, start + double(s.numel())).view(s);
 }
 
-}  // namespace SINEW_UNITY_ID
-}  // namespace
-
 // ---- cat ----------------------------------------------------------------------------------------
 
 TEST(Cat, JoinsAlongTheGivenDimension) {
@@ -313,3 +310,6 @@ TEST(Repeat, GradientSumsTheTiles) {
   SINEW_EXPECT_ERROR(x.repeat({2}), "repeat", "[2]", "[2, 3]");
   SINEW_EXPECT_ERROR(x.repeat({2, -1}), "repeat", "non-negative", "[2, -1]");
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

@@ -40,9 +40,6 @@ std::vector<int64_t> ints(const json& j) {
 
 constexpr double kNaN = NAN;
 
-}  // namespace SINEW_UNITY_ID
-}  // namespace
-
 // ---- sort
 // -----------------------------------------------------------------------------------------
 
@@ -325,3 +322,6 @@ TEST(Nonzero, RowMajorCoordinatesOfEachNonzero) {
   big.set({150, 0}, 3);
   EXPECT_EQ(ints(big.nonzero()), (std::vector<int64_t>{0, 5, 150, 0, 299, 399}));
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

@@ -16,9 +16,6 @@ namespace SINEW_UNITY_ID {
 // 0, 1, 2, ... in the given shape (double).
 Tensor<double> iota(const Shape& s) { return arange<double>(0, double(s.numel())).view(s); }
 
-}  // namespace SINEW_UNITY_ID
-}  // namespace
-
 // ---- view / reshape / flatten -------------------------------------------------------------------
 
 TEST(View, ReshapesWithoutCopying) {
@@ -306,3 +303,6 @@ TEST(Views, ChainedViewsReadTheRightElements) {
   EXPECT_TRUE(grad_ok(
       [](auto& in) { return in[0].slice(0, 1, 4, 2).t().slice(0, 1, 6, 2).unsqueeze(0); }, {w}));
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

@@ -156,9 +156,6 @@ struct Fixture1 {
       : opt(std::vector<Tensor<float>>{p}, {.lr = lr, .momentum = momentum}) {}
 };
 
-}  // namespace SINEW_UNITY_ID
-}  // namespace
-
 // ---- PyTorch's sequences
 // --------------------------------------------------------------------------
 
@@ -299,9 +296,6 @@ TEST(OneCycleLR, CycleMomentumNeedsAnOptimizerWithMomentum) {
 
 // ---- state dicts: a scheduler restored from its state continues the same sequence
 
-namespace {
-namespace SINEW_UNITY_ID {
-
 // Runs `make`'s scheduler 10 epochs; then 4, saves the scheduler's and optimizer's states, and
 // continues on a fresh optimizer and scheduler restored from them. Both lr sequences must agree.
 template <class Make, class Step>
@@ -334,9 +328,6 @@ void expect_resumes(Make make, Step step) {
   }
   EXPECT_EQ(resumed, whole);
 }
-
-}  // namespace SINEW_UNITY_ID
-}  // namespace
 
 TEST(SchedulerState, EpochSchedulersContinueTheSameSequence) {
   auto epoch = [](auto& s, int) { s.step(); };
@@ -377,3 +368,6 @@ TEST(SchedulerState, WrongStatesAreErrorsThatChangeNothing) {
   EXPECT_EQ(step.state_dict(), good);
   EXPECT_STREQ(plateau.name(), "ReduceLROnPlateau");
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

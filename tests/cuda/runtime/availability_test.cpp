@@ -54,9 +54,6 @@ std::string message_of(const std::function<void()>& f) {
   return "(no sinew::Error)";
 }
 
-}  // namespace SINEW_UNITY_ID
-}  // namespace
-
 TEST(Availability, QueriesAreNoexcept) {
   static_assert(noexcept(cu::is_available()));
   static_assert(noexcept(cu::device_count()));
@@ -166,3 +163,6 @@ TEST(CudaError, UnknownCodeIsNamedByNumber) {
   EXPECT_EQ(cu::error_name(cudaErrorStubLibrary), "cudaErrorStubLibrary");
   EXPECT_EQ(cu::error_name(cudaErrorInsufficientDriver), "cudaErrorInsufficientDriver");
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

@@ -27,6 +27,7 @@ namespace cuda = sinew::backend::cuda;
 namespace nv = sinew::backend::cuda::nvrtc;
 
 namespace {
+namespace SINEW_UNITY_ID {
 
 // ---- bounds -------------------------------------------------------------------------------------
 
@@ -430,4 +431,5 @@ TEST(CudaCompileAll, EveryInstantiationForSm80AndSm90WithinResourceBounds) {
                                 << " bytes):" << all;
 }
 
+}  // namespace SINEW_UNITY_ID
 }  // namespace

@@ -61,9 +61,6 @@ std::string unusable(const std::string& op, int device, int code) {
          " requested, but CUDA is not usable here: " + describe(code);
 }
 
-}  // namespace SINEW_UNITY_ID
-}  // namespace
-
 // ---- without a driver --------------------------------------------------------------------------
 
 TEST(DeviceMemory, AllocateNamesTheDeviceAndTheReason) {
@@ -319,3 +316,6 @@ TEST(DeviceMemory, AllocatesThroughTheCacheOnAGpu) {
   cu::reset_peak_memory_stats(0);
   EXPECT_EQ(cu::max_memory_allocated(0), cu::memory_allocated(0));
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

@@ -136,9 +136,6 @@ size_t count(const std::string& s, const std::string& part) {
   return n;
 }
 
-}  // namespace SINEW_UNITY_ID
-}  // namespace
-
 // ---- SHA-256: the FIPS 180-2 examples ----------------------------------------------------------
 
 TEST(Sha256, KnownAnswers) {
@@ -549,3 +546,6 @@ TEST(KernelCacheNvrtc, ProcessCacheFollowsTheEnvironment) {
   }
   EXPECT_NO_THROW(cu::clear_kernel_cache());
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace

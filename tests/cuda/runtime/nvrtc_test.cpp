@@ -77,9 +77,6 @@ bool is_cuda_elf(const std::string& image) {
          static_cast<unsigned char>(image[18]) == 190 && image[19] == 0;
 }
 
-}  // namespace SINEW_UNITY_ID
-}  // namespace
-
 TEST(Nvrtc, VersionMatchesTheToolkit) {
   EXPECT_EQ(nv::version().major, 13);
   EXPECT_GE(nv::version().minor, 0);
@@ -277,3 +274,6 @@ TEST(Nvrtc, CompileTimes) {
   }
   std::printf("[ nvrtc    ] sinew::foo<float, N> for sm_90:%s\n", times.c_str());
 }
+
+}  // namespace SINEW_UNITY_ID
+}  // namespace
