@@ -63,4 +63,68 @@ struct AdagradStep {
   bool maximize = false;
 };
 
+// ---- the scalars a kernel computes with --------------------------------------------------------
+// Each step's values cast from the descriptor's doubles to the parameter's type T once, with the
+// derived constants (1 - beta1, ...): the CPU kernels (backend/cpu/optim.hpp) and the CUDA kernels'
+// parameters (kernels/optim.cuh, member for member) compute with the same numbers.
+
+template <class T>
+struct SgdScalars {
+  T wd, mu, damp, lr;
+  bool has_wd, nesterov, maximize, first;
+};
+template <class T>
+struct AdamScalars {
+  T b1, b2, one_b1, one_b2, wd, decay, step_size, c2_sqrt, eps;
+  bool maximize, decay_param, decay_grad;
+};
+template <class T>
+struct RmspropScalars {
+  T alpha, one_alpha, wd, eps, mu, lr;
+  bool has_wd, maximize;
+};
+template <class T>
+struct AdagradScalars {
+  T wd, eps, clr;
+  bool has_wd, maximize;
+};
+
+template <class T>
+SgdScalars<T> sgd_scalars(const SgdStep& s) {
+  return {static_cast<T>(s.weight_decay),
+          static_cast<T>(s.momentum),
+          static_cast<T>(1 - s.dampening),
+          static_cast<T>(s.lr),
+          s.weight_decay != 0,
+          s.nesterov,
+          s.maximize,
+          s.first_step};
+}
+template <class T>
+AdamScalars<T> adam_scalars(const AdamStep& s) {
+  const bool has_wd = s.weight_decay != 0;
+  return {static_cast<T>(s.beta1),        static_cast<T>(s.beta2),
+          static_cast<T>(1 - s.beta1),    static_cast<T>(1 - s.beta2),
+          static_cast<T>(s.weight_decay), static_cast<T>(1 - s.lr * s.weight_decay),
+          static_cast<T>(s.step_size),    static_cast<T>(s.bias_correction2_sqrt),
+          static_cast<T>(s.eps),          s.maximize,
+          has_wd && s.decoupled,          has_wd && !s.decoupled};
+}
+template <class T>
+RmspropScalars<T> rmsprop_scalars(const RmspropStep& s) {
+  return {static_cast<T>(s.alpha),
+          static_cast<T>(1 - s.alpha),
+          static_cast<T>(s.weight_decay),
+          static_cast<T>(s.eps),
+          static_cast<T>(s.momentum),
+          static_cast<T>(s.lr),
+          s.weight_decay != 0,
+          s.maximize};
+}
+template <class T>
+AdagradScalars<T> adagrad_scalars(const AdagradStep& s) {
+  return {static_cast<T>(s.weight_decay), static_cast<T>(s.eps), static_cast<T>(s.clr),
+          s.weight_decay != 0, s.maximize};
+}
+
 }  // namespace sinew::backend

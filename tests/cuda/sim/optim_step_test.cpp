@@ -341,7 +341,7 @@ TEST(CudaEmulatedOptimPlan, ScalarsAreTheCpuKernelsValues) {
   s.weight_decay = 0.3;
   s.decoupled = true;
   s.step_size = 0.7;
-  const auto c = cuda::adam_scalars<float>(s);
+  const auto c = backend::adam_scalars<float>(s);
   EXPECT_EQ(c.decay, static_cast<float>(1 - 0.1 * 0.3));  // computed in double, then cast
   EXPECT_EQ(c.one_b2, static_cast<float>(1 - 0.999));
   EXPECT_TRUE(c.decay_param);

@@ -36,12 +36,6 @@ T* data_or_null(const Tensor<T>& t) {
   return t.defined() ? t.data_ptr() : nullptr;
 }
 
-template <class T>
-struct SgdScalars {
-  T wd, mu, damp, lr;
-  bool has_wd, nesterov, maximize, first;
-};
-
 template <class T, bool kMomentum>
 void sgd_range(T* __restrict w, const T* __restrict gp, T* __restrict buf, int64_t begin,
                int64_t end, const SgdScalars<T>& c) {
@@ -107,12 +101,6 @@ void sqrt_in_place(T* x, int64_t n) {
 #undef SINEW_DETAIL_VEX
 #undef SINEW_DETAIL_SQRT_BYTES
 
-template <class T>
-struct AdamScalars {
-  T b1, b2, one_b1, one_b2, wd, decay, step_size, c2_sqrt, eps;
-  bool maximize, decay_param, decay_grad;
-};
-
 template <class T, bool kAmsgrad>
 void adam_range(T* __restrict w, const T* __restrict gp, T* __restrict m, T* __restrict v,
                 T* __restrict vmax, int64_t begin, int64_t end, const AdamScalars<T>& c) {
@@ -151,12 +139,6 @@ void adam_range(T* __restrict w, const T* __restrict gp, T* __restrict m, T* __r
     }
   }
 }
-
-template <class T>
-struct RmspropScalars {
-  T alpha, one_alpha, wd, eps, mu, lr;
-  bool has_wd, maximize;
-};
 
 template <class T, bool kMomentum, bool kCentered>
 void rmsprop_range(T* __restrict w, const T* __restrict gp, T* __restrict sq, T* __restrict buf,
@@ -200,12 +182,6 @@ void rmsprop_range(T* __restrict w, const T* __restrict gp, T* __restrict sq, T*
 }
 
 template <class T>
-struct AdagradScalars {
-  T wd, eps, clr;
-  bool has_wd, maximize;
-};
-
-template <class T>
 void adagrad_range(T* __restrict w, const T* __restrict gp, T* __restrict sum, int64_t begin,
                    int64_t end, const AdagradScalars<T>& c) {
   const T wd = c.wd, eps = c.eps, clr = c.clr;
@@ -240,14 +216,7 @@ template <class T>
 void sgd_step(const Tensor<T>& param, const Tensor<T>& grad, const Tensor<T>& momentum_buffer,
               const SgdStep& s) {
   using namespace detail_optim;
-  const SgdScalars<T> c{static_cast<T>(s.weight_decay),
-                        static_cast<T>(s.momentum),
-                        static_cast<T>(1 - s.dampening),
-                        static_cast<T>(s.lr),
-                        s.weight_decay != 0,
-                        s.nesterov,
-                        s.maximize,
-                        s.first_step};
+  const SgdScalars<T> c = sgd_scalars<T>(s);
   T* w = param.data_ptr();
   const T* g = grad.data_ptr();
   T* buf = data_or_null(momentum_buffer);
@@ -265,13 +234,7 @@ template <class T>
 void adam_step(const Tensor<T>& param, const Tensor<T>& grad, const Tensor<T>& exp_avg,
                const Tensor<T>& exp_avg_sq, const Tensor<T>& max_exp_avg_sq, const AdamStep& s) {
   using namespace detail_optim;
-  const bool has_wd = s.weight_decay != 0;
-  const AdamScalars<T> c{static_cast<T>(s.beta1),        static_cast<T>(s.beta2),
-                         static_cast<T>(1 - s.beta1),    static_cast<T>(1 - s.beta2),
-                         static_cast<T>(s.weight_decay), static_cast<T>(1 - s.lr * s.weight_decay),
-                         static_cast<T>(s.step_size),    static_cast<T>(s.bias_correction2_sqrt),
-                         static_cast<T>(s.eps),          s.maximize,
-                         has_wd && s.decoupled,          has_wd && !s.decoupled};
+  const AdamScalars<T> c = adam_scalars<T>(s);
   T* w = param.data_ptr();
   const T* g = grad.data_ptr();
   T* m = exp_avg.data_ptr();
@@ -293,14 +256,7 @@ void rmsprop_step(const Tensor<T>& param, const Tensor<T>& grad, const Tensor<T>
                   const Tensor<T>& momentum_buffer, const Tensor<T>& grad_avg,
                   const RmspropStep& s) {
   using namespace detail_optim;
-  const RmspropScalars<T> c{static_cast<T>(s.alpha),
-                            static_cast<T>(1 - s.alpha),
-                            static_cast<T>(s.weight_decay),
-                            static_cast<T>(s.eps),
-                            static_cast<T>(s.momentum),
-                            static_cast<T>(s.lr),
-                            s.weight_decay != 0,
-                            s.maximize};
+  const RmspropScalars<T> c = rmsprop_scalars<T>(s);
   T* w = param.data_ptr();
   const T* g = grad.data_ptr();
   T* sq = square_avg.data_ptr();
@@ -324,8 +280,7 @@ template <class T>
 void adagrad_step(const Tensor<T>& param, const Tensor<T>& grad, const Tensor<T>& sum,
                   const AdagradStep& s) {
   using namespace detail_optim;
-  const AdagradScalars<T> c{static_cast<T>(s.weight_decay), static_cast<T>(s.eps),
-                            static_cast<T>(s.clr), s.weight_decay != 0, s.maximize};
+  const AdagradScalars<T> c = adagrad_scalars<T>(s);
   T* w = param.data_ptr();
   const T* g = grad.data_ptr();
   T* acc = sum.data_ptr();

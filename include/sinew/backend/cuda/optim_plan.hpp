@@ -21,69 +21,13 @@
 
 namespace sinew::backend::cuda {
 
-// The scalars structs of kernels/optim.cuh (dev::SgdScalars<T>, ...), member for member: a
-// kernel parameter passed by value, so the layouts must match (the emulator converts with
-// std::bit_cast, which checks the size). The members and values are those of backend/cpu/
-// optim.hpp's detail_optim::*Scalars<T>: each cast from the descriptor's doubles once, so both
-// devices compute with the same numbers.
-template <class T>
-struct SgdScalars {
-  T wd, mu, damp, lr;
-  bool has_wd, nesterov, maximize, first;
-};
-template <class T>
-struct AdamScalars {
-  T b1, b2, one_b1, one_b2, wd, decay, step_size, c2_sqrt, eps;
-  bool maximize, decay_param, decay_grad;
-};
-template <class T>
-struct RmspropScalars {
-  T alpha, one_alpha, wd, eps, mu, lr;
-  bool has_wd, maximize;
-};
-template <class T>
-struct AdagradScalars {
-  T wd, eps, clr;
-  bool has_wd, maximize;
-};
-
-template <class T>
-SgdScalars<T> sgd_scalars(const SgdStep& s) {
-  return {static_cast<T>(s.weight_decay),
-          static_cast<T>(s.momentum),
-          static_cast<T>(1 - s.dampening),
-          static_cast<T>(s.lr),
-          s.weight_decay != 0,
-          s.nesterov,
-          s.maximize,
-          s.first_step};
-}
-template <class T>
-AdamScalars<T> adam_scalars(const AdamStep& s) {
-  const bool has_wd = s.weight_decay != 0;
-  return {static_cast<T>(s.beta1),        static_cast<T>(s.beta2),
-          static_cast<T>(1 - s.beta1),    static_cast<T>(1 - s.beta2),
-          static_cast<T>(s.weight_decay), static_cast<T>(1 - s.lr * s.weight_decay),
-          static_cast<T>(s.step_size),    static_cast<T>(s.bias_correction2_sqrt),
-          static_cast<T>(s.eps),          s.maximize,
-          has_wd && s.decoupled,          has_wd && !s.decoupled};
-}
-template <class T>
-RmspropScalars<T> rmsprop_scalars(const RmspropStep& s) {
-  return {static_cast<T>(s.alpha),
-          static_cast<T>(1 - s.alpha),
-          static_cast<T>(s.weight_decay),
-          static_cast<T>(s.eps),
-          static_cast<T>(s.momentum),
-          static_cast<T>(s.lr),
-          s.weight_decay != 0,
-          s.maximize};
-}
-template <class T>
-AdagradScalars<T> adagrad_scalars(const AdagradStep& s) {
-  return {static_cast<T>(s.weight_decay), static_cast<T>(s.eps), static_cast<T>(s.clr),
-          s.weight_decay != 0, s.maximize};
-}
+// The kernels' scalars structs are backend/optim_step.hpp's SgdScalars<T>, ...: kernels/optim.cuh
+// has them member for member (dev::SgdScalars<T>, ...), a kernel parameter passed by value, so the
+// layouts must match (the emulator converts with std::bit_cast, which checks the size).
+using backend::AdagradScalars;
+using backend::AdamScalars;
+using backend::RmspropScalars;
+using backend::SgdScalars;
 
 // One launch of an optimizer-step kernel: the family ("sgd_step"; the kernel is <family>_flat),
 // its bool template arguments after the element type (which state buffers exist), and the 1-D
