@@ -149,6 +149,25 @@ TEST(Reduce, FullMaxMinAreZeroDim) {
   EXPECT_TRUE(values_are(min(vals<float>({4, 9, -2}, {3})), {-2}));
 }
 
+// Rows long enough for the vectorized loop (OpenMP's max lanes start at the lowest finite value,
+// not at -inf): a row of -inf has max -inf, a row of +inf min +inf, as PyTorch; softmax of a row
+// of -inf is NaN (exp(-inf - -inf)).
+TEST(Reduce, MaxMinOfInfiniteRowsAreInfinite) {
+  for (int64_t n : {3, 64}) {
+    const auto lo = full<double>({2, n}, -kInf), hi = full<double>({2, n}, kInf);
+    EXPECT_EQ(max(lo).item(), -kInf) << n;
+    EXPECT_EQ(amax(lo, {1}).at({1}), -kInf) << n;
+    EXPECT_EQ(min(hi).item(), kInf) << n;
+    EXPECT_EQ(amin(full<float>({n}, kInf), {0}).item(), std::numeric_limits<float>::infinity())
+        << n;
+    const auto s = softmax(lo, 1), ls = log_softmax(lo, 1);
+    for (int64_t k = 0; k < n; ++k) {
+      EXPECT_TRUE(std::isnan(s.at({0, k}))) << n;
+      EXPECT_TRUE(std::isnan(ls.at({1, k}))) << n;
+    }
+  }
+}
+
 TEST(Reduce, FullMaxSplitsGradientAmongTies) {
   auto x = grad_input({1, 3, 3, 2}, {4});
   EXPECT_TRUE(values_are(grad_of(x, max(x)), {0, 0.5, 0.5, 0}));

@@ -155,21 +155,28 @@ T extreme(const ReducePlan& plan, const T* start, F f) {
     T b = best;
     int has_nan = 0;
     if (s == 1 && n >= kSimdMinRow) {
+      // OpenMP starts each lane of a max (min) reduction at the lowest (highest) finite value,
+      // not at -inf (+inf): clang does as the standard says. Where no element passes init, the
+      // row leaves best as it was (a row of -inf must give -inf, as PyTorch).
+      int passed = 0;
       if constexpr (Max) {
-#pragma omp simd reduction(max : b) reduction(| : has_nan)
+#pragma omp simd reduction(max : b) reduction(| : has_nan, passed)
         for (int64_t k = 0; k < n; ++k) {
           T v = f(p[k]);
           b = v > b ? v : b;
           has_nan |= (v != v);
+          passed |= (v > init);
         }
       } else {
-#pragma omp simd reduction(min : b) reduction(| : has_nan)
+#pragma omp simd reduction(min : b) reduction(| : has_nan, passed)
         for (int64_t k = 0; k < n; ++k) {
           T v = f(p[k]);
           b = v < b ? v : b;
           has_nan |= (v != v);
+          passed |= (v < init);
         }
       }
+      if (!passed) b = best;
     } else {
       for (int64_t k = 0; k < n; ++k) {
         T v = f(p[k * s]);
@@ -481,13 +488,16 @@ using Vec = Eigen::Array<T, Eigen::Dynamic, 1>;
 // One contiguous row (Eigen's vectorized exp). src may equal dst.
 template <class T>
 void row(const T* src, T* dst, int64_t n, bool log) {
-  T mx = -std::numeric_limits<T>::infinity();
-  int nan = 0;
-#pragma omp simd reduction(max : mx) reduction(| : nan)
+  const T minus_inf = -std::numeric_limits<T>::infinity();
+  T mx = minus_inf;
+  int nan = 0, passed = 0;
+#pragma omp simd reduction(max : mx) reduction(| : nan, passed)
   for (int64_t k = 0; k < n; ++k) {
     mx = src[k] > mx ? src[k] : mx;
     nan |= (src[k] != src[k]);
+    passed |= (src[k] > minus_inf);
   }
+  if (!passed) mx = minus_inf;  // OpenMP's max lanes start at lowest(), not -inf (see extreme)
   if (nan) mx = std::numeric_limits<T>::quiet_NaN();
   Eigen::Map<const Vec<T>> in(src, n);
   Eigen::Map<Vec<T>> out(dst, n);
