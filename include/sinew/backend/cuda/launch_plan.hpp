@@ -53,6 +53,29 @@ namespace detail_plan {
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 }  // namespace detail_plan
 
+// The blocks of a grid-stride loop over `items`, `per_block` a block a step: enough for one step
+// each, at least 1, at most options.max_blocks.
+inline uint32_t grid_blocks(int64_t items, int64_t per_block, const PlanOptions& options) {
+  return static_cast<uint32_t>(
+      std::clamp<int64_t>(detail_plan::ceil_div(items, per_block), 1, options.max_blocks));
+}
+
+// Whether an operand starting at `address`, of `element_bytes`-byte elements, can be moved `v`
+// elements an access: at most 16 bytes, and its start aligned to them.
+inline bool takes_access(uintptr_t address, size_t element_bytes, int v) {
+  const auto bytes = static_cast<uintptr_t>(v) * element_bytes;
+  return bytes <= 16 && address % bytes == 0;
+}
+
+// The most elements per access, 4, 2 or 1, that every operand takes (all_take(v) says whether
+// they do).
+template <class AllTake>
+int widest_access(AllTake&& all_take) {
+  for (int v : {4, 2})
+    if (all_take(v)) return v;
+  return 1;
+}
+
 // Plans out = f(in...) over `shape` (the output's), inputs broadcast to it as NumPy does. Each
 // operand's data pointer (storage base + offset) decides the vector width: a flat launch moves
 // `vec` elements per access only where every operand is aligned to it, and never more than 16
@@ -77,23 +100,18 @@ ElementwisePlan<N> plan_elementwise(const Shape& shape,
   for (size_t k = 0; k < N && flat; ++k) flat = layout.strides[k][0] == 1;
   plan.flat = flat;
   if (flat) {
-    for (int v : {4, 2, 1}) {
-      bool ok = true;
-      for (size_t k = 0; k < N && ok; ++k) {
-        const int64_t es = static_cast<int64_t>(dtype_size(ops[k]->dtype));
+    plan.vec = widest_access([&ops](int v) {
+      for (size_t k = 0; k < N; ++k) {
+        const size_t es = dtype_size(ops[k]->dtype);
         const auto addr = reinterpret_cast<uintptr_t>(ops[k]->storage->data()) +
-                          static_cast<uintptr_t>(ops[k]->offset * es);
-        ok = v * es <= 16 && addr % static_cast<uintptr_t>(v * es) == 0;
+                          static_cast<uintptr_t>(ops[k]->offset) * es;
+        if (!takes_access(addr, es, v)) return false;
       }
-      if (ok) {
-        plan.vec = v;
-        break;
-      }
-    }
+      return true;
+    });
   }
   plan.block = static_cast<uint32_t>(options.block);
-  plan.grid = static_cast<uint32_t>(std::clamp<int64_t>(
-      detail_plan::ceil_div(plan.numel, int64_t{options.block} * plan.vec), 1, options.max_blocks));
+  plan.grid = grid_blocks(plan.numel, int64_t{options.block} * plan.vec, options);
   // 32 bits when every linear index, including the last grid-stride step past the end, and every
   // operand's largest offset fit int32_t.
   constexpr int64_t lim = std::numeric_limits<int32_t>::max();

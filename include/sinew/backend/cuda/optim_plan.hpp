@@ -82,19 +82,14 @@ OptimLaunch<Scalars> plan(const char* family, std::vector<bool> flags, Scalars s
   }
   if (l.numel == 0) return l;
   // The widest access (at most 16 bytes) to which every present operand's start is aligned.
-  for (int v : {4, 2, 1}) {
-    const auto bytes = static_cast<uintptr_t>(v) * sizeof(T);
-    bool ok = bytes <= 16;
+  l.vec = widest_access([&operands](int v) {
     for (const Tensor<T>* t : operands)
-      if (ok && t->defined()) ok = reinterpret_cast<uintptr_t>(t->data_ptr()) % bytes == 0;
-    if (ok) {
-      l.vec = v;
-      break;
-    }
-  }
+      if (t->defined() && !takes_access(reinterpret_cast<uintptr_t>(t->data_ptr()), sizeof(T), v))
+        return false;
+    return true;
+  });
   l.block = static_cast<uint32_t>(options.block);
-  l.grid = static_cast<uint32_t>(std::clamp<int64_t>(
-      detail_plan::ceil_div(l.numel, int64_t{options.block} * l.vec), 1, options.max_blocks));
+  l.grid = grid_blocks(l.numel, int64_t{options.block} * l.vec, options);
   // 32 bits when every index, including the last grid-stride step past the end, fits int32_t.
   constexpr int64_t lim = std::numeric_limits<int32_t>::max();
   l.index32 = !options.force_index64 && l.numel + int64_t{l.grid} * l.block * l.vec <= lim;

@@ -47,8 +47,7 @@ RandomLaunch plan_random_fill(const char* kernel, int64_t numel, const RandomStr
   if (numel == 0) return l;
   const int64_t pairs = (numel + 1) / 2;
   l.block = static_cast<uint32_t>(options.block);
-  l.grid = static_cast<uint32_t>(
-      std::clamp<int64_t>(detail_plan::ceil_div(pairs, options.block), 1, options.max_blocks));
+  l.grid = grid_blocks(pairs, options.block, options);
   // 32 bits when every element index of the last grid-stride step past the end fits int32_t.
   constexpr int64_t lim = std::numeric_limits<int32_t>::max();
   l.index32 = !options.force_index64 && 2 * (pairs + int64_t{l.grid} * l.block) + 1 <= lim;

@@ -114,15 +114,14 @@ inline void finish(ReducePlan& p, const sinew::detail::TensorImpl& x,
   const int64_t max_block = std::max<int64_t>(32, options.block / 32 * 32);
   if (p.columns) {  // whole warps, no more than the outputs need
     p.block = static_cast<uint32_t>(std::min(max_block, (p.outputs + 31) / 32 * 32));
-    p.grid = static_cast<uint32_t>(
-        std::clamp<int64_t>((p.outputs + p.block - 1) / p.block, 1, options.max_blocks));
+    p.grid = grid_blocks(p.outputs, p.block, options);
     p.shared_bytes = 0;
   } else {
     // At least four elements a thread: a power of two up to the region's quarter.
     int64_t b = 32;
     while (b * 2 * 4 <= p.region && b * 2 <= max_block) b *= 2;
     p.block = static_cast<uint32_t>(b);
-    p.grid = static_cast<uint32_t>(std::clamp<int64_t>(p.outputs, 1, options.max_blocks));
+    p.grid = grid_blocks(p.outputs, 1, options);
     p.shared_bytes = kReduceShared;
   }
   // 32 bits when every index a loop forms (one step past its end included) and every offset
