@@ -172,13 +172,15 @@ bool same(T a, T b) {
   }
 }
 
-template <class T>
-::testing::AssertionResult same_values(const Tensor<T>& emulated, const Tensor<T>& cpu) {
+// Whether match(emulated element, cpu element) holds everywhere; else the first that differs.
+template <class T, class Match>
+::testing::AssertionResult values_match(const Tensor<T>& emulated, const Tensor<T>& cpu,
+                                        Match&& match) {
   if (emulated.shape() != cpu.shape())
     return ::testing::AssertionFailure() << "shapes " << emulated.shape() << " vs " << cpu.shape();
   const std::vector<T> a = emulated.to_vector(), b = cpu.to_vector();
   for (size_t i = 0; i < a.size(); ++i)
-    if (!same(a[i], b[i])) {
+    if (!match(a[i], b[i])) {
       std::ostringstream os;
       os.precision(17);
       using P = std::conditional_t<std::is_floating_point_v<T>, T, int64_t>;
@@ -186,6 +188,11 @@ template <class T>
       return ::testing::AssertionFailure() << os.str();
     }
   return ::testing::AssertionSuccess();
+}
+
+template <class T>
+::testing::AssertionResult same_values(const Tensor<T>& emulated, const Tensor<T>& cpu) {
+  return values_match(emulated, cpu, [](T a, T b) { return same(a, b); });
 }
 
 // The launch configurations every case runs under, each in both schedule orders: small blocks and

@@ -77,18 +77,7 @@ bool close(T a, T b, double tol) {
 template <class T>
 ::testing::AssertionResult close_values(const Tensor<T>& emulated, const Tensor<T>& cpu,
                                         double tol) {
-  if (emulated.shape() != cpu.shape())
-    return ::testing::AssertionFailure() << "shapes " << emulated.shape() << " vs " << cpu.shape();
-  const std::vector<T> a = emulated.to_vector(), b = cpu.to_vector();
-  for (size_t i = 0; i < a.size(); ++i)
-    if (!close(a[i], b[i], tol)) {
-      std::ostringstream os;
-      os.precision(17);
-      using P = std::conditional_t<std::is_floating_point_v<T>, T, int64_t>;
-      os << "element " << i << ": emulated " << P(a[i]) << ", cpu " << P(b[i]);
-      return ::testing::AssertionFailure() << os.str();
-    }
-  return ::testing::AssertionSuccess();
+  return values_match(emulated, cpu, [tol](T a, T b) { return close(a, b, tol); });
 }
 
 // One reduction: the input's layout and the reduced dims (all when empty). The variants of a
