@@ -32,8 +32,13 @@ auto visit_floating(const ImplPtr& impl, F&& f) {
   return f(Tensor<float>(impl));
 }
 
+// The functions below are templates with a defaulted parameter (rather than plain inline
+// functions) so that a program instantiates the engine's tensor ops and containers only when it
+// runs a backward pass.
+
 // By value, so a gradient moved in can end up the only handle (see owned()).
-inline ImplPtr add_grads(ImplPtr a, ImplPtr b) {
+template <class D = void>
+ImplPtr add_grads(ImplPtr a, ImplPtr b) {
   if (!a) return b;
   if (!b) return a;
   return visit_floating(a, [&](auto ta) {
@@ -60,14 +65,16 @@ inline bool owned(const ImplPtr& g) {
 }
 
 // A copy of g for .grad: differentiable under create_graph (like PyTorch), detached otherwise.
-inline ImplPtr grad_copy(const ImplPtr& g, bool create_graph) {
+template <class D = void>
+ImplPtr grad_copy(const ImplPtr& g, bool create_graph) {
   return visit_floating(
       g, [&](auto t) { return (create_graph ? t.clone() : t.detach().clone()).impl_ptr(); });
 }
 
 // Adds a gradient into a tensor's .grad: takes the buffer when owned, adds in place when no graph
 // is being built, out of place (differentiably) under create_graph or onto a .grad with history.
-inline void accumulate_grad(sinew::detail::TensorImpl& t, ImplPtr g, bool create_graph) {
+template <class D = void>
+void accumulate_grad(sinew::detail::TensorImpl& t, ImplPtr g, bool create_graph) {
   if (!t.grad) {
     t.grad = owned(g) ? std::move(g) : grad_copy(g, create_graph);
     return;
@@ -104,7 +111,8 @@ struct EngineTask {
 };
 
 // Runs the backward pass; returns the captured gradients (one per task.capture, may be null).
-inline std::vector<ImplPtr> execute(const EngineTask& task) {
+template <class D = void>
+std::vector<ImplPtr> execute(const EngineTask& task) {
   using sinew::detail::TensorImpl;
   GradModeGuard mode(task.create_graph);
   bool capturing = !task.capture.empty();

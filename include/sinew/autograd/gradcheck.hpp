@@ -28,11 +28,15 @@ struct GradcheckResult {
 using MultiFn = std::function<std::vector<Tensor<double>>(const std::vector<Tensor<double>>&)>;
 using SingleFn = std::function<Tensor<double>(const std::vector<Tensor<double>>&)>;
 
+// The functions below are templates with a defaulted parameter (rather than plain inline
+// functions) so that only a program that runs a gradcheck instantiates what it uses.
+
 namespace detail {
 
 // Element `flat` (row-major) of t as a 0-d view, to read with item() and write with fill_, so
 // that gradcheck runs on any device.
-inline Tensor<double> element(const Tensor<double>& t, int64_t flat) {
+template <class D = void>
+Tensor<double> element(const Tensor<double>& t, int64_t flat) {
   int64_t off = t.storage_offset();
   for (int64_t d = t.dim() - 1; d >= 0; --d) {
     off += (flat % t.size(d)) * t.stride(d);
@@ -41,7 +45,8 @@ inline Tensor<double> element(const Tensor<double>& t, int64_t flat) {
   return sinew::detail::element_view(t, off);
 }
 
-inline std::vector<double> flat_values(const std::vector<Tensor<double>>& ts) {
+template <class D = void>
+std::vector<double> flat_values(const std::vector<Tensor<double>>& ts) {
   std::vector<double> out;
   for (const auto& t : ts) {
     if (!t.defined()) continue;
@@ -54,8 +59,9 @@ inline std::vector<double> flat_values(const std::vector<Tensor<double>>& ts) {
 }  // namespace detail
 
 // Checks d(outputs)/d(inputs) for every input that requires grad.
-inline GradcheckResult gradcheck(const MultiFn& fn, const std::vector<Tensor<double>>& inputs,
-                                 GradcheckOptions opt = {}) {
+template <class D = void>
+GradcheckResult gradcheck(const MultiFn& fn, const std::vector<Tensor<double>>& inputs,
+                          GradcheckOptions opt = {}) {
   GradcheckResult result;
   std::vector<Tensor<double>> diff;  // inputs that require grad
   for (const auto& x : inputs) {
@@ -122,8 +128,9 @@ inline GradcheckResult gradcheck(const MultiFn& fn, const std::vector<Tensor<dou
   return result;
 }
 
-inline GradcheckResult gradcheck(const SingleFn& fn, const std::vector<Tensor<double>>& inputs,
-                                 GradcheckOptions opt = {}) {
+template <class D = void>
+GradcheckResult gradcheck(const SingleFn& fn, const std::vector<Tensor<double>>& inputs,
+                          GradcheckOptions opt = {}) {
   return gradcheck(MultiFn([&](const std::vector<Tensor<double>>& xs) {
                      return std::vector<Tensor<double>>{fn(xs)};
                    }),
@@ -132,8 +139,9 @@ inline GradcheckResult gradcheck(const SingleFn& fn, const std::vector<Tensor<do
 
 // Checks second derivatives: gradcheck of (inputs, v) -> d<fn(inputs), v>/d(inputs), built with
 // create_graph, with v a fixed random vector per output.
-inline GradcheckResult gradgradcheck(const SingleFn& fn, const std::vector<Tensor<double>>& inputs,
-                                     GradcheckOptions opt = {}) {
+template <class D = void>
+GradcheckResult gradgradcheck(const SingleFn& fn, const std::vector<Tensor<double>>& inputs,
+                              GradcheckOptions opt = {}) {
   Tensor<double> y0;
   {
     NoGradGuard no_grad;

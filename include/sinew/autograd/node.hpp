@@ -319,10 +319,12 @@ inline bool any_requires_grad(const std::vector<Input>& inputs) {
 
 // The part of record() that does not depend on the closure's type, shared by every op: makes the
 // node around the (already heap-allocated) closure, its edges and saved tensors, and sets y's
-// grad_fn.
-inline void attach_node(sinew::detail::TensorImpl& y, const char* name,
-                        const std::vector<Input>& inputs, const RecordOptions& options,
-                        void* closure, Node::RunFn run, Node::DestroyFn destroy) {
+// grad_fn. (A template with a defaulted parameter: instantiated, with make_shared<Node>, only by a
+// program that records an op.)
+template <class D = void>
+void attach_node(sinew::detail::TensorImpl& y, const char* name, const std::vector<Input>& inputs,
+                 const RecordOptions& options, void* closure, Node::RunFn run,
+                 Node::DestroyFn destroy) {
   std::shared_ptr<Node> node;
   try {
     node =

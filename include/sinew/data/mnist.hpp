@@ -60,7 +60,9 @@ class MNIST {
 
   int64_t size() const { return labels_.size(0); }
 
-  // The i-th image [1, 28, 28] and its label (0-d), views into images() and labels().
+  // The i-th image [1, 28, 28] and its label (0-d), views into images() and labels(). (A template
+  // with a defaulted parameter so that only a program that reads examples instantiates select.)
+  template <class D = void>
   Example<float> get(int64_t i) const {
     detail::check_index(i, size(), get_where_);
     return Example<float>{images_.select(0, i), labels_.select(0, i)};

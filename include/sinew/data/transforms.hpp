@@ -35,9 +35,14 @@ namespace sinew::data::transforms {
 // What a DataLoader over Example<float> takes as its transform; every class here converts to it.
 using TransformFn = std::function<Tensor<float>(Tensor<float>, Generator&)>;
 
+// The functions and call operators below that work on tensors are templates with a defaulted
+// parameter (rather than plain inline functions) so that a program instantiates the tensor code
+// they use only when it applies a transform.
+
 namespace detail {
 
-inline Tensor<float> checked_image(const Tensor<float>& image, const char* where) {
+template <class D = void>
+Tensor<float> checked_image(const Tensor<float>& image, const char* where) {
   SINEW_CHECK(image.defined(), where, "the image is undefined");
   SINEW_CHECK(image.dim() == 3, where, "expected an image [C, H, W], got shape ", image.shape());
   SINEW_CHECK(image.is_cpu(), where, "transforms run on CPU images, got one on ", image.device());
@@ -46,8 +51,9 @@ inline Tensor<float> checked_image(const Tensor<float>& image, const char* where
 
 // out(c, y, x) = in(c, sy, sx), bilinear with zeros outside, where the source point is
 // (sx, sy) = centre + inverse (out point - centre - shift) for the 2x2 matrix `inverse` (rows).
-inline Tensor<float> warp(const Tensor<float>& src, const std::array<double, 4>& inverse,
-                          double shift_x, double shift_y) {
+template <class D = void>
+Tensor<float> warp(const Tensor<float>& src, const std::array<double, 4>& inverse, double shift_x,
+                   double shift_y) {
   const int64_t c = src.size(0), h = src.size(1), w = src.size(2);
   Tensor<float> out = empty<float>({c, h, w});
   const float* in = src.data_ptr();
@@ -96,8 +102,8 @@ inline std::pair<double, double> cos_sin_degrees(double degrees) {
 
 // Rotation by `degrees` (counter-clockwise as displayed, y pointing down), scaling by `scale`
 // and shifting by (tx, ty) pixels: the inverse map that warp takes.
-inline Tensor<float> affine(const Tensor<float>& src, double degrees, double tx, double ty,
-                            double scale) {
+template <class D = void>
+Tensor<float> affine(const Tensor<float>& src, double degrees, double tx, double ty, double scale) {
   const auto [c, s] = cos_sin_degrees(degrees);
   return warp(src, {c / scale, -s / scale, s / scale, c / scale}, tx, ty);
 }
@@ -120,6 +126,7 @@ class Normalize {
     }
   }
 
+  template <class D = void>
   Tensor<float> operator()(const Tensor<float>& image) const {
     constexpr const char* where = "data::transforms::Normalize";
     const Tensor<float> src = detail::checked_image(image, where);
@@ -138,7 +145,10 @@ class Normalize {
     }
     return out;
   }
-  Tensor<float> operator()(const Tensor<float>& image, Generator&) const { return (*this)(image); }
+  template <class D = void>
+  Tensor<float> operator()(const Tensor<float>& image, Generator&) const {
+    return (*this)(image);
+  }
 
  private:
   std::vector<double> mean_, std_;
@@ -152,6 +162,7 @@ class RandomHorizontalFlip {
                 " is not in [0, 1]");
   }
 
+  template <class D = void>
   Tensor<float> operator()(const Tensor<float>& image, Generator& gen) const {
     const Tensor<float> src =
         detail::checked_image(image, "data::transforms::RandomHorizontalFlip");
@@ -182,6 +193,7 @@ class RandomCrop {
                 padding);
   }
 
+  template <class D = void>
   Tensor<float> operator()(const Tensor<float>& image, Generator& gen) const {
     constexpr const char* where = "data::transforms::RandomCrop";
     const Tensor<float> src = detail::checked_image(image, where);
@@ -222,6 +234,7 @@ class RandomRotation {
                 "] is empty");
   }
 
+  template <class D = void>
   Tensor<float> operator()(const Tensor<float>& image, Generator& gen) const {
     const Tensor<float> src = detail::checked_image(image, "data::transforms::RandomRotation");
     return detail::affine(src, detail::uniform(gen, lo_, hi_), 0, 0, 1);
@@ -254,6 +267,7 @@ class RandomAffine {
                 ") must be a range 0 < lo <= hi");
   }
 
+  template <class D = void>
   Tensor<float> operator()(const Tensor<float>& image, Generator& gen) const {
     const Tensor<float> src = detail::checked_image(image, "data::transforms::RandomAffine");
     const double angle = detail::uniform(gen, -degrees_, degrees_);

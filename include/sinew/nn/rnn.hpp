@@ -47,8 +47,10 @@ using PackedSequence = PackedSequenceT<float>;
 
 namespace detail {
 
-inline std::vector<int64_t> host_values(const Tensor<int64_t>& t, const char* name,
-                                        const char* what) {
+// A template (defaulted parameter) so that only a program that packs sequences instantiates
+// Tensor<int64_t>::to_vector.
+template <class D = void>
+std::vector<int64_t> host_values(const Tensor<int64_t>& t, const char* name, const char* what) {
   SINEW_CHECK(t.defined() && t.dim() == 1, name, what, " must be a 1-d int64 tensor, got ",
               t.defined() ? sinew::detail::str(t.shape()) : std::string("an undefined tensor"));
   return t.to_vector();

@@ -23,8 +23,10 @@ namespace detail {
 // not wait for that here: its kernels check each index they read and the backend raises the same
 // Error at the next synchronization point (item(), a copy to the host, synchronize()), as
 // PyTorch's device-side asserts do.
-inline void check_index_range(const Tensor<int64_t>& index, int64_t n, int64_t dim,
-                              const char* where) {
+// (check_index_range and spread_index are templates with a defaulted parameter so that only a
+// program that indexes instantiates the int64 tensor code they call.)
+template <class D = void>
+void check_index_range(const Tensor<int64_t>& index, int64_t n, int64_t dim, const char* where) {
   if (index.numel() == 0 || !index.is_cpu()) return;
   auto [lo, hi] = backend::cpu::index_min_max(index);
   SINEW_CHECK(lo >= 0 && hi < n, where, "index ", lo < 0 ? lo : hi,
@@ -32,7 +34,8 @@ inline void check_index_range(const Tensor<int64_t>& index, int64_t n, int64_t d
 }
 
 // A 0-d or 1-d index seen with `shape`: stride 0 everywhere but along `dim` (no copy).
-inline Tensor<int64_t> spread_index(const Tensor<int64_t>& index, const Shape& shape, int64_t dim) {
+template <class D = void>
+Tensor<int64_t> spread_index(const Tensor<int64_t>& index, const Shape& shape, int64_t dim) {
   Shape st(std::vector<int64_t>(static_cast<size_t>(shape.size()), 0));
   st[dim] = index.dim() == 1 ? index.stride(0) : 0;
   return make_view(index, shape, st, index.storage_offset());

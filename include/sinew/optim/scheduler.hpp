@@ -165,20 +165,21 @@ class MultiStepLR : public LRScheduler {
   const char* name() const override { return "MultiStepLR"; }
   MultiStepLR(Optimizer& optimizer, const std::vector<int64_t>& milestones,
               MultiStepLROptions options = {})
-      : LRScheduler(optimizer), options_(options) {
-    for (int64_t m : milestones) ++milestones_[m];
+      : LRScheduler(optimizer), milestones_(milestones), options_(options) {
     initial_step();
   }
 
  protected:
   std::vector<double> get_lr() override {
-    auto it = milestones_.find(last_epoch_);
-    if (it == milestones_.end()) return current_lrs();
-    return scaled(std::pow(options_.gamma, static_cast<double>(it->second)));
+    const auto reached = std::count(milestones_.begin(), milestones_.end(), last_epoch_);
+    if (reached == 0) return current_lrs();
+    return scaled(std::pow(options_.gamma, static_cast<double>(reached)));
   }
 
  private:
-  std::map<int64_t, int> milestones_;
+  // As given (a repeated milestone counts each time); a vector rather than a count per milestone,
+  // which would make every program that includes this header instantiate a std::map.
+  std::vector<int64_t> milestones_;
   MultiStepLROptions options_;
 };
 

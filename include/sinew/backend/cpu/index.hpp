@@ -55,7 +55,9 @@ void flip(const Tensor<T>& x, backend::DimMask dims, const Tensor<T>& out) {
 
 // The smallest and largest value of a non-empty index tensor (one parallel pass), so the op can
 // report an out-of-range index before any kernel reads through it.
-inline std::pair<int64_t, int64_t> index_min_max(const Tensor<int64_t>& index) {
+// (A template with a defaulted parameter, as count_true below: instantiated only when used.)
+template <class D = void>
+std::pair<int64_t, int64_t> index_min_max(const Tensor<int64_t>& index) {
   int64_t lo = std::numeric_limits<int64_t>::max(), hi = std::numeric_limits<int64_t>::min();
   std::mutex m;
   std::array<const detail::TensorImpl*, 1> ops{&index.impl()};
@@ -151,7 +153,8 @@ void masked_fill(const Tensor<T>& x, const Tensor<bool>& mask, double value, con
 }
 
 // Number of true elements of mask broadcast to `shape`.
-inline int64_t count_true(const Tensor<bool>& mask, const Shape& shape) {
+template <class D = void>
+int64_t count_true(const Tensor<bool>& mask, const Shape& shape) {
   std::atomic<int64_t> total{0};
   std::array<const detail::TensorImpl*, 1> ops{&mask.impl()};
   auto L = make_layout<1>(shape, ops);
