@@ -125,16 +125,6 @@ SINEW_KIND_FAMILIES(SINEW_INST_ALL_KINDS)
 #undef SINEW_INST_ALL_KINDS
 #undef SINEW_INST_KIND
 
-// A kernel fragment of source.hpp and its program name in NVRTC's diagnostics.
-struct Fragment {
-  std::string_view source;
-  const char* program_name;
-};
-inline constexpr Fragment kElementwise{elementwise_source, "elementwise.cu"};
-inline constexpr Fragment kReduce{reduce_source, "reduce.cu"};
-inline constexpr Fragment kOptim{optim_source, "optim.cu"};
-inline constexpr Fragment kRandom{random_source, "random.cu"};
-
 inline Instantiation make(const char* family, DType dtype, std::vector<std::string> args,
                           bool index32, int vec, const Fragment& fragment = kElementwise) {
   Instantiation i;
@@ -228,8 +218,8 @@ inline std::vector<Instantiation> reduction_instantiations() {
       std::vector<std::string> a = args;
       a.emplace_back(index_type_name(index32));
       i.name_expression = name_expression(i.kernel, a);
-      i.fragment = detail_inst::kReduce.source;
-      i.program_name = detail_inst::kReduce.program_name;
+      i.fragment = kReduce.source;
+      i.program_name = kReduce.program_name;
       i.dtype = t;
       i.index32 = index32;
       out.push_back(std::move(i));
@@ -272,7 +262,7 @@ inline std::vector<Instantiation> optim_instantiations() {
         for (int k = 0; k < f.flags; ++k) args.emplace_back((bits >> k) & 1 ? "true" : "false");
         for (bool index32 : {true, false})
           for (int v : flat_vector_widths(dtype_size(t)))
-            out.push_back(detail_inst::make(f.name, t, args, index32, v, detail_inst::kOptim));
+            out.push_back(detail_inst::make(f.name, t, args, index32, v, kOptim));
       }
   return out;
 }
@@ -287,8 +277,8 @@ inline std::vector<Instantiation> random_instantiations() {
       i.family = family;
       i.kernel = kernel;
       i.name_expression = name_expression(kernel, {type_name(t), index_type_name(index32)});
-      i.fragment = detail_inst::kRandom.source;
-      i.program_name = detail_inst::kRandom.program_name;
+      i.fragment = kRandom.source;
+      i.program_name = kRandom.program_name;
       i.dtype = t;
       i.index32 = index32;
       out.push_back(std::move(i));

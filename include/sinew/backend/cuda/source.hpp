@@ -47,6 +47,16 @@ inline constexpr char random_source[] =
 #include "sinew/backend/cuda/kernels/random.cuh"
     ;
 
+// A kernel family's fragment and its program name in NVRTC's diagnostics.
+struct Fragment {
+  std::string_view source;
+  const char* program_name;
+};
+inline constexpr Fragment kElementwise{elementwise_source, "elementwise.cu"};
+inline constexpr Fragment kReduce{reduce_source, "reduce.cu"};
+inline constexpr Fragment kOptim{optim_source, "optim.cu"};
+inline constexpr Fragment kRandom{random_source, "random.cu"};
+
 // What NVRTC compiles for one kernel family: the enums, the prelude, the family's fragment.
 inline std::string program_source(std::string_view fragment) {
   std::string s;
