@@ -109,7 +109,7 @@ void unary_op(const Tensor<T>& x, const Tensor<T>& out, P a = 0, P b = 0) {
   T* o = out.data_ptr();
   const T* in = x.data_ptr();
   const T ta = scalar_param<T>(a), tb = scalar_param<T>(b);
-  constexpr int K = static_cast<int>(OP);
+  [[maybe_unused]] constexpr int K = static_cast<int>(OP);
   detail_elementwise::dispatch(
       p, out.device(), "unary", {type_name<T>(), kind_arg(OP)},
       [&]<class I, int V>(const KernelLaunch& k) {
@@ -127,7 +127,7 @@ void binary_op(const Tensor<T>& x, const Tensor<T>& y, const Tensor<T>& out, P a
   T* o = out.data_ptr();
   const T *u = x.data_ptr(), *v = y.data_ptr();
   const T ta = scalar_param<T>(alpha);
-  constexpr int K = static_cast<int>(OP);
+  [[maybe_unused]] constexpr int K = static_cast<int>(OP);
   detail_elementwise::dispatch(
       p, out.device(), "binary", {type_name<T>(), kind_arg(OP)},
       [&]<class I, int V>(const KernelLaunch& k) {
@@ -144,7 +144,7 @@ void compare_op(const Tensor<T>& x, const Tensor<T>& y, const Tensor<bool>& out)
   const auto p = detail_elementwise::plan(out, x, y);
   bool* o = out.data_ptr();
   const T *u = x.data_ptr(), *v = y.data_ptr();
-  constexpr int K = static_cast<int>(OP);
+  [[maybe_unused]] constexpr int K = static_cast<int>(OP);
   detail_elementwise::dispatch(
       p, out.device(), "compare", {type_name<T>(), kind_arg(OP)},
       [&]<class I, int V>(const KernelLaunch& k) {
@@ -163,7 +163,7 @@ void compare_scalar_op(const Tensor<T>& x, P s, const Tensor<bool>& out) {
   bool* o = out.data_ptr();
   const T* u = x.data_ptr();
   const C v = static_cast<C>(s);
-  constexpr int K = static_cast<int>(OP);
+  [[maybe_unused]] constexpr int K = static_cast<int>(OP);
   detail_elementwise::dispatch(
       p, out.device(), "compare_scalar", {type_name<T>(), type_name<C>(), kind_arg(OP)},
       [&]<class I, int V>(const KernelLaunch& k) {
@@ -181,7 +181,7 @@ void logical_op(const Tensor<bool>& x, const Tensor<bool>& y, const Tensor<bool>
   const auto p = detail_elementwise::plan(out, x, y);
   bool* o = out.data_ptr();
   const bool *u = x.data_ptr(), *v = y.data_ptr();
-  constexpr int K = static_cast<int>(OP);
+  [[maybe_unused]] constexpr int K = static_cast<int>(OP);
   detail_elementwise::dispatch(
       p, out.device(), "logical", {kind_arg(OP)},
       [&]<class I, int V>(const KernelLaunch& k) {
@@ -198,7 +198,7 @@ void classify_op(const Tensor<T>& x, const Tensor<bool>& out) {
   const auto p = detail_elementwise::plan(out, x);
   bool* o = out.data_ptr();
   const T* u = x.data_ptr();
-  constexpr int K = static_cast<int>(OP);
+  [[maybe_unused]] constexpr int K = static_cast<int>(OP);
   detail_elementwise::dispatch(
       p, out.device(), "classify", {type_name<T>(), kind_arg(OP)},
       [&]<class I, int V>(const KernelLaunch& k) {

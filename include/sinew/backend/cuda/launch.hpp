@@ -105,6 +105,7 @@ inline int multiprocessors(int device) {
   std::atomic<int>& slot = counts[static_cast<size_t>(device)];
   int n = slot.load(std::memory_order_relaxed);
   if (n == 0) {
+    require_device(Device::cuda(device), "cuda::launch");
     n = device_info(device).multiprocessors;
     slot.store(n, std::memory_order_relaxed);
   }
