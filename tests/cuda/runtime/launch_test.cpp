@@ -9,6 +9,9 @@
 
 #include "sinew/backend/cuda/elementwise.hpp"
 #include "sinew/backend/cuda/launch.hpp"
+#include "sinew/backend/cuda/optim.hpp"
+#include "sinew/backend/cuda/random.hpp"
+#include "sinew/backend/cuda/reduce.hpp"
 
 namespace cu = sinew::backend::cuda;
 
@@ -19,8 +22,9 @@ using sinew::backend::Binary;
 using sinew::backend::Compare;
 using sinew::backend::Unary;
 
-// Every elementwise kernel function compiles for a GPU build (instantiated here; they run on the
-// emulator in the sim tests and on a GPU in the device tests).
+// The kernel functions of every family compile for a GPU build (instantiated here; they run on
+// the emulator in the sim tests, whose build also checks each launch's argument types against the
+// kernel's parameters, and on a GPU in the device tests).
 [[maybe_unused]] constexpr auto kInstantiated = {
     reinterpret_cast<const void*>(&cu::fill<float>),
     reinterpret_cast<const void*>(&cu::copy<double, int64_t>),
@@ -31,7 +35,23 @@ using sinew::backend::Unary;
     reinterpret_cast<const void*>(&cu::logical_op<sinew::backend::Logical::And>),
     reinterpret_cast<const void*>(&cu::classify_op<sinew::backend::Classify::Nan, float>),
     reinterpret_cast<const void*>(&cu::isclose<double>),
-    reinterpret_cast<const void*>(&cu::where<float>)};
+    reinterpret_cast<const void*>(&cu::where<float>),
+    reinterpret_cast<const void*>(&cu::sum<float, double>),
+    reinterpret_cast<const void*>(&cu::prod<int64_t, int64_t>),
+    reinterpret_cast<const void*>(&cu::all_any<sinew::backend::Quantifier::Any, bool>),
+    reinterpret_cast<const void*>(&cu::extremum<double>),
+    reinterpret_cast<const void*>(&cu::arg_extremum<float>),
+    reinterpret_cast<const void*>(&cu::var<double>),
+    reinterpret_cast<const void*>(&cu::norm<float>),
+    reinterpret_cast<const void*>(&cu::logsumexp<float>),
+    reinterpret_cast<const void*>(&cu::softmax<double>),
+    reinterpret_cast<const void*>(&cu::sgd_step<float>),
+    reinterpret_cast<const void*>(&cu::adam_step<double>),
+    reinterpret_cast<const void*>(&cu::rmsprop_step<float>),
+    reinterpret_cast<const void*>(&cu::adagrad_step<double>),
+    reinterpret_cast<const void*>(&cu::uniform_fill<float>),
+    reinterpret_cast<const void*>(&cu::normal_fill<double>),
+    reinterpret_cast<const void*>(&cu::bernoulli_fill<float>)};
 
 cu::KernelLaunch fill_launch(int32_t n) {
   cu::KernelLaunch k;

@@ -2,8 +2,7 @@
 // functions built to launch them there (SINEW_CUDA_EMULATED_KERNELS, backend/cuda/launch.hpp):
 // the backend's own planning and instantiation choice, run on the emulator. Each has a
 // backend::cpu kernel's signature, so a test runs both on the same tensors (host memory) and
-// compares. The families whose backend functions are not written yet are mirrored in
-// emulator_reduce.hpp, emulator_optim.hpp and emulator_random.hpp.
+// compares.
 #pragma once
 
 #include <array>
@@ -42,6 +41,9 @@ using backend::Unary;
 // The CUDA backend's kernel functions, launching the host kernels above on the emulator.
 #define SINEW_CUDA_EMULATED_KERNELS 1
 #include "sinew/backend/cuda/elementwise.hpp"
+#include "sinew/backend/cuda/optim.hpp"
+#include "sinew/backend/cuda/random.hpp"
+#include "sinew/backend/cuda/reduce.hpp"
 
 namespace sinew::emu {
 
@@ -58,16 +60,32 @@ inline cuda::PlanOptions& plan_options() {
 // The name expression of the last instantiation launched (what NVRTC would be asked for).
 inline std::string& last_kernel() { return cuda::last_launched_kernel(); }
 
-// The elementwise family: the CUDA backend's own functions, launched on the emulator.
+// The backend functions the tests launch (elementwise, reductions, optimizer steps, random fills).
+using cuda::adagrad_step;
+using cuda::adam_step;
+using cuda::all_any;
+using cuda::arg_extremum;
+using cuda::bernoulli_fill;
+using cuda::binary_op;
 using cuda::classify_op;
 using cuda::compare_op;
 using cuda::compare_scalar_op;
 using cuda::copy;
+using cuda::extremum;
 using cuda::fill;
 using cuda::isclose;
 using cuda::logical_op;
-using cuda::binary_op;
+using cuda::logsumexp;
+using cuda::norm;
+using cuda::normal_fill;
+using cuda::prod;
+using cuda::rmsprop_step;
+using cuda::sgd_step;
+using cuda::softmax;
+using cuda::sum;
 using cuda::unary_op;
+using cuda::uniform_fill;
+using cuda::var;
 using cuda::where;
 
 }  // namespace sinew::emu

@@ -22,7 +22,7 @@
 
 #include <sinew/sinew.hpp>
 
-#include "emulator_optim.hpp"
+#include "emulator_kernels.hpp"
 #include "emulator_parity.hpp"
 #include "sinew/backend/cpu/optim.hpp"
 #include "sinew/backend/cuda/instantiations.hpp"

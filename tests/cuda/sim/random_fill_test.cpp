@@ -17,7 +17,7 @@
 #include <sinew/sinew.hpp>
 
 #include "emulator_parity.hpp"
-#include "emulator_random.hpp"
+#include "emulator_kernels.hpp"
 #include "sinew/backend/cuda/instantiations.hpp"
 
 namespace sinew {

@@ -19,7 +19,7 @@
 #include <sinew/sinew.hpp>
 
 #include "emulator_parity.hpp"
-#include "emulator_reduce.hpp"
+#include "emulator_kernels.hpp"
 #include "sinew/backend/cuda/instantiations.hpp"
 
 namespace sinew {

@@ -81,16 +81,19 @@ inline std::optional<PlanOptions>& plan_options_override() {
 
 namespace detail_launch {
 
-// The parameter of type P that argument a becomes: itself, or (the host mirror of a device struct,
-// StridedArgs for dev::Strided) the same bytes.
+// The parameter of type P that argument a becomes on the emulator: itself, where its type is P
+// exactly, or, for the host mirror of a device struct (StridedArgs for dev::Strided), the same
+// bytes. Nothing else compiles: on a GPU the argument's bytes are passed as they are, so the
+// emulated build checks every call site's types for the GPU build.
 template <class P, class A>
 P kernel_arg(const A& a) {
-  if constexpr (std::is_convertible_v<const A&, P>) {
+  if constexpr (std::is_same_v<A, P>) {
     return a;
   } else {
-    static_assert(sizeof(A) == sizeof(P) && std::is_trivially_copyable_v<A> &&
-                      std::is_trivially_copyable_v<P>,
-                  "a kernel argument is neither the parameter's type nor its byte-for-byte mirror");
+    static_assert(std::is_class_v<A> && std::is_class_v<P> && sizeof(A) == sizeof(P) &&
+                      std::is_trivially_copyable_v<A> && std::is_trivially_copyable_v<P>,
+                  "a kernel argument is neither of the parameter's type nor its byte-for-byte "
+                  "host mirror");
     return std::bit_cast<P>(a);
   }
 }
@@ -190,8 +193,9 @@ inline cudaKernel_t kernel_function(int device, const Fragment& fragment, const 
 #endif
 
 // Launches k. The host kernel is the instantiation the emulator runs (SINEW_CUDA_HOST_KERNEL: a
-// pointer in emulated builds, nullptr otherwise); args are converted to its parameter types in
-// emulated builds and passed as they are on a GPU, where they must be those types exactly.
+// pointer in emulated builds, nullptr otherwise); args become its parameters in
+// emulated builds (which checks that they are those types, or their host mirrors) and passed as
+// they are on a GPU.
 template <class HostKernel, class... A>
 void launch(const KernelLaunch& k, [[maybe_unused]] HostKernel host_kernel, const A&... args) {
   last_launched_kernel() = k.name;
