@@ -209,6 +209,7 @@ TEST(CudaInstantiations, CountsPerFamily) {
   EXPECT_EQ(n.at("classify"), 3u * (8 + 6 + 6 + 8 + 8));
   EXPECT_EQ(n.at("isclose"), 8u + 6 + 6 + 8 + 8);
   EXPECT_EQ(n.at("where"), 8u + 6 + 6 + 8 + 8);
+  EXPECT_EQ(n.at("masked_fill"), 8u + 6 + 6 + 8 + 8);
   // Reductions: one kernel per (types), in two index widths. sum and prod of the 5 types (the
   // result type follows from the input's), all/any of 2 quantifiers x 5 types, max/min and
   // argmax/argmin of 5 types, var, norm, logsumexp and softmax of float and double.
@@ -230,7 +231,10 @@ TEST(CudaInstantiations, CountsPerFamily) {
   EXPECT_EQ(n.at("uniform"), 2u * 2);
   EXPECT_EQ(n.at("normal"), 2u * 2);
   EXPECT_EQ(n.at("bernoulli"), 5u * 2);
-  EXPECT_EQ(n.size(), 10u + 9 + 4 + 3);
+  // Indexing: gather and scatter_add of the 5 types (strided only), in two index widths.
+  EXPECT_EQ(n.at("gather"), 5u * 2);
+  EXPECT_EQ(n.at("scatter_add"), 5u * 2);
+  EXPECT_EQ(n.size(), 11u + 9 + 4 + 3 + 2);
 }
 
 TEST(CudaInstantiations, HoldsWhatTheOpsRequestAndNothingElse) {

@@ -34,6 +34,7 @@ using backend::Unary;
 #include <sinew_host_kernels/prelude.cuh>
 
 #include <sinew_host_kernels/elementwise.cuh>
+#include <sinew_host_kernels/index.cuh>
 #include <sinew_host_kernels/optim.cuh>
 #include <sinew_host_kernels/random.cuh>
 #include <sinew_host_kernels/reduce.cuh>
@@ -41,6 +42,7 @@ using backend::Unary;
 // The CUDA backend's kernel functions, launching the host kernels above on the emulator.
 #define SINEW_CUDA_EMULATED_KERNELS 1
 #include "sinew/backend/cuda/elementwise.hpp"
+#include "sinew/backend/cuda/index.hpp"
 #include "sinew/backend/cuda/optim.hpp"
 #include "sinew/backend/cuda/random.hpp"
 #include "sinew/backend/cuda/reduce.hpp"
@@ -60,7 +62,8 @@ inline cuda::PlanOptions& plan_options() {
 // The name expression of the last instantiation launched (what NVRTC would be asked for).
 inline std::string& last_kernel() { return cuda::last_launched_kernel(); }
 
-// The backend functions the tests launch (elementwise, reductions, optimizer steps, random fills).
+// The backend functions the tests launch (elementwise, indexing, reductions, optimizer steps,
+// random fills).
 using cuda::adagrad_step;
 using cuda::adam_step;
 using cuda::all_any;
@@ -68,6 +71,11 @@ using cuda::arg_extremum;
 using cuda::bernoulli_fill;
 using cuda::binary_op;
 using cuda::classify_op;
+using cuda::count_true;
+using cuda::flip;
+using cuda::gather;
+using cuda::masked_fill;
+using cuda::scatter_add;
 using cuda::compare_op;
 using cuda::compare_scalar_op;
 using cuda::copy;

@@ -1,8 +1,9 @@
 // The elementwise kernels of the CUDA backend (kernels/elementwise.cuh) with backend::cpu's
 // signatures: fill, copy between dtypes, the unary / binary / compare / logical / classify op
-// kinds of backend/kinds.hpp, isclose and where. Each plans the launch (launch_plan.hpp: the CPU
-// loops' dimension coalescing, flat or strided layout, access width, index width, grid), picks
-// the instantiation by name expression and launches it (launch.hpp) on the output's device.
+// kinds of backend/kinds.hpp, isclose, where and masked_fill. Each plans the launch
+// (launch_plan.hpp: the CPU loops' dimension coalescing, flat or strided layout, access width,
+// index width, grid), picks the instantiation by name expression and launches it (launch.hpp) on
+// the output's device.
 //
 // The operands are tensors on one CUDA device (the op checked that); same-device copies only
 // (copies between the host and a device go through the runtime's memcpy).
@@ -242,6 +243,25 @@ void where(const Tensor<bool>& cond, const Tensor<T>& x, const Tensor<T>& y, con
       [&]<class I>(const KernelLaunch& k) {
         launch(k, SINEW_CUDA_HOST_KERNEL(where_strided<T, I>), o, c, u, v, strided_args<I>(p),
                I(p.numel));
+      });
+}
+
+// out = value where mask, else x (mask and x broadcast to out's shape). out may be x itself.
+template <class T>
+void masked_fill(const Tensor<T>& x, const Tensor<bool>& mask, double value, const Tensor<T>& out) {
+  const auto p = detail_elementwise::plan(out, x, mask);
+  T* o = out.data_ptr();
+  const T* u = x.data_ptr();
+  const bool* m = mask.data_ptr();
+  const T v = scalar_param<T>(value);
+  detail_elementwise::dispatch(
+      p, out.device(), "masked_fill", {type_name<T>()},
+      [&]<class I, int V>(const KernelLaunch& k) {
+        launch(k, SINEW_CUDA_HOST_KERNEL(masked_fill_flat<T, I, V>), o, u, m, I(p.numel), v);
+      },
+      [&]<class I>(const KernelLaunch& k) {
+        launch(k, SINEW_CUDA_HOST_KERNEL(masked_fill_strided<T, I>), o, u, m, strided_args<I>(p),
+               I(p.numel), v);
       });
 }
 

@@ -153,6 +153,26 @@ inline void add_layouts(std::vector<Instantiation>& out, const char* family, DTy
   }
 }
 
+// Appends kernel<args..., I> of `fragment` for both index widths I (the families with one kernel
+// and no vector width: reductions, random fills, indexing).
+inline void add_index_widths(std::vector<Instantiation>& out, const char* family,
+                             const char* kernel, const Fragment& fragment, DType dtype,
+                             const std::vector<std::string>& args) {
+  for (bool index32 : {true, false}) {
+    Instantiation i;
+    i.family = family;
+    i.kernel = kernel;
+    std::vector<std::string> a = args;
+    a.emplace_back(index_type_name(index32));
+    i.name_expression = name_expression(i.kernel, a);
+    i.fragment = fragment.source;
+    i.program_name = fragment.program_name;
+    i.dtype = dtype;
+    i.index32 = index32;
+    out.push_back(std::move(i));
+  }
+}
+
 }  // namespace detail_inst
 
 // The elementwise families of kernels/elementwise.cuh, in the order of that file.
@@ -198,6 +218,8 @@ inline std::vector<Instantiation> elementwise_instantiations() {
   // isclose<T>, where<T>: every type.
   for (DType t : kAllDTypes) add_layouts(out, "isclose", t, {type_name(t)}, dtype_size(t));
   for (DType t : kAllDTypes) add_layouts(out, "where", t, {type_name(t)}, dtype_size(t));
+  // masked_fill<T>: every type (masked_fill_ and masked_fill of ops/index.hpp).
+  for (DType t : kAllDTypes) add_layouts(out, "masked_fill", t, {type_name(t)}, dtype_size(t));
   return out;
 }
 
@@ -210,20 +232,8 @@ inline std::vector<Instantiation> elementwise_instantiations() {
 inline std::vector<Instantiation> reduction_instantiations() {
   std::vector<Instantiation> out;
   auto add = [&out](const char* family, const char* kernel, DType t,
-                    std::vector<std::string> args) {
-    for (bool index32 : {true, false}) {
-      Instantiation i;
-      i.family = family;
-      i.kernel = kernel;
-      std::vector<std::string> a = args;
-      a.emplace_back(index_type_name(index32));
-      i.name_expression = name_expression(i.kernel, a);
-      i.fragment = kReduce.source;
-      i.program_name = kReduce.program_name;
-      i.dtype = t;
-      i.index32 = index32;
-      out.push_back(std::move(i));
-    }
+                    const std::vector<std::string>& args) {
+    detail_inst::add_index_widths(out, family, kernel, kReduce, t, args);
   };
   for (DType t : kAllDTypes) {
     const char* r = type_name(is_floating(t) ? t : DType::Int64);
@@ -272,17 +282,7 @@ inline std::vector<Instantiation> optim_instantiations() {
 inline std::vector<Instantiation> random_instantiations() {
   std::vector<Instantiation> out;
   auto add = [&out](const char* family, const char* kernel, DType t) {
-    for (bool index32 : {true, false}) {
-      Instantiation i;
-      i.family = family;
-      i.kernel = kernel;
-      i.name_expression = name_expression(kernel, {type_name(t), index_type_name(index32)});
-      i.fragment = kRandom.source;
-      i.program_name = kRandom.program_name;
-      i.dtype = t;
-      i.index32 = index32;
-      out.push_back(std::move(i));
-    }
+    detail_inst::add_index_widths(out, family, kernel, kRandom, t, {type_name(t)});
   };
   for (DType t : {DType::Float32, DType::Float64}) {
     add("uniform", "uniform_fill", t);
@@ -292,11 +292,24 @@ inline std::vector<Instantiation> random_instantiations() {
   return out;
 }
 
+// The indexing kernels of kernels/index.cuh (strided only): gather<T, I> and scatter_add<T, I> of
+// every type (index_select, gather, embedding, index_add and scatter_add take any element type).
+inline std::vector<Instantiation> index_instantiations() {
+  std::vector<Instantiation> out;
+  for (DType t : kAllDTypes) {
+    detail_inst::add_index_widths(out, "gather", "gather_strided", kIndex, t, {type_name(t)});
+    detail_inst::add_index_widths(out, "scatter_add", "scatter_add_strided", kIndex, t,
+                                  {type_name(t)});
+  }
+  return out;
+}
+
 // Every instantiation of every kernel family.
 inline const std::vector<Instantiation>& instantiations() {
   static const std::vector<Instantiation> table = [] {
     std::vector<Instantiation> t = elementwise_instantiations();
-    for (auto part : {reduction_instantiations(), optim_instantiations(), random_instantiations()})
+    for (auto part : {reduction_instantiations(), optim_instantiations(), random_instantiations(),
+                      index_instantiations()})
       t.insert(t.end(), part.begin(), part.end());
     return t;
   }();

@@ -8,6 +8,8 @@
 //                                 launches it on the device's compute stream with args (each the
 //                                 kernel parameter's exact type, passed by value as CUDA does)
 //   plan_options(device)          the launch plans' block size and grid cap for the device
+//   expect_kernel_check(device, op, dim)
+//                                 the check record and tag of a launch that checks indices
 //   last_launched_kernel()        the name expression of this thread's last launch
 //
 // On a GPU the first launch of a name on a device compiles it for the device's architecture
@@ -29,6 +31,7 @@
 #include <string>
 #include <type_traits>
 
+#include "sinew/backend/cuda/checks.hpp"
 #include "sinew/backend/cuda/instantiations.hpp"
 #include "sinew/backend/cuda/launch_plan.hpp"
 
@@ -83,12 +86,21 @@ namespace detail_launch {
 
 // The parameter of type P that argument a becomes on the emulator: itself, where its type is P
 // exactly, or, for the host mirror of a device struct (StridedArgs for dev::Strided), the same
-// bytes. Nothing else compiles: on a GPU the argument's bytes are passed as they are, so the
+// bytes (a pointer to a mirror: the same address, CheckRecord* for dev::CheckRecord*). Nothing
+// else compiles: on a GPU the argument's bytes are passed as they are, so the
 // emulated build checks every call site's types for the GPU build.
 template <class P, class A>
 P kernel_arg(const A& a) {
   if constexpr (std::is_same_v<A, P>) {
     return a;
+  } else if constexpr (std::is_pointer_v<A> && std::is_pointer_v<P>) {
+    using X = std::remove_pointer_t<A>;
+    using Y = std::remove_pointer_t<P>;
+    static_assert(std::is_class_v<X> && std::is_class_v<Y> && sizeof(X) == sizeof(Y) &&
+                      std::is_trivially_copyable_v<X> && std::is_trivially_copyable_v<Y>,
+                  "a kernel's pointer argument points to neither the parameter's type nor its "
+                  "byte-for-byte host mirror");
+    return reinterpret_cast<P>(a);
   } else {
     static_assert(std::is_class_v<A> && std::is_class_v<P> && sizeof(A) == sizeof(P) &&
                       std::is_trivially_copyable_v<A> && std::is_trivially_copyable_v<P>,
@@ -163,6 +175,48 @@ inline PlanOptions plan_options([[maybe_unused]] int device) {
 #endif
   return p;
 }
+
+// What a launch that checks indices passes its kernel: the device's check record and the tag
+// naming the launch (checks.hpp); a failure is raised at the next synchronization.
+struct KernelCheck {
+  CheckRecord* record = nullptr;
+  unsigned long long tag = 0;
+};
+
+#ifdef SINEW_CUDA_EMULATED_KERNELS
+
+namespace detail_launch {
+struct EmulatedChecks {
+  CheckRecord record;
+  CheckLog log;
+};
+inline EmulatedChecks& emulated_checks(int device) {
+  static EmulatedChecks* devices = new EmulatedChecks[8];  // never destroyed, as on a GPU
+  SINEW_CHECK(device >= 0 && device < 8, "cuda::launch", "emulated device ", device,
+              " is out of range");
+  return devices[device];
+}
+}  // namespace detail_launch
+
+// The check of a launch of `op` (a string literal) that checks indices into dimension `dim`.
+inline KernelCheck expect_kernel_check(int device, const char* op, int64_t dim) {
+  detail_launch::EmulatedChecks& c = detail_launch::emulated_checks(device);
+  return {&c.record, c.log.expect(op, dim)};
+}
+
+// The emulated device's synchronization point: raises what a checking kernel recorded.
+inline void raise_emulated_checks(int device, const char* where) {
+  detail_launch::EmulatedChecks& c = detail_launch::emulated_checks(device);
+  c.log.raise_recorded(c.record, device, where);
+}
+
+#else
+
+inline KernelCheck expect_kernel_check(int device, const char* op, int64_t dim) {
+  return {check_record(device), expect_check(device, op, dim)};
+}
+
+#endif
 
 #ifndef SINEW_CUDA_EMULATED_KERNELS
 

@@ -47,6 +47,10 @@ inline constexpr char random_source[] =
 #include "sinew/backend/cuda/kernels/random.cuh"
     ;
 
+inline constexpr char index_source[] =
+#include "sinew/backend/cuda/kernels/index.cuh"
+    ;
+
 // A kernel family's fragment and its program name in NVRTC's diagnostics.
 struct Fragment {
   std::string_view source;
@@ -56,6 +60,7 @@ inline constexpr Fragment kElementwise{elementwise_source, "elementwise.cu"};
 inline constexpr Fragment kReduce{reduce_source, "reduce.cu"};
 inline constexpr Fragment kOptim{optim_source, "optim.cu"};
 inline constexpr Fragment kRandom{random_source, "random.cu"};
+inline constexpr Fragment kIndex{index_source, "index.cu"};
 
 // What NVRTC compiles for one kernel family: the enums, the prelude, the family's fragment.
 inline std::string program_source(std::string_view fragment) {

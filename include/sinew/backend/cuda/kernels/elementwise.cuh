@@ -1,6 +1,6 @@
 R"SINEW_CUDA(
 // Elementwise kernels: fill, copy with cast, unary and binary math, comparisons, logical ops,
-// isnan/isinf/isfinite, isclose and where; the math of backend/cpu/elementwise.hpp, case for case.
+// isnan/isinf/isfinite, isclose, where and masked_fill; the math of backend/cpu/elementwise.hpp, case for case.
 // Each family has two layouts: *_flat, a 1-D grid-stride loop over contiguous operands that moves
 // V elements per access (Pack), and *_strided, one element per step through the strided-offset
 // helper (broadcast operands have stride 0). I is the index type (int32_t or int64_t); the host
@@ -464,6 +464,17 @@ template <class T, class I>
 __global__ void where_strided(T* out, const bool* c, const T* x, const T* y, dev::Strided<I, 4> s,
                               I n) {
   dev::strided_map(s, n, out, [](bool k, T u, T v) { return k ? u : v; }, c, x, y);
+}
+
+// masked_fill: out = m ? v : x.
+template <class T, class I, int V>
+__global__ void masked_fill_flat(T* out, const T* x, const bool* m, I n, T v) {
+  dev::flat_map<I, V>(n, out, [v](T a, bool k) { return k ? v : a; }, x, m);
+}
+template <class T, class I>
+__global__ void masked_fill_strided(T* out, const T* x, const bool* m, dev::Strided<I, 3> s, I n,
+                                    T v) {
+  dev::strided_map(s, n, out, [v](T a, bool k) { return k ? v : a; }, x, m);
 }
 
 }  // namespace sinew
