@@ -38,6 +38,7 @@ using backend::Unary;
 #include <sinew_host_kernels/optim.cuh>
 #include <sinew_host_kernels/random.cuh>
 #include <sinew_host_kernels/reduce.cuh>
+#include <sinew_host_kernels/scan.cuh>
 
 // The CUDA backend's kernel functions, launching the host kernels above on the emulator.
 #define SINEW_CUDA_EMULATED_KERNELS 1
@@ -46,6 +47,7 @@ using backend::Unary;
 #include "sinew/backend/cuda/optim.hpp"
 #include "sinew/backend/cuda/random.hpp"
 #include "sinew/backend/cuda/reduce.hpp"
+#include "sinew/backend/cuda/scan.hpp"
 
 namespace sinew::emu {
 
@@ -62,8 +64,8 @@ inline cuda::PlanOptions& plan_options() {
 // The name expression of the last instantiation launched (what NVRTC would be asked for).
 inline std::string& last_kernel() { return cuda::last_launched_kernel(); }
 
-// The backend functions the tests launch (elementwise, indexing, reductions, optimizer steps,
-// random fills).
+// The backend functions the tests launch (elementwise, indexing, reductions, scans and
+// compactions, optimizer steps, random fills).
 using cuda::adagrad_step;
 using cuda::adam_step;
 using cuda::all_any;
@@ -71,7 +73,12 @@ using cuda::arg_extremum;
 using cuda::bernoulli_fill;
 using cuda::binary_op;
 using cuda::classify_op;
+using cuda::count_nonzero;
 using cuda::count_true;
+using cuda::masked_scatter;
+using cuda::masked_select;
+using cuda::nonzero;
+using cuda::scan;
 using cuda::flip;
 using cuda::gather;
 using cuda::masked_fill;

@@ -304,12 +304,30 @@ inline std::vector<Instantiation> index_instantiations() {
   return out;
 }
 
+// The scans and compactions of kernels/scan.cuh: scan_inplace<K, R, I> for cumsum and cumprod
+// of the result types (float, double; int64 for integer and bool inputs, converted first), and
+// the chunked count, masked_select, masked_scatter and nonzero of every type (the masked kernels'
+// counts are of the bool mask).
+inline std::vector<Instantiation> scan_instantiations() {
+  std::vector<Instantiation> out;
+  for (Scan k : detail_inst::all_kinds<Scan>())
+    for (DType r : {DType::Float32, DType::Float64, DType::Int64})
+      detail_inst::add_index_widths(out, "scan", "scan_inplace", kScan, r,
+                                    {kind_arg(k), type_name(r)});
+  for (DType t : kAllDTypes) {
+    for (const char* kernel :
+         {"chunk_count", "masked_select_chunks", "masked_scatter_chunks", "nonzero_chunks"})
+      detail_inst::add_index_widths(out, kernel, kernel, kScan, t, {type_name(t)});
+  }
+  return out;
+}
+
 // Every instantiation of every kernel family.
 inline const std::vector<Instantiation>& instantiations() {
   static const std::vector<Instantiation> table = [] {
     std::vector<Instantiation> t = elementwise_instantiations();
     for (auto part : {reduction_instantiations(), optim_instantiations(), random_instantiations(),
-                      index_instantiations()})
+                      index_instantiations(), scan_instantiations()})
       t.insert(t.end(), part.begin(), part.end());
     return t;
   }();
