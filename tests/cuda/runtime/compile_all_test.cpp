@@ -24,7 +24,7 @@
 #include "sinew/backend/cuda/nvrtc.hpp"
 
 namespace cuda = sinew::backend::cuda;
-namespace nv = sinew::backend::cuda::nvrtc;
+namespace nvrtc = sinew::backend::cuda::nvrtc;
 
 namespace {
 namespace SINEW_UNITY_ID {
@@ -65,13 +65,13 @@ size_t batch_size() {
 
 // nvrtc.hpp's owner of an nvrtcProgram (compile() takes one name expression; these programs hold
 // many).
-using nv::detail_nvrtc::Program;
+using nvrtc::detail_nvrtc::Program;
 
 struct BatchResult {
   bool compiled = false;
-  std::string error;                        // NVRTC's result and log when not compiled
-  std::vector<std::string> lowered;         // per name expression; empty when NVRTC had none
-  std::vector<nv::KernelResources> report;  // ptxas' report (CUBIN targets with -Xptxas=-v)
+  std::string error;                           // NVRTC's result and log when not compiled
+  std::vector<std::string> lowered;            // per name expression; empty when NVRTC had none
+  std::vector<nvrtc::KernelResources> report;  // ptxas' report (CUBIN targets with -Xptxas=-v)
   size_t image_bytes = 0;
   double seconds = 0;
 };
@@ -80,26 +80,26 @@ struct BatchResult {
 // (nvrtc::default_options()) for `target`; syntax_only stops after the front end (lowered names,
 // no code), otherwise the CUBIN's size and ptxas' report are kept.
 BatchResult compile_batch(const std::string& source, const char* program_name,
-                          const std::vector<std::string>& names, const nv::Target& target,
+                          const std::vector<std::string>& names, const nvrtc::Target& target,
                           bool syntax_only) {
   const auto t0 = std::chrono::steady_clock::now();
   BatchResult r;
   Program prog(source, program_name);
   for (const std::string& n : names)
-    nv::check(nvrtcAddNameExpression(prog.get(), n.c_str()), "nvrtcAddNameExpression");
+    nvrtc::check(nvrtcAddNameExpression(prog.get(), n.c_str()), "nvrtcAddNameExpression");
   std::vector<std::string> opts = {"-arch=" + target.str()};
-  for (const std::string& o : nv::default_options()) opts.push_back(o);
+  for (const std::string& o : nvrtc::default_options()) opts.push_back(o);
   if (syntax_only)
     opts.emplace_back("-fdevice-syntax-only");
   else
-    opts.emplace_back(nv::kPtxasVerbose);
+    opts.emplace_back(nvrtc::kPtxasVerbose);
   std::vector<const char*> argv;
   for (const std::string& o : opts) argv.push_back(o.c_str());
   const nvrtcResult res =
       nvrtcCompileProgram(prog.get(), static_cast<int>(argv.size()), argv.data());
   const std::string log = prog.log();
   if (res != NVRTC_SUCCESS) {
-    r.error = std::string(nvrtcGetErrorString(res)) + "\noptions: " + nv::join_options(opts) +
+    r.error = std::string(nvrtcGetErrorString(res)) + "\noptions: " + nvrtc::join_options(opts) +
               "\nlog:\n" + log;
   } else {
     r.compiled = true;
@@ -111,8 +111,8 @@ BatchResult compile_batch(const std::string& source, const char* program_name,
         r.lowered.emplace_back();
     }
     if (!syntax_only) {
-      r.report = nv::parse_ptxas_report(log);
-      nv::check(nvrtcGetCUBINSize(prog.get(), &r.image_bytes), "nvrtcGetCUBINSize");
+      r.report = nvrtc::parse_ptxas_report(log);
+      nvrtc::check(nvrtcGetCUBINSize(prog.get(), &r.image_bytes), "nvrtcGetCUBINSize");
     }
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -152,7 +152,7 @@ void parallel_for(size_t n, Job job) {
   for (std::thread& t : threads) t.join();
 }
 
-std::string figures(const nv::KernelResources& k) {
+std::string figures(const nvrtc::KernelResources& k) {
   std::ostringstream os;
   os << k.registers << " registers, " << k.spill_stores << " bytes spill stores, " << k.spill_loads
      << " bytes spill loads, " << k.stack_frame << " bytes stack frame";
@@ -162,7 +162,7 @@ std::string figures(const nv::KernelResources& k) {
 }
 
 // What is wrong with one kernel's resources, or empty.
-std::string offence(const nv::KernelResources& k, long max_stack = kMaxStackFrame) {
+std::string offence(const nvrtc::KernelResources& k, long max_stack = kMaxStackFrame) {
   std::string why;
   auto add = [&why](const std::string& s) { why += (why.empty() ? "" : "; ") + s; };
   if (k.registers < 0) add("no register count in the report");
@@ -284,7 +284,7 @@ TEST(CudaInstantiations, NameExpressionsAreUniqueAndNameKernelsOfTheirFragment) 
     std::vector<std::string> exprs;
     for (size_t k : items) exprs.push_back(table[k].name_expression);
     const BatchResult r = compile_batch(cuda::program_source(entry.first),
-                                        table[items[0]].program_name, exprs, nv::Target::sm(90),
+                                        table[items[0]].program_name, exprs, nvrtc::Target::sm(90),
                                         /*syntax_only=*/true);
     ASSERT_TRUE(r.compiled) << r.error;
     for (size_t j = 0; j < exprs.size(); ++j) {
@@ -301,15 +301,15 @@ TEST(CudaInstantiations, TheNameCheckRejectsWhatIsNotAKernelOfTheFragment) {
   const std::string src = cuda::program_source(cuda::elementwise_source);
   // A kernel of the fragment passes; the same without V, or a name it does not define, fail.
   EXPECT_TRUE(compile_batch(src, "elementwise.cu",
-                            {"sinew::unary_flat<float, 1, sinew::int32_t, 4>"}, nv::Target::sm(90),
-                            true)
+                            {"sinew::unary_flat<float, 1, sinew::int32_t, 4>"},
+                            nvrtc::Target::sm(90), true)
                   .compiled);
   EXPECT_FALSE(compile_batch(src, "elementwise.cu", {"sinew::unary_flat<float, 1, sinew::int32_t>"},
-                             nv::Target::sm(90), true)
+                             nvrtc::Target::sm(90), true)
                    .compiled);
   EXPECT_FALSE(compile_batch(src, "elementwise.cu",
-                             {"sinew::no_such_kernel<float, sinew::int32_t>"}, nv::Target::sm(90),
-                             true)
+                             {"sinew::no_such_kernel<float, sinew::int32_t>"},
+                             nvrtc::Target::sm(90), true)
                    .compiled);
 }
 
@@ -344,7 +344,7 @@ TEST(CudaCompileAll, EveryInstantiationForSm80AndSm90WithinResourceBounds) {
     const cuda::Instantiation& first = table[b.items[0]];
     try {
       results[k] = compile_batch(sources.at(first.fragment), first.program_name, exprs,
-                                 nv::Target::sm(jobs[k].arch), /*syntax_only=*/false);
+                                 nvrtc::Target::sm(jobs[k].arch), /*syntax_only=*/false);
     } catch (const std::exception& e) {
       results[k].error = e.what();
     }
@@ -367,7 +367,7 @@ TEST(CudaCompileAll, EveryInstantiationForSm80AndSm90WithinResourceBounds) {
   for (size_t k = 0; k < jobs.size(); ++k) {
     const BatchResult& r = results[k];
     const Batch& b = batches[jobs[k].batch];
-    const std::string arch = nv::Target::sm(jobs[k].arch).str();
+    const std::string arch = nvrtc::Target::sm(jobs[k].arch).str();
     busy += r.seconds;
     seconds_by_family[table[b.items[0]].family] += r.seconds;
     if (!r.compiled) {
@@ -383,7 +383,7 @@ TEST(CudaCompileAll, EveryInstantiationForSm80AndSm90WithinResourceBounds) {
         problems.push_back(inst.name_expression + " (" + arch + "): no lowered name");
         continue;
       }
-      const nv::KernelResources* res = nv::find_kernel(r.report, r.lowered[j]);
+      const nvrtc::KernelResources* res = nvrtc::find_kernel(r.report, r.lowered[j]);
       if (res == nullptr) {
         problems.push_back(inst.name_expression + " (" + arch + "): not in ptxas' report");
         continue;
@@ -408,7 +408,7 @@ TEST(CudaCompileAll, EveryInstantiationForSm80AndSm90WithinResourceBounds) {
       fam = std::max(fam, res->registers);
     }
     // Device functions a kernel calls (not inlined) have their own frames and spills.
-    for (const nv::KernelResources& f : r.report)
+    for (const nvrtc::KernelResources& f : r.report)
       if (!f.entry && (f.spill_stores > 0 || f.spill_loads > 0 || f.stack_frame > kMaxStackFrame))
         problems.push_back("device function " + f.function + " (" + arch + ", called from " +
                            table[b.items[0]].family + " kernels): " + figures(f));

@@ -8,10 +8,13 @@
 #include <vector>
 
 #include "sinew/backend/cuda/elementwise.hpp"
+#include "sinew/backend/cuda/gemm.hpp"
+#include "sinew/backend/cuda/index.hpp"
 #include "sinew/backend/cuda/launch.hpp"
 #include "sinew/backend/cuda/optim.hpp"
 #include "sinew/backend/cuda/random.hpp"
 #include "sinew/backend/cuda/reduce.hpp"
+#include "sinew/backend/cuda/scan.hpp"
 
 namespace cu = sinew::backend::cuda;
 
@@ -51,7 +54,19 @@ using sinew::backend::Unary;
     reinterpret_cast<const void*>(&cu::adagrad_step<double>),
     reinterpret_cast<const void*>(&cu::uniform_fill<float>),
     reinterpret_cast<const void*>(&cu::normal_fill<double>),
-    reinterpret_cast<const void*>(&cu::bernoulli_fill<float>)};
+    reinterpret_cast<const void*>(&cu::bernoulli_fill<float>),
+    reinterpret_cast<const void*>(&cu::gather<float>),
+    reinterpret_cast<const void*>(&cu::scatter_add<double>),
+    reinterpret_cast<const void*>(&cu::masked_fill<int64_t>),
+    reinterpret_cast<const void*>(&cu::flip<float>),
+    reinterpret_cast<const void*>(&cu::count_true),
+    reinterpret_cast<const void*>(&cu::scan<sinew::backend::Scan::Sum, float, float>),
+    reinterpret_cast<const void*>(&cu::count_nonzero<double>),
+    reinterpret_cast<const void*>(&cu::nonzero<uint8_t>),
+    reinterpret_cast<const void*>(&cu::masked_select<float>),
+    reinterpret_cast<const void*>(&cu::masked_scatter<bool>),
+    reinterpret_cast<const void*>(&cu::gemm<float>),
+    reinterpret_cast<const void*>(&cu::gemm<double>)};
 
 cu::KernelLaunch fill_launch(int32_t n) {
   cu::KernelLaunch k;

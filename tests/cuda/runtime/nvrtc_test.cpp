@@ -11,7 +11,7 @@
 
 #include "sinew/backend/cuda/nvrtc.hpp"
 
-namespace nv = sinew::backend::cuda::nvrtc;
+namespace nvrtc = sinew::backend::cuda::nvrtc;
 
 namespace {
 namespace SINEW_UNITY_ID {
@@ -78,36 +78,36 @@ bool is_cuda_elf(const std::string& image) {
 }
 
 TEST(Nvrtc, VersionMatchesTheToolkit) {
-  EXPECT_EQ(nv::version().major, 13);
-  EXPECT_GE(nv::version().minor, 0);
-  EXPECT_EQ(nv::version().str(),
-            std::to_string(nv::version().major) + "." + std::to_string(nv::version().minor));
+  EXPECT_EQ(nvrtc::version().major, 13);
+  EXPECT_GE(nvrtc::version().minor, 0);
+  EXPECT_EQ(nvrtc::version().str(),
+            std::to_string(nvrtc::version().major) + "." + std::to_string(nvrtc::version().minor));
 }
 
 TEST(Nvrtc, SupportedArchitectures) {
-  const std::vector<int>& a = nv::supported_archs();
+  const std::vector<int>& a = nvrtc::supported_archs();
   ASSERT_FALSE(a.empty());
   EXPECT_TRUE(std::is_sorted(a.begin(), a.end()));
   EXPECT_NE(std::find(a.begin(), a.end(), 80), a.end());
   EXPECT_NE(std::find(a.begin(), a.end(), 90), a.end());
-  EXPECT_EQ(nv::target_for(90), nv::Target::sm(90));
-  EXPECT_EQ(nv::target_for(80).str(), "sm_80");
+  EXPECT_EQ(nvrtc::target_for(90), nvrtc::Target::sm(90));
+  EXPECT_EQ(nvrtc::target_for(80).str(), "sm_80");
   // A device newer than every architecture NVRTC knows gets PTX for the newest one.
-  EXPECT_EQ(nv::target_for(990), nv::Target::compute(a.back()));
-  EXPECT_EQ(nv::Target::compute(90).str(), "compute_90");
-  EXPECT_TRUE(contains(error_of([] { (void)nv::target_for(30); }), "compute capability 30"));
+  EXPECT_EQ(nvrtc::target_for(990), nvrtc::Target::compute(a.back()));
+  EXPECT_EQ(nvrtc::Target::compute(90).str(), "compute_90");
+  EXPECT_TRUE(contains(error_of([] { (void)nvrtc::target_for(30); }), "compute capability 30"));
 }
 
 TEST(Nvrtc, DefaultOptions) {
   const char* saved = std::getenv("SINEW_CUDA_DEBUG");
   const std::string saved_value = saved != nullptr ? saved : "";
   unsetenv("SINEW_CUDA_DEBUG");
-  EXPECT_EQ(nv::default_options(),
+  EXPECT_EQ(nvrtc::default_options(),
             (std::vector<std::string>{"-std=c++17", "--minimal", "-default-device", "-DNDEBUG"}));
   setenv("SINEW_CUDA_DEBUG", "1", 1);
-  EXPECT_EQ(nv::default_options().back(), "-lineinfo");
+  EXPECT_EQ(nvrtc::default_options().back(), "-lineinfo");
   setenv("SINEW_CUDA_DEBUG", "0", 1);
-  EXPECT_EQ(nv::default_options().size(), 4u);
+  EXPECT_EQ(nvrtc::default_options().size(), 4u);
   if (saved != nullptr)
     setenv("SINEW_CUDA_DEBUG", saved_value.c_str(), 1);
   else
@@ -115,8 +115,10 @@ TEST(Nvrtc, DefaultOptions) {
 }
 
 TEST(Nvrtc, CompilesCubinForTwoArchitectures) {
-  const nv::CompileResult a = nv::compile(kFoo, "sinew::foo<float, 3>", nv::Target::sm(80));
-  const nv::CompileResult b = nv::compile(kFoo, "sinew::foo<float, 3>", nv::Target::sm(90));
+  const nvrtc::CompileResult a =
+      nvrtc::compile(kFoo, "sinew::foo<float, 3>", nvrtc::Target::sm(80));
+  const nvrtc::CompileResult b =
+      nvrtc::compile(kFoo, "sinew::foo<float, 3>", nvrtc::Target::sm(90));
   // Itanium mangling of void sinew::foo<float, 3>(float*, int).
   EXPECT_EQ(a.lowered_name, "_ZN5sinew3fooIfLi3EEEvPT_i");
   EXPECT_EQ(b.lowered_name, "_ZN5sinew3fooIfLi3EEEvPT_i");
@@ -125,14 +127,15 @@ TEST(Nvrtc, CompilesCubinForTwoArchitectures) {
   EXPECT_NE(a.image, b.image);
   // The kernel's name is in the CUBIN's symbol table.
   EXPECT_TRUE(contains(b.image, "_ZN5sinew3fooIfLi3EEEvPT_i"));
-  const nv::CompileResult d = nv::compile(kFoo, "sinew::foo<double, 7>", nv::Target::sm(90));
+  const nvrtc::CompileResult d =
+      nvrtc::compile(kFoo, "sinew::foo<double, 7>", nvrtc::Target::sm(90));
   EXPECT_EQ(d.lowered_name, "_ZN5sinew3fooIdLi7EEEvPT_i");
 }
 
 TEST(Nvrtc, CompilesPtx) {
   for (int arch : {80, 90}) {
-    const nv::CompileResult r =
-        nv::compile(kFoo, "sinew::foo<float, 3>", nv::Target::compute(arch));
+    const nvrtc::CompileResult r =
+        nvrtc::compile(kFoo, "sinew::foo<float, 3>", nvrtc::Target::compute(arch));
     EXPECT_EQ(r.lowered_name, "_ZN5sinew3fooIfLi3EEEvPT_i");
     EXPECT_FALSE(is_cuda_elf(r.image));
     EXPECT_TRUE(contains(r.image, ".target sm_" + std::to_string(arch))) << r.image.substr(0, 400);
@@ -146,8 +149,8 @@ TEST(Nvrtc, SyntaxErrorReportsExpressionOptionsAndLog) {
   const std::string broken =
       "namespace sinew { template <class T> __global__ void bad(T* p) { p[0] = 1 } }";
   const std::string m = error_of([&] {
-    (void)nv::compile(broken, "sinew::bad<float>", nv::Target::sm(90), nv::default_options(),
-                      "broken.cu");
+    (void)nvrtc::compile(broken, "sinew::bad<float>", nvrtc::Target::sm(90),
+                         nvrtc::default_options(), "broken.cu");
   });
   EXPECT_EQ(m.rfind("nvrtc::compile: compiling broken.cu for `sinew::bad<float>` (sm_90) failed: "
                     "NVRTC_ERROR_COMPILATION",
@@ -161,28 +164,28 @@ TEST(Nvrtc, SyntaxErrorReportsExpressionOptionsAndLog) {
 
 TEST(Nvrtc, UnknownNameExpressionIsAnError) {
   const std::string m =
-      error_of([] { (void)nv::compile(kFoo, "sinew::nothere<float>", nv::Target::sm(90)); });
+      error_of([] { (void)nvrtc::compile(kFoo, "sinew::nothere<float>", nvrtc::Target::sm(90)); });
   EXPECT_TRUE(contains(m, "nvrtc::compile")) << m;
   EXPECT_TRUE(contains(m, "sinew::nothere<float>")) << m;
 }
 
 TEST(Nvrtc, BadOptionIsAnError) {
-  std::vector<std::string> o = nv::default_options();
+  std::vector<std::string> o = nvrtc::default_options();
   o.push_back("--no-such-option");
-  const std::string m =
-      error_of([&] { (void)nv::compile(kFoo, "sinew::foo<float, 3>", nv::Target::sm(90), o); });
+  const std::string m = error_of(
+      [&] { (void)nvrtc::compile(kFoo, "sinew::foo<float, 3>", nvrtc::Target::sm(90), o); });
   EXPECT_TRUE(contains(m, "--no-such-option")) << m;
   EXPECT_TRUE(contains(m, "sinew::foo<float, 3>")) << m;
 }
 
 TEST(Nvrtc, PtxasReportOfARealCompile) {
-  std::vector<std::string> o = nv::default_options();
-  o.push_back(nv::kPtxasVerbose);
+  std::vector<std::string> o = nvrtc::default_options();
+  o.push_back(nvrtc::kPtxasVerbose);
   for (int arch : {80, 90}) {
-    const nv::CompileResult r =
-        nv::compile(kReverse, "sinew::reverse<float>", nv::Target::sm(arch), o);
-    const auto report = nv::parse_ptxas_report(r.log);
-    const nv::KernelResources* k = nv::find_kernel(report, r.lowered_name);
+    const nvrtc::CompileResult r =
+        nvrtc::compile(kReverse, "sinew::reverse<float>", nvrtc::Target::sm(arch), o);
+    const auto report = nvrtc::parse_ptxas_report(r.log);
+    const nvrtc::KernelResources* k = nvrtc::find_kernel(report, r.lowered_name);
     ASSERT_NE(k, nullptr) << r.log;
     EXPECT_EQ(k->arch, "sm_" + std::to_string(arch));
     EXPECT_GT(k->registers, 0);
@@ -196,12 +199,13 @@ TEST(Nvrtc, PtxasReportOfARealCompile) {
 }
 
 TEST(Nvrtc, PtxasReportShowsSpills) {
-  std::vector<std::string> o = nv::default_options();
-  o.push_back(nv::kPtxasVerbose);
+  std::vector<std::string> o = nvrtc::default_options();
+  o.push_back(nvrtc::kPtxasVerbose);
   o.push_back("-maxrregcount=32");
-  const nv::CompileResult r = nv::compile(kHeavy, "sinew::heavy<64>", nv::Target::sm(90), o);
-  const std::vector<nv::KernelResources> report = nv::parse_ptxas_report(r.log);
-  const nv::KernelResources* k = nv::find_kernel(report, r.lowered_name);
+  const nvrtc::CompileResult r =
+      nvrtc::compile(kHeavy, "sinew::heavy<64>", nvrtc::Target::sm(90), o);
+  const std::vector<nvrtc::KernelResources> report = nvrtc::parse_ptxas_report(r.log);
+  const nvrtc::KernelResources* k = nvrtc::find_kernel(report, r.lowered_name);
   ASSERT_NE(k, nullptr) << r.log;
   EXPECT_EQ(r.lowered_name, "_ZN5sinew5heavyILi64EEEvPf");
   EXPECT_LE(k->registers, 32);
@@ -225,18 +229,18 @@ TEST(Nvrtc, PtxasReportParser) {
       "ptxas info    : Function properties for _Z2k2v\n"
       "ptxas         .     0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads\n"
       "ptxas info    : Used 6 registers, 352 bytes cmem[0]\n";
-  const auto report = nv::parse_ptxas_report(log);
+  const auto report = nvrtc::parse_ptxas_report(log);
   ASSERT_EQ(report.size(), 3u);
-  const nv::KernelResources& helper = report[0];
+  const nvrtc::KernelResources& helper = report[0];
   EXPECT_EQ(helper.function, "_Z6helperv");
   EXPECT_FALSE(helper.entry);
   EXPECT_EQ(helper.stack_frame, 16);
   EXPECT_EQ(helper.spill_stores, 8);
   EXPECT_EQ(helper.spill_loads, 4);
   EXPECT_EQ(helper.registers, -1);
-  EXPECT_EQ(nv::find_kernel(report, "_Z6helperv"), nullptr);
+  EXPECT_EQ(nvrtc::find_kernel(report, "_Z6helperv"), nullptr);
 
-  const nv::KernelResources* k = nv::find_kernel(report, "_Z1kPf");
+  const nvrtc::KernelResources* k = nvrtc::find_kernel(report, "_Z1kPf");
   ASSERT_NE(k, nullptr);
   EXPECT_EQ(k->arch, "sm_80");
   EXPECT_EQ(k->registers, 40);
@@ -248,7 +252,7 @@ TEST(Nvrtc, PtxasReportParser) {
   EXPECT_EQ(k->shared_static, 4096);
   EXPECT_EQ(k->constant0, 368);
 
-  const nv::KernelResources* k2 = nv::find_kernel(report, "_Z2k2v");
+  const nvrtc::KernelResources* k2 = nvrtc::find_kernel(report, "_Z2k2v");
   ASSERT_NE(k2, nullptr);
   EXPECT_EQ(k2->registers, 6);
   EXPECT_EQ(k2->barriers, -1);
@@ -266,7 +270,7 @@ TEST(Nvrtc, CompileTimes) {
     std::string expr = "sinew::foo<float, ";
     expr += std::to_string(100 + i);
     expr += '>';
-    (void)nv::compile(kFoo, expr, nv::Target::sm(90));
+    (void)nvrtc::compile(kFoo, expr, nvrtc::Target::sm(90));
     const double ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
     char buf[32];
     std::snprintf(buf, sizeof buf, " %.1f ms", ms);

@@ -43,6 +43,7 @@ using backend::Unary;
 // The CUDA backend's kernel functions, launching the host kernels above on the emulator.
 #define SINEW_CUDA_EMULATED_KERNELS 1
 #include "sinew/backend/cuda/elementwise.hpp"
+#include "sinew/backend/cuda/gemm.hpp"
 #include "sinew/backend/cuda/index.hpp"
 #include "sinew/backend/cuda/optim.hpp"
 #include "sinew/backend/cuda/random.hpp"
@@ -73,28 +74,29 @@ using cuda::arg_extremum;
 using cuda::bernoulli_fill;
 using cuda::binary_op;
 using cuda::classify_op;
-using cuda::count_nonzero;
-using cuda::count_true;
-using cuda::masked_scatter;
-using cuda::masked_select;
-using cuda::nonzero;
-using cuda::scan;
-using cuda::flip;
-using cuda::gather;
-using cuda::masked_fill;
-using cuda::scatter_add;
 using cuda::compare_op;
 using cuda::compare_scalar_op;
 using cuda::copy;
+using cuda::count_nonzero;
+using cuda::count_true;
 using cuda::extremum;
 using cuda::fill;
+using cuda::flip;
+using cuda::gather;
+using cuda::gemm;
 using cuda::isclose;
 using cuda::logical_op;
 using cuda::logsumexp;
+using cuda::masked_fill;
+using cuda::masked_scatter;
+using cuda::masked_select;
+using cuda::nonzero;
 using cuda::norm;
 using cuda::normal_fill;
 using cuda::prod;
 using cuda::rmsprop_step;
+using cuda::scan;
+using cuda::scatter_add;
 using cuda::sgd_step;
 using cuda::softmax;
 using cuda::sum;

@@ -18,8 +18,8 @@
 
 #include <sinew/sinew.hpp>
 
-#include "emulator_parity.hpp"
 #include "emulator_kernels.hpp"
+#include "emulator_parity.hpp"
 #include "sinew/backend/cuda/instantiations.hpp"
 
 namespace sinew {

@@ -83,8 +83,8 @@ void copy(const Tensor<To>& dst, const Tensor<From>& src) {
         launch(k, SINEW_CUDA_HOST_KERNEL(copy_flat<To, From, I, V>), o, x, I(p.numel));
       },
       [&]<class I>(const KernelLaunch& k) {
-        launch(k, SINEW_CUDA_HOST_KERNEL(copy_strided<To, From, I>), o, x,
-               strided_args<I>(p), I(p.numel));
+        launch(k, SINEW_CUDA_HOST_KERNEL(copy_strided<To, From, I>), o, x, strided_args<I>(p),
+               I(p.numel));
       });
 }
 
@@ -99,8 +99,7 @@ void fill(const Tensor<T>& out, double value) {
         launch(k, SINEW_CUDA_HOST_KERNEL(fill_flat<T, I, V>), o, I(p.numel), v);
       },
       [&]<class I>(const KernelLaunch& k) {
-        launch(k, SINEW_CUDA_HOST_KERNEL(fill_strided<T, I>), o, strided_args<I>(p), I(p.numel),
-               v);
+        launch(k, SINEW_CUDA_HOST_KERNEL(fill_strided<T, I>), o, strided_args<I>(p), I(p.numel), v);
       });
 }
 
@@ -168,8 +167,7 @@ void compare_scalar_op(const Tensor<T>& x, P s, const Tensor<bool>& out) {
   detail_elementwise::dispatch(
       p, out.device(), "compare_scalar", {type_name<T>(), type_name<C>(), kind_arg(OP)},
       [&]<class I, int V>(const KernelLaunch& k) {
-        launch(k, SINEW_CUDA_HOST_KERNEL(compare_scalar_flat<T, C, K, I, V>), o, u, v,
-               I(p.numel));
+        launch(k, SINEW_CUDA_HOST_KERNEL(compare_scalar_flat<T, C, K, I, V>), o, u, v, I(p.numel));
       },
       [&]<class I>(const KernelLaunch& k) {
         launch(k, SINEW_CUDA_HOST_KERNEL(compare_scalar_strided<T, C, K, I>), o, u, v,

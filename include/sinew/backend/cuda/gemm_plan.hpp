@@ -251,4 +251,30 @@ inline GemmPlan plan_gemm(const GemmRequest& r) {
   return plan;
 }
 
+// What one planned cuBLAS call computes, as cuBLAS documents it, in column-major terms:
+// C'[i + j ldc] = alpha sum_p op(A')(i, p) op(B')(p, j) + beta C'[i + j ldc] for every batch, with
+// op(X')(i, p) = X'[i + p ld] for N and X'[p + i ld] for T; beta == 0 does not read C'. The
+// products are summed in double. The emulated device's stand-in for cuBLAS.
+template <class T>
+void reference_blas_gemm(const BlasGemmCall& c, const T* a, const T* b, T* cm, T alpha, T beta) {
+  const bool an = c.transa == BlasOp::N, bn = c.transb == BlasOp::N;
+  for (int batch = 0; batch < c.batch_count; ++batch) {
+    const T* ab = a + batch * c.stride_a;
+    const T* bb = b + batch * c.stride_b;
+    T* cb = cm + batch * c.stride_c;
+    for (int j = 0; j < c.n; ++j) {
+      for (int i = 0; i < c.m; ++i) {
+        double sum = 0;
+        for (int p = 0; p < c.k; ++p) {
+          const double x = ab[an ? i + int64_t{p} * c.lda : p + int64_t{i} * c.lda];
+          const double y = bb[bn ? p + int64_t{j} * c.ldb : j + int64_t{p} * c.ldb];
+          sum += x * y;
+        }
+        T& out = cb[i + int64_t{j} * c.ldc];
+        out = static_cast<T>(alpha * sum + (beta == T(0) ? 0.0 : double(beta) * double(out)));
+      }
+    }
+  }
+}
+
 }  // namespace sinew::backend::cuda

@@ -28,16 +28,16 @@ using cpu::detail_index::restrided;
 // Whether every element offset of t fits int32_t (the largest |offset| from its first element).
 inline bool offsets_fit_int32(const sinew::detail::TensorImpl& t) {
   int64_t extent = 0;
-  for (size_t d = 0; d < t.shape.size(); ++d)
-    extent += (t.shape[d] - 1) * std::abs(t.strides[d]);
+  for (size_t d = 0; d < t.shape.size(); ++d) extent += (t.shape[d] - 1) * std::abs(t.strides[d]);
   return extent <= std::numeric_limits<int32_t>::max();
 }
 
 // The strided plan (the indexing kernels have no flat layout) over ops on device, with 64-bit
 // indices unless every one of `whole` (the operands as the kernel indexes them) fits 32 bits.
 template <size_t N, class... Whole>
-ElementwisePlan<N> plan(const Shape& shape, const std::array<const sinew::detail::TensorImpl*, N>& ops,
-                        int device, const Whole&... whole) {
+ElementwisePlan<N> plan(const Shape& shape,
+                        const std::array<const sinew::detail::TensorImpl*, N>& ops, int device,
+                        const Whole&... whole) {
   PlanOptions o = plan_options(device);
   o.allow_flat = false;
   if (!(offsets_fit_int32(whole) && ...)) o.force_index64 = true;
@@ -74,8 +74,8 @@ void gather(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index, const
   st[dim] = 0;
   const auto xv = detail_index::restrided(xi, index.shape(), st, xi.offset);
   const int device = out.device().index();
-  const auto p = detail_index::plan<3>(out.shape(), {&out.impl(), &xv, &index.impl()}, device,
-                                       xi, index.impl(), out.impl());
+  const auto p = detail_index::plan<3>(out.shape(), {&out.impl(), &xv, &index.impl()}, device, xi,
+                                       index.impl(), out.impl());
   if (p.numel == 0) return;
   const KernelCheck c = expect_kernel_check(device, "gather", dim);
   const KernelLaunch k =

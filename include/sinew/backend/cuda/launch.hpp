@@ -37,7 +37,8 @@
 
 #ifdef SINEW_CUDA_EMULATED_KERNELS
 #ifndef SINEW_CUDA_EMULATION
-#error "SINEW_CUDA_EMULATED_KERNELS: include the emulator and the host kernels before Sinew's CUDA launch code"
+#error \
+    "SINEW_CUDA_EMULATED_KERNELS: include the emulator and the host kernels before Sinew's CUDA launch code"
 #endif
 #include <bit>
 #include <tuple>
@@ -260,7 +261,8 @@ void launch(const KernelLaunch& k, [[maybe_unused]] HostKernel host_kernel, cons
                 detail_launch::kernel_arg<std::decay_t<P>>(args)...);
   }(host_kernel);
 #else
-  static_assert(std::is_null_pointer_v<HostKernel>, "cuda::launch: a GPU build names no host kernel");
+  static_assert(std::is_null_pointer_v<HostKernel>,
+                "cuda::launch: a GPU build names no host kernel");
   const char* op = "cuda::launch";
   require_device(Device::cuda(k.device), op);
   check_not_poisoned(k.device, op);

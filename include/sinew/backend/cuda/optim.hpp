@@ -53,8 +53,8 @@ T* ptr_or_null(const Tensor<T>& t) {
 template <class T>
 void sgd_step(const Tensor<T>& param, const Tensor<T>& grad, const Tensor<T>& momentum_buffer,
               const backend::SgdStep& s) {
-  const auto l = plan_sgd_step(param, grad, momentum_buffer, s,
-                               plan_options(param.device().index()));
+  const auto l =
+      plan_sgd_step(param, grad, momentum_buffer, s, plan_options(param.device().index()));
   T *w = param.data_ptr(), *buf = detail_optim::ptr_or_null(momentum_buffer);
   const T* g = grad.data_ptr();
   detail_optim::dispatch(l, param.device(), [&]<class I, int V>(const KernelLaunch& k) {
@@ -108,8 +108,8 @@ void rmsprop_step(const Tensor<T>& param, const Tensor<T>& grad, const Tensor<T>
       launch(k, SINEW_CUDA_HOST_KERNEL(rmsprop_step_flat<T, false, true, I, V>), w, g, sq, buf, ga,
              n, c);
     else
-      launch(k, SINEW_CUDA_HOST_KERNEL(rmsprop_step_flat<T, false, false, I, V>), w, g, sq, buf,
-             ga, n, c);
+      launch(k, SINEW_CUDA_HOST_KERNEL(rmsprop_step_flat<T, false, false, I, V>), w, g, sq, buf, ga,
+             n, c);
   });
 }
 
@@ -120,8 +120,7 @@ void adagrad_step(const Tensor<T>& param, const Tensor<T>& grad, const Tensor<T>
   T *w = param.data_ptr(), *acc = sum.data_ptr();
   const T* g = grad.data_ptr();
   detail_optim::dispatch(l, param.device(), [&]<class I, int V>(const KernelLaunch& k) {
-    launch(k, SINEW_CUDA_HOST_KERNEL(adagrad_step_flat<T, I, V>), w, g, acc, I(l.numel),
-           l.scalars);
+    launch(k, SINEW_CUDA_HOST_KERNEL(adagrad_step_flat<T, I, V>), w, g, acc, I(l.numel), l.scalars);
   });
 }
 

@@ -35,8 +35,8 @@ void dispatch(const RandomLaunch& l, const Device& device, Body&& body) {
 
 template <class T>
 void uniform_fill(const Tensor<T>& out, double from, double to, const RandomStream& s) {
-  const auto l = plan_random_fill<T>("uniform_fill", out.numel(), s,
-                                     plan_options(out.device().index()));
+  const auto l =
+      plan_random_fill<T>("uniform_fill", out.numel(), s, plan_options(out.device().index()));
   const auto u = uniform_params<T>(from, to);
   T* o = out.data_ptr();
   detail_random::dispatch(l, out.device(), [&]<class I>(const KernelLaunch& k) {
@@ -47,19 +47,19 @@ void uniform_fill(const Tensor<T>& out, double from, double to, const RandomStre
 
 template <class T>
 void normal_fill(const Tensor<T>& out, double mean, double std, const RandomStream& s) {
-  const auto l = plan_random_fill<T>("normal_fill", out.numel(), s,
-                                     plan_options(out.device().index()));
+  const auto l =
+      plan_random_fill<T>("normal_fill", out.numel(), s, plan_options(out.device().index()));
   T* o = out.data_ptr();
   detail_random::dispatch(l, out.device(), [&]<class I>(const KernelLaunch& k) {
-    launch(k, SINEW_CUDA_HOST_KERNEL(normal_fill<T, I>), o, I(l.numel), l.seed, l.first_block,
-           mean, std);
+    launch(k, SINEW_CUDA_HOST_KERNEL(normal_fill<T, I>), o, I(l.numel), l.seed, l.first_block, mean,
+           std);
   });
 }
 
 template <class T>
 void bernoulli_fill(const Tensor<T>& out, double p, const RandomStream& s) {
-  const auto l = plan_random_fill<T>("bernoulli_fill", out.numel(), s,
-                                     plan_options(out.device().index()));
+  const auto l =
+      plan_random_fill<T>("bernoulli_fill", out.numel(), s, plan_options(out.device().index()));
   T* o = out.data_ptr();
   detail_random::dispatch(l, out.device(), [&]<class I>(const KernelLaunch& k) {
     launch(k, SINEW_CUDA_HOST_KERNEL(bernoulli_fill<T, I>), o, I(l.numel), l.seed, l.first_block,

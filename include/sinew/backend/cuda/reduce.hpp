@@ -92,11 +92,10 @@ void extremum(const Tensor<T>& x, backend::DimMask reduced, bool is_max, const T
   T* o = out.data_ptr();
   const T* in = x.data_ptr();
   const int max = is_max ? 1 : 0;
-  detail_reduce::dispatch(p, x.device(), "reduce_extremum", {type_name<T>()},
-                          [&]<class I>(const KernelLaunch& k) {
-                            launch(k, SINEW_CUDA_HOST_KERNEL(reduce_extremum<T, I>), o, in,
-                                   reduce_args<I>(p), max);
-                          });
+  detail_reduce::dispatch(
+      p, x.device(), "reduce_extremum", {type_name<T>()}, [&]<class I>(const KernelLaunch& k) {
+        launch(k, SINEW_CUDA_HOST_KERNEL(reduce_extremum<T, I>), o, in, reduce_args<I>(p), max);
+      });
 }
 
 template <class T>
@@ -109,8 +108,8 @@ void arg_extremum(const Tensor<T>& x, backend::DimMask reduced, bool is_max,
   const int max = is_max ? 1 : 0;
   detail_reduce::dispatch(p, x.device(), "reduce_arg_extremum", {type_name<T>()},
                           [&]<class I>(const KernelLaunch& k) {
-                            launch(k, SINEW_CUDA_HOST_KERNEL(reduce_arg_extremum<T, I>), v, ix,
-                                   in, reduce_args<I>(p), max);
+                            launch(k, SINEW_CUDA_HOST_KERNEL(reduce_arg_extremum<T, I>), v, ix, in,
+                                   reduce_args<I>(p), max);
                           });
 }
 
@@ -120,11 +119,10 @@ void var(const Tensor<T>& x, backend::DimMask reduced, double correction, const 
   T* o = out.data_ptr();
   const T* in = x.data_ptr();
   const double denom = std::max(0.0, static_cast<double>(p.region) - correction);
-  detail_reduce::dispatch(p, x.device(), "reduce_var", {type_name<T>()},
-                          [&]<class I>(const KernelLaunch& k) {
-                            launch(k, SINEW_CUDA_HOST_KERNEL(reduce_var<T, I>), o, in,
-                                   reduce_args<I>(p), denom);
-                          });
+  detail_reduce::dispatch(
+      p, x.device(), "reduce_var", {type_name<T>()}, [&]<class I>(const KernelLaunch& k) {
+        launch(k, SINEW_CUDA_HOST_KERNEL(reduce_var<T, I>), o, in, reduce_args<I>(p), denom);
+      });
 }
 
 template <class T>
@@ -133,11 +131,10 @@ void norm(const Tensor<T>& x, backend::DimMask reduced, double pv, const Tensor<
   T* o = out.data_ptr();
   const T* in = x.data_ptr();
   const int mode = static_cast<int>(norm_mode(pv));
-  detail_reduce::dispatch(p, x.device(), "reduce_norm", {type_name<T>()},
-                          [&]<class I>(const KernelLaunch& k) {
-                            launch(k, SINEW_CUDA_HOST_KERNEL(reduce_norm<T, I>), o, in,
-                                   reduce_args<I>(p), mode, pv);
-                          });
+  detail_reduce::dispatch(
+      p, x.device(), "reduce_norm", {type_name<T>()}, [&]<class I>(const KernelLaunch& k) {
+        launch(k, SINEW_CUDA_HOST_KERNEL(reduce_norm<T, I>), o, in, reduce_args<I>(p), mode, pv);
+      });
 }
 
 template <class T>
@@ -145,11 +142,10 @@ void logsumexp(const Tensor<T>& x, backend::DimMask reduced, const Tensor<T>& ou
   const auto p = detail_reduce::plan(x, reduced);
   T* o = out.data_ptr();
   const T* in = x.data_ptr();
-  detail_reduce::dispatch(p, x.device(), "reduce_logsumexp", {type_name<T>()},
-                          [&]<class I>(const KernelLaunch& k) {
-                            launch(k, SINEW_CUDA_HOST_KERNEL(reduce_logsumexp<T, I>), o, in,
-                                   reduce_args<I>(p));
-                          });
+  detail_reduce::dispatch(
+      p, x.device(), "reduce_logsumexp", {type_name<T>()}, [&]<class I>(const KernelLaunch& k) {
+        launch(k, SINEW_CUDA_HOST_KERNEL(reduce_logsumexp<T, I>), o, in, reduce_args<I>(p));
+      });
 }
 
 template <class T>

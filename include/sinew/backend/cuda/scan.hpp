@@ -76,10 +76,9 @@ Tensor<int64_t> chunk_ends(const Device& device, const T* v, const ElementwisePl
       device, "scan_inplace", {kind_arg(Scan::Sum), type_name<int64_t>()}, p.index32, 1);
   constexpr int kSum = static_cast<int>(Scan::Sum);
   with_index(p.index32, [&]<class I>() {
-    launch(count, SINEW_CUDA_HOST_KERNEL(chunk_count<T, I>), e, v, strided_args<I>(p),
-           I(p.numel), I(kChunk));
-    launch(scan, SINEW_CUDA_HOST_KERNEL(scan_inplace<kSum, int64_t, I>), e, I(1), I(chunks),
-           I(1));
+    launch(count, SINEW_CUDA_HOST_KERNEL(chunk_count<T, I>), e, v, strided_args<I>(p), I(p.numel),
+           I(kChunk));
+    launch(scan, SINEW_CUDA_HOST_KERNEL(scan_inplace<kSum, int64_t, I>), e, I(1), I(chunks), I(1));
   });
   return ends;
 }
@@ -105,9 +104,8 @@ void scan(const Tensor<T>& x, int64_t dim, const Tensor<R>& out) {
   const int64_t columns = around.outer * around.inner;
   if (columns * around.n == 0) return;
   const bool index32 = out.numel() <= std::numeric_limits<int32_t>::max() / 2;
-  const KernelLaunch k = detail_scan::kernel_launch(out.device(), "scan_inplace",
-                                                    {kind_arg(OP), type_name<R>()}, index32,
-                                                    columns);
+  const KernelLaunch k = detail_scan::kernel_launch(
+      out.device(), "scan_inplace", {kind_arg(OP), type_name<R>()}, index32, columns);
   R* o = out.data_ptr();
   [[maybe_unused]] constexpr int K = static_cast<int>(OP);
   detail_scan::with_index(index32, [&]<class I>() {
