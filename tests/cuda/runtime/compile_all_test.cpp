@@ -234,13 +234,14 @@ TEST(CudaInstantiations, CountsPerFamily) {
   // Indexing: gather and scatter_add of the 5 types (strided only), in two index widths.
   EXPECT_EQ(n.at("gather"), 5u * 2);
   EXPECT_EQ(n.at("scatter_add"), 5u * 2);
-  // Scans: cumsum and cumprod of float, double and int64; the compaction kernels of the 5 types;
+  // Scans: cumsum and cumprod of float, double and int64; the compaction and sort kernels of the
+  // 5 types;
   // in two index widths.
   EXPECT_EQ(n.at("scan"), 2u * 3 * 2);
-  for (const char* f :
-       {"chunk_count", "masked_select_chunks", "masked_scatter_chunks", "nonzero_chunks"})
+  for (const char* f : {"chunk_count", "masked_select_chunks", "masked_scatter_chunks",
+                        "nonzero_chunks", "sort_rank"})
     EXPECT_EQ(n.at(f), 5u * 2) << f;
-  EXPECT_EQ(n.size(), 11u + 9 + 4 + 3 + 2 + 5);
+  EXPECT_EQ(n.size(), 11u + 9 + 4 + 3 + 2 + 6);
 }
 
 TEST(CudaInstantiations, HoldsWhatTheOpsRequestAndNothingElse) {

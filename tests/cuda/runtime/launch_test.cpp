@@ -65,6 +65,7 @@ using sinew::backend::Unary;
     reinterpret_cast<const void*>(&cu::nonzero<uint8_t>),
     reinterpret_cast<const void*>(&cu::masked_select<float>),
     reinterpret_cast<const void*>(&cu::masked_scatter<bool>),
+    reinterpret_cast<const void*>(&cu::sort<float>),
     reinterpret_cast<const void*>(&cu::gemm<float>),
     reinterpret_cast<const void*>(&cu::gemm<double>)};
 

@@ -99,6 +99,7 @@ using cuda::scan;
 using cuda::scatter_add;
 using cuda::sgd_step;
 using cuda::softmax;
+using cuda::sort;
 using cuda::sum;
 using cuda::unary_op;
 using cuda::uniform_fill;

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
+#include <memory>
+#include <vector>
 
 #include "sinew/backend/cpu/index.hpp"
 #include "sinew/backend/cuda/elementwise.hpp"
@@ -28,7 +30,7 @@ using cpu::detail_index::restrided;
 // Whether every element offset of t fits int32_t (the largest |offset| from its first element).
 inline bool offsets_fit_int32(const sinew::detail::TensorImpl& t) {
   int64_t extent = 0;
-  for (size_t d = 0; d < t.shape.size(); ++d) extent += (t.shape[d] - 1) * std::abs(t.strides[d]);
+  for (int64_t d = 0; d < t.shape.size(); ++d) extent += (t.shape[d] - 1) * std::abs(t.strides[d]);
   return extent <= std::numeric_limits<int32_t>::max();
 }
 
@@ -42,6 +44,16 @@ ElementwisePlan<N> plan(const Shape& shape,
   o.allow_flat = false;
   if (!(offsets_fit_int32(whole) && ...)) o.force_index64 = true;
   return plan_elementwise<N>(shape, ops, o);
+}
+
+// t seen with `shape` (NumPy broadcasting: stride 0 where t has size 1 or no dimension).
+inline sinew::detail::TensorImpl broadcast_to(const sinew::detail::TensorImpl& t,
+                                              const Shape& shape) {
+  Shape strides(std::vector<int64_t>(shape.size(), 0));
+  const int64_t lead = shape.size() - t.shape.size();
+  for (int64_t d = 0; d < t.shape.size(); ++d)
+    strides[lead + d] = t.shape[d] == 1 ? 0 : t.strides[d];
+  return restrided(t, shape, strides, t.offset);
 }
 
 template <class Body>
@@ -139,13 +151,8 @@ void flip(const Tensor<T>& x, backend::DimMask dims, const Tensor<T>& out) {
 // op needs it on the host to size its output).
 inline int64_t count_true(const Tensor<bool>& mask, const Shape& shape) {
   if (shape.numel() == 0) return 0;
-  const auto& mi = mask.impl();
-  Shape strides(std::vector<int64_t>(shape.size(), 0));
-  const size_t lead = shape.size() - mi.shape.size();
-  for (size_t d = 0; d < mi.shape.size(); ++d)
-    strides[lead + d] = mi.shape[d] == 1 ? 0 : mi.strides[d];
-  const Tensor<bool> view(std::make_shared<sinew::detail::TensorImpl>(
-      detail_index::restrided(mi, shape, strides, mi.offset)));
+  const Tensor<bool> view(
+      std::make_shared<sinew::detail::TensorImpl>(detail_index::broadcast_to(mask.impl(), shape)));
   const Tensor<int64_t> total = empty<int64_t>({}, mask.device());
   sum(view, backend::DimMask(static_cast<int64_t>(shape.size()), true), total);
   return total.item();

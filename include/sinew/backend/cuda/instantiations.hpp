@@ -307,7 +307,7 @@ inline std::vector<Instantiation> index_instantiations() {
 // The scans and compactions of kernels/scan.cuh: scan_inplace<K, R, I> for cumsum and cumprod
 // of the result types (float, double; int64 for integer and bool inputs, converted first), and
 // the chunked count, masked_select, masked_scatter and nonzero of every type (the masked kernels'
-// counts are of the bool mask).
+// counts are of the bool mask), and sort_rank<T, I> of every type.
 inline std::vector<Instantiation> scan_instantiations() {
   std::vector<Instantiation> out;
   for (Scan k : detail_inst::all_kinds<Scan>())
@@ -315,8 +315,8 @@ inline std::vector<Instantiation> scan_instantiations() {
       detail_inst::add_index_widths(out, "scan", "scan_inplace", kScan, r,
                                     {kind_arg(k), type_name(r)});
   for (DType t : kAllDTypes) {
-    for (const char* kernel :
-         {"chunk_count", "masked_select_chunks", "masked_scatter_chunks", "nonzero_chunks"})
+    for (const char* kernel : {"chunk_count", "masked_select_chunks", "masked_scatter_chunks",
+                               "nonzero_chunks", "sort_rank"})
       detail_inst::add_index_widths(out, kernel, kernel, kScan, t, {type_name(t)});
   }
   return out;

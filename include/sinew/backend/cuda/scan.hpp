@@ -1,5 +1,6 @@
-// Scans and compactions of the CUDA backend with backend::cpu's signatures (kernels/scan.cuh):
-// scan (cumsum, cumprod), count_nonzero, nonzero, masked_select and masked_scatter. Results are
+// Scans, compactions and sorting of the CUDA backend with backend::cpu's signatures
+// (kernels/scan.cuh): scan (cumsum, cumprod), count_nonzero, nonzero, masked_select,
+// masked_scatter and sort. Results are
 // bitwise the CPU's: the scans walk their dimension in order with the CPU's accumulator, and the
 // compactions keep row-major order (chunks counted, the counts scanned, each chunk written in
 // order).
@@ -15,6 +16,7 @@
 #include "sinew/backend/cpu/index.hpp"
 #include "sinew/backend/cpu/reduce.hpp"
 #include "sinew/backend/cuda/elementwise.hpp"
+#include "sinew/backend/cuda/index.hpp"
 #include "sinew/backend/cuda/launch.hpp"
 #include "sinew/backend/cuda/launch_plan.hpp"
 #include "sinew/backend/cuda/reduce.hpp"
@@ -45,23 +47,7 @@ inline KernelLaunch kernel_launch(const Device& device, const std::string& kerne
   return k;
 }
 
-template <class Body>
-void with_index(bool index32, Body&& body) {
-  if (index32)
-    body.template operator()<int32_t>();
-  else
-    body.template operator()<int64_t>();
-}
-
-// t seen with `shape` (NumPy broadcasting: stride 0 where t has size 1 or no dimension).
-inline sinew::detail::TensorImpl broadcast_to(const sinew::detail::TensorImpl& t,
-                                              const Shape& shape) {
-  Shape strides(std::vector<int64_t>(shape.size(), 0));
-  const size_t lead = shape.size() - t.shape.size();
-  for (size_t d = 0; d < t.shape.size(); ++d)
-    strides[lead + d] = t.shape[d] == 1 ? 0 : t.strides[d];
-  return cpu::detail_index::restrided(t, shape, strides, t.offset);
-}
+using detail_index::with_index;
 
 // The inclusive running sums of the chunk counts of `v` (the selected elements up to the end of
 // each chunk), counted through the plan's one-operand descriptor.
@@ -74,7 +60,7 @@ Tensor<int64_t> chunk_ends(const Device& device, const T* v, const ElementwisePl
       kernel_launch(device, "chunk_count", {type_name<T>()}, p.index32, chunks);
   const KernelLaunch scan = kernel_launch(
       device, "scan_inplace", {kind_arg(Scan::Sum), type_name<int64_t>()}, p.index32, 1);
-  constexpr int kSum = static_cast<int>(Scan::Sum);
+  [[maybe_unused]] constexpr int kSum = static_cast<int>(Scan::Sum);
   with_index(p.index32, [&]<class I>() {
     launch(count, SINEW_CUDA_HOST_KERNEL(chunk_count<T, I>), e, v, strided_args<I>(p), I(p.numel),
            I(kChunk));
@@ -163,8 +149,8 @@ template <class T>
 void masked_select(const Tensor<T>& x, const Tensor<bool>& mask, const Shape& shape,
                    const Tensor<T>& out) {
   if (shape.numel() == 0 || out.numel() == 0) return;
-  const auto xv = detail_scan::broadcast_to(x.impl(), shape);
-  const auto mv = detail_scan::broadcast_to(mask.impl(), shape);
+  const auto xv = detail_index::broadcast_to(x.impl(), shape);
+  const auto mv = detail_index::broadcast_to(mask.impl(), shape);
   const auto p = detail_scan::plan<2>(shape, {&xv, &mv}, x.device());
   const auto pm = detail_scan::plan<1>(shape, {&mv}, x.device());
   const bool* m = mask.data_ptr();
@@ -187,7 +173,7 @@ template <class T>
 void masked_scatter(const Tensor<T>& out, const Tensor<bool>& mask, const Tensor<T>& src) {
   const Shape& shape = out.shape();
   if (shape.numel() == 0) return;
-  const auto mv = detail_scan::broadcast_to(mask.impl(), shape);
+  const auto mv = detail_index::broadcast_to(mask.impl(), shape);
   const auto p = detail_scan::plan<2>(shape, {&out.impl(), &mv}, out.device());
   const auto pm = detail_scan::plan<1>(shape, {&mv}, out.device());
   const bool* m = mask.data_ptr();
@@ -201,6 +187,38 @@ void masked_scatter(const Tensor<T>& out, const Tensor<bool>& mask, const Tensor
   detail_scan::with_index(index32, [&]<class I>() {
     launch(k, SINEW_CUDA_HOST_KERNEL(masked_scatter_chunks<T, I>), o, m, s, strided_args<I>(p),
            I(p.numel), I(detail_scan::kChunk), e);
+  });
+}
+
+// For every row of x along `dim` (n elements): the k smallest (largest when descending) in the
+// stable order (ties keep their input order, NaN counts as the largest) into values, their
+// positions along dim into indices (both x's shape with k along dim). Each element is ranked
+// among its row: n^2 comparisons a row, in parallel over every element.
+template <class T>
+void sort(const Tensor<T>& x, int64_t dim, int64_t k, bool descending, const Tensor<T>& values,
+          const Tensor<int64_t>& indices) {
+  const int64_t n = x.size(dim);
+  if (n == 0 || k == 0 || x.numel() == 0) return;
+  Shape rs = x.shape();
+  rs[dim] = 1;
+  const auto xv = cpu::detail_index::restrided(x.impl(), rs, x.strides(), x.impl().offset);
+  const auto vv =
+      cpu::detail_index::restrided(values.impl(), rs, values.strides(), values.impl().offset);
+  const auto iv =
+      cpu::detail_index::restrided(indices.impl(), rs, indices.strides(), indices.impl().offset);
+  const auto p = detail_scan::plan<3>(rs, {&xv, &vv, &iv}, x.device());
+  const int64_t rows = rs.numel();
+  const bool index32 = p.index32 && rows * n <= std::numeric_limits<int32_t>::max() / 2 &&
+                       (n - 1) * std::abs(x.stride(dim)) <= std::numeric_limits<int32_t>::max();
+  const KernelLaunch kl =
+      detail_scan::kernel_launch(x.device(), "sort_rank", {type_name<T>()}, index32, rows * n);
+  T* v = values.data_ptr();
+  int64_t* ix = indices.data_ptr();
+  const T* xs = x.data_ptr();
+  const int desc = descending ? 1 : 0;
+  detail_scan::with_index(index32, [&]<class I>() {
+    launch(kl, SINEW_CUDA_HOST_KERNEL(sort_rank<T, I>), v, ix, xs, strided_args<I>(p), I(rows),
+           I(n), I(k), I(x.stride(dim)), I(values.stride(dim)), I(indices.stride(dim)), desc);
   });
 }
 

@@ -1,10 +1,11 @@
 R"SINEW_CUDA(
-// Scans and stream compaction: cumsum and cumprod along one dimension, and the kernels behind
-// masked_select, masked_scatter and nonzero (each element's output position is the number of
-// selected elements before it). Sequential where the CPU is, so that results are bitwise the
+// Scans, stream compaction and sorting: cumsum and cumprod along one dimension, the kernels
+// behind masked_select, masked_scatter and nonzero (each element's output position is the number
+// of selected elements before it), and sort. Sequential where the CPU is, so that results are bitwise the
 // CPU's: a scan walks its dimension in order with the CPU's accumulator (double for floating
 // types, wrapping 64-bit integers); a compaction splits the positions into chunks, counts each
-// chunk, scans the counts and writes each chunk in order. I is the index type.
+// chunk, scans the counts and writes each chunk in order; a sort ranks every element of its row.
+// I is the index type.
 namespace sinew {
 
 // out (contiguous [outer, n, inner]) = its inclusive running sum (K: Scan::Sum) or product along
@@ -103,6 +104,45 @@ __global__ void nonzero_chunks(int64_t* out, const T* x, dev::Strided<I, 1> s, I
         rest /= s.size[d];
       }
       ++next;
+    }
+  }
+}
+
+// a < b with NaN above every number (the CPU's nan_last_less).
+template <class T>
+__device__ __forceinline__ bool nan_last_less(T a, T b) {
+  if (dev::is_floating<T>::value) return a == a && (b != b || a < b);
+  return a < b;
+}
+
+// For every row of x along a dimension of n elements: the k first elements of the stable order
+// (ascending, or descending; NaN counts as the largest; ties keep their position) into values and
+// their positions into indices. One thread per element finds its rank among the row (how many
+// elements come before it) and writes it there if the rank is below k: the result is a
+// permutation, bitwise the CPU's. The descriptor runs over the rows (the shape with the sorted
+// dimension of size 1; operands x, values, indices); *_dim_stride are the strides along it.
+template <class T, class I>
+__global__ void sort_rank(T* values, int64_t* indices, const T* x, dev::Strided<I, 3> s, I rows,
+                          I n, I k, I x_dim_stride, I values_dim_stride, I indices_dim_stride,
+                          int descending) {
+  const I total = rows * n;
+  for (I t = dev::grid_start<I>(); t < total; t += dev::grid_step<I>()) {
+    const I row = t / n, i = t - row * n;
+    I off[3];
+    dev::strided_offsets(s, row, off);
+    const T* xr = x + off[0];
+    const T v = xr[i * x_dim_stride];
+    I rank = 0;
+    for (I j = 0; j < n; ++j) {
+      if (j == i) continue;
+      const T u = xr[j * x_dim_stride];
+      const bool lt = descending ? nan_last_less(v, u) : nan_last_less(u, v);
+      const bool gt = descending ? nan_last_less(u, v) : nan_last_less(v, u);
+      if (lt || (!gt && j < i)) ++rank;
+    }
+    if (rank < k) {
+      values[off[1] + rank * values_dim_stride] = v;
+      indices[off[2] + rank * indices_dim_stride] = static_cast<int64_t>(i);
     }
   }
 }
