@@ -47,12 +47,9 @@ void dispatch(const ElementwisePlan<N>& p, const Device& device, const char* fam
   std::vector<std::string> a(args);
   a.push_back(index_type_name(p.index32));
   if (p.flat) a.push_back(std::to_string(p.vec));
-  KernelLaunch k;
-  k.device = device.index();
-  k.fragment = &kElementwise;
-  k.name = name_expression(std::string(family) + (p.flat ? "_flat" : "_strided"), a);
-  k.grid = p.grid;
-  k.block = p.block;
+  const KernelLaunch k = kernel_launch(
+      device, kElementwise,
+      name_expression(std::string(family) + (p.flat ? "_flat" : "_strided"), a), p.grid, p.block);
   auto with_index = [&]<class I>() {
     if (!p.flat) {
       strided.template operator()<I>(k);
@@ -64,10 +61,7 @@ void dispatch(const ElementwisePlan<N>& p, const Device& device, const char* fam
       flat.template operator()<I, 1>(k);
     }
   };
-  if (p.index32)
-    with_index.template operator()<int32_t>();
-  else
-    with_index.template operator()<int64_t>();
+  with_index_type(p.index32, with_index);
 }
 
 }  // namespace detail_elementwise

@@ -56,25 +56,6 @@ inline sinew::detail::TensorImpl broadcast_to(const sinew::detail::TensorImpl& t
   return restrided(t, shape, strides, t.offset);
 }
 
-template <class Body>
-void with_index(bool index32, Body&& body) {
-  if (index32)
-    body.template operator()<int32_t>();
-  else
-    body.template operator()<int64_t>();
-}
-
-inline KernelLaunch kernel_launch(const char* kernel, const char* type, bool index32,
-                                  const ElementwisePlan<3>& p, const Device& device) {
-  KernelLaunch k;
-  k.device = device.index();
-  k.fragment = &kIndex;
-  k.name = name_expression(kernel, {type, index_type_name(index32)});
-  k.grid = p.grid;
-  k.block = p.block;
-  return k;
-}
-
 }  // namespace detail_index
 
 // out[p] = x[p with coordinate `dim` replaced by index[p]] for every position p of out (which has
@@ -91,12 +72,14 @@ void gather(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index, const
   if (p.numel == 0) return;
   const KernelCheck c = expect_kernel_check(device, "gather", dim);
   const KernelLaunch k =
-      detail_index::kernel_launch("gather_strided", type_name<T>(), p.index32, p, out.device());
+      kernel_launch(out.device(), kIndex,
+                    name_expression("gather_strided", {type_name<T>(), index_type_name(p.index32)}),
+                    p.grid, p.block);
   T* o = out.data_ptr();
   const T* xs = x.data_ptr();
   const int64_t* ix = index.data_ptr();
   const int64_t bound = x.size(dim), x_dim_stride = xi.strides[dim];
-  detail_index::with_index(p.index32, [&]<class I>() {
+  with_index_type(p.index32, [&]<class I>() {
     launch(k, SINEW_CUDA_HOST_KERNEL(gather_strided<T, I>), o, xs, ix, strided_args<I>(p),
            I(p.numel), I(x_dim_stride), bound, c.record, c.tag);
   });
@@ -121,13 +104,15 @@ void scatter_add(const Tensor<T>& out, int64_t dim, const Tensor<int64_t>& index
   const int device = out.device().index();
   const auto p = detail_index::plan<3>(it, {&ov, &iv, &sv}, device, oi, ii, si);
   const KernelCheck c = expect_kernel_check(device, "scatter_add", dim);
-  const KernelLaunch kl = detail_index::kernel_launch("scatter_add_strided", type_name<T>(),
-                                                      p.index32, p, out.device());
+  const KernelLaunch kl = kernel_launch(
+      out.device(), kIndex,
+      name_expression("scatter_add_strided", {type_name<T>(), index_type_name(p.index32)}), p.grid,
+      p.block);
   T* o = out.data_ptr();
   const int64_t* ix = index.data_ptr();
   const T* sr = src.data_ptr();
   const int64_t bound = out.size(dim);
-  detail_index::with_index(p.index32, [&]<class I>() {
+  with_index_type(p.index32, [&]<class I>() {
     launch(kl, SINEW_CUDA_HOST_KERNEL(scatter_add_strided<T, I>), o, ix, sr, strided_args<I>(p),
            I(p.numel), I(k), I(inner), I(oi.strides[dim]), I(ii.strides[dim]), I(si.strides[dim]),
            bound, c.record, c.tag);

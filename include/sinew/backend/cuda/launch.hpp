@@ -30,6 +30,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "sinew/backend/cuda/checks.hpp"
 #include "sinew/backend/cuda/instantiations.hpp"
@@ -69,6 +70,28 @@ struct KernelLaunch {
   uint32_t grid = 1, block = 1;        // 1-D: blocks, threads per block
   size_t shared_bytes = 0;             // dynamic shared memory per block
 };
+
+// A launch of `name` (an instantiation of a kernel of `fragment`) on device.
+inline KernelLaunch kernel_launch(const Device& device, const Fragment& fragment, std::string name,
+                                  uint32_t grid, uint32_t block, size_t shared_bytes = 0) {
+  KernelLaunch k;
+  k.device = device.index();
+  k.fragment = &fragment;
+  k.name = std::move(name);
+  k.grid = grid;
+  k.block = block;
+  k.shared_bytes = shared_bytes;
+  return k;
+}
+
+// body.template operator()<I>() with the index type a plan chose: int32_t or int64_t.
+template <class Body>
+void with_index_type(bool index32, Body&& body) {
+  if (index32)
+    body.template operator()<int32_t>();
+  else
+    body.template operator()<int64_t>();
+}
 
 // The name expression of this thread's last launch ("" before the first).
 inline std::string& last_launched_kernel() {

@@ -22,12 +22,7 @@ namespace detail_optim {
 template <class Scalars, class Body>
 void dispatch(const OptimLaunch<Scalars>& l, const Device& device, Body&& body) {
   if (l.numel == 0) return;
-  KernelLaunch k;
-  k.device = device.index();
-  k.fragment = &kOptim;
-  k.name = l.name_expression();
-  k.grid = l.grid;
-  k.block = l.block;
+  const KernelLaunch k = kernel_launch(device, kOptim, l.name_expression(), l.grid, l.block);
   auto with_index = [&]<class I>() {
     if (l.vec == 4) {
       body.template operator()<I, 4>(k);
@@ -37,10 +32,7 @@ void dispatch(const OptimLaunch<Scalars>& l, const Device& device, Body&& body) 
       body.template operator()<I, 1>(k);
     }
   };
-  if (l.index32)
-    with_index.template operator()<int32_t>();
-  else
-    with_index.template operator()<int64_t>();
+  with_index_type(l.index32, with_index);
 }
 
 template <class T>

@@ -19,16 +19,8 @@ namespace detail_random {
 template <class Body>
 void dispatch(const RandomLaunch& l, const Device& device, Body&& body) {
   if (l.numel == 0) return;
-  KernelLaunch k;
-  k.device = device.index();
-  k.fragment = &kRandom;
-  k.name = l.name_expression();
-  k.grid = l.grid;
-  k.block = l.block;
-  if (l.index32)
-    body.template operator()<int32_t>(k);
-  else
-    body.template operator()<int64_t>(k);
+  const KernelLaunch k = kernel_launch(device, kRandom, l.name_expression(), l.grid, l.block);
+  with_index_type(l.index32, [&]<class I>() { body.template operator()<I>(k); });
 }
 
 }  // namespace detail_random

@@ -29,17 +29,9 @@ void dispatch(const ReducePlan& p, const Device& device, const char* kernel,
   if (p.outputs == 0) return;
   std::vector<std::string> a(args);
   a.push_back(index_type_name(p.index32));
-  KernelLaunch k;
-  k.device = device.index();
-  k.fragment = &kReduce;
-  k.name = name_expression(kernel, a);
-  k.grid = p.grid;
-  k.block = p.block;
-  k.shared_bytes = p.shared_bytes;
-  if (p.index32)
-    body.template operator()<int32_t>(k);
-  else
-    body.template operator()<int64_t>(k);
+  const KernelLaunch k =
+      kernel_launch(device, kReduce, name_expression(kernel, a), p.grid, p.block, p.shared_bytes);
+  with_index_type(p.index32, [&]<class I>() { body.template operator()<I>(k); });
 }
 
 template <class T>

@@ -38,16 +38,9 @@ inline KernelLaunch kernel_launch(const Device& device, const std::string& kerne
   std::vector<std::string> a(args);
   a.push_back(index_type_name(index32));
   const PlanOptions o = plan_options(device.index());
-  KernelLaunch k;
-  k.device = device.index();
-  k.fragment = &kScan;
-  k.name = name_expression(kernel, a);
-  k.block = static_cast<uint32_t>(o.block);
-  k.grid = grid_blocks(threads, o.block, o);
-  return k;
+  return kernel_launch(device, kScan, name_expression(kernel, a), grid_blocks(threads, o.block, o),
+                       static_cast<uint32_t>(o.block));
 }
-
-using detail_index::with_index;
 
 // The inclusive running sums of the chunk counts of `v` (the selected elements up to the end of
 // each chunk), counted through the plan's one-operand descriptor.
@@ -61,7 +54,7 @@ Tensor<int64_t> chunk_ends(const Device& device, const T* v, const ElementwisePl
   const KernelLaunch scan = kernel_launch(
       device, "scan_inplace", {kind_arg(Scan::Sum), type_name<int64_t>()}, p.index32, 1);
   [[maybe_unused]] constexpr int kSum = static_cast<int>(Scan::Sum);
-  with_index(p.index32, [&]<class I>() {
+  with_index_type(p.index32, [&]<class I>() {
     launch(count, SINEW_CUDA_HOST_KERNEL(chunk_count<T, I>), e, v, strided_args<I>(p), I(p.numel),
            I(kChunk));
     launch(scan, SINEW_CUDA_HOST_KERNEL(scan_inplace<kSum, int64_t, I>), e, I(1), I(chunks), I(1));
@@ -94,7 +87,7 @@ void scan(const Tensor<T>& x, int64_t dim, const Tensor<R>& out) {
       out.device(), "scan_inplace", {kind_arg(OP), type_name<R>()}, index32, columns);
   R* o = out.data_ptr();
   [[maybe_unused]] constexpr int K = static_cast<int>(OP);
-  detail_scan::with_index(index32, [&]<class I>() {
+  with_index_type(index32, [&]<class I>() {
     launch(k, SINEW_CUDA_HOST_KERNEL(scan_inplace<K, R, I>), o, I(around.outer), I(around.n),
            I(around.inner));
   });
@@ -137,7 +130,7 @@ void nonzero(const Tensor<T>& x, const Tensor<int64_t>& out) {
       detail_scan::kernel_launch(x.device(), "nonzero_chunks", {type_name<T>()}, p.index32, chunks);
   int64_t* o = out.data_ptr();
   const int64_t* e = ends.data_ptr();
-  detail_scan::with_index(p.index32, [&]<class I>() {
+  with_index_type(p.index32, [&]<class I>() {
     launch(k, SINEW_CUDA_HOST_KERNEL(nonzero_chunks<T, I>), o, xs, strided_args<I>(p), I(n),
            I(detail_scan::kChunk), e);
   });
@@ -161,7 +154,7 @@ void masked_select(const Tensor<T>& x, const Tensor<bool>& mask, const Shape& sh
   T* o = out.data_ptr();
   const T* xs = x.data_ptr();
   const int64_t* e = ends.data_ptr();
-  detail_scan::with_index(index32, [&]<class I>() {
+  with_index_type(index32, [&]<class I>() {
     launch(k, SINEW_CUDA_HOST_KERNEL(masked_select_chunks<T, I>), o, xs, m, strided_args<I>(p),
            I(p.numel), I(detail_scan::kChunk), e);
   });
@@ -184,7 +177,7 @@ void masked_scatter(const Tensor<T>& out, const Tensor<bool>& mask, const Tensor
   T* o = out.data_ptr();
   const T* s = src.data_ptr();
   const int64_t* e = ends.data_ptr();
-  detail_scan::with_index(index32, [&]<class I>() {
+  with_index_type(index32, [&]<class I>() {
     launch(k, SINEW_CUDA_HOST_KERNEL(masked_scatter_chunks<T, I>), o, m, s, strided_args<I>(p),
            I(p.numel), I(detail_scan::kChunk), e);
   });
@@ -216,7 +209,7 @@ void sort(const Tensor<T>& x, int64_t dim, int64_t k, bool descending, const Ten
   int64_t* ix = indices.data_ptr();
   const T* xs = x.data_ptr();
   const int desc = descending ? 1 : 0;
-  detail_scan::with_index(index32, [&]<class I>() {
+  with_index_type(index32, [&]<class I>() {
     launch(kl, SINEW_CUDA_HOST_KERNEL(sort_rank<T, I>), v, ix, xs, strided_args<I>(p), I(rows),
            I(n), I(k), I(x.stride(dim)), I(values.stride(dim)), I(indices.stride(dim)), desc);
   });

@@ -44,11 +44,18 @@ __global__ void chunk_count(int64_t* counts, const T* v, dev::Strided<I, 1> s, I
   }
 }
 
-// The first output position of chunk c: the selected elements of the chunks before it (ends is
-// the inclusive scan of the counts).
-template <class I>
-__device__ __forceinline__ int64_t chunk_begin(const int64_t* ends, I c) {
-  return c == 0 ? 0 : ends[c - 1];
+// Calls f(i, next) for every position i of a grid-stride loop over chunks of `chunk` positions
+// of [0, n), each chunk walked in order by one thread; `next` starts at the chunk's first output
+// position (the selected elements of the chunks before it: ends is the inclusive scan of the
+// chunk counts) and f advances it for each element it selects.
+template <class I, class F>
+__device__ __forceinline__ void for_each_chunked(I n, I chunk, const int64_t* ends, F f) {
+  const I chunks = (n + chunk - 1) / chunk;
+  for (I c = dev::grid_start<I>(); c < chunks; c += dev::grid_step<I>()) {
+    const I end = (c + 1) * chunk < n ? (c + 1) * chunk : n;
+    int64_t next = c == 0 ? 0 : ends[c - 1];
+    for (I i = c * chunk; i < end; ++i) f(i, next);
+  }
 }
 
 // out[0, 1, ...] = the elements of x where m, in row-major order over the descriptor's shape
@@ -56,16 +63,11 @@ __device__ __forceinline__ int64_t chunk_begin(const int64_t* ends, I c) {
 template <class T, class I>
 __global__ void masked_select_chunks(T* out, const T* x, const bool* m, dev::Strided<I, 2> s, I n,
                                      I chunk, const int64_t* ends) {
-  const I chunks = (n + chunk - 1) / chunk;
-  for (I c = dev::grid_start<I>(); c < chunks; c += dev::grid_step<I>()) {
-    const I end = (c + 1) * chunk < n ? (c + 1) * chunk : n;
-    int64_t next = chunk_begin(ends, c);
-    for (I i = c * chunk; i < end; ++i) {
-      I off[2];
-      dev::strided_offsets(s, i, off);
-      if (m[off[1]]) out[next++] = x[off[0]];
-    }
-  }
+  for_each_chunked(n, chunk, ends, [&](I i, int64_t& next) {
+    I off[2];
+    dev::strided_offsets(s, i, off);
+    if (m[off[1]]) out[next++] = x[off[0]];
+  });
 }
 
 // out's elements where m (row-major over the descriptor's shape; operands out, m) = src[0, 1,
@@ -73,16 +75,11 @@ __global__ void masked_select_chunks(T* out, const T* x, const bool* m, dev::Str
 template <class T, class I>
 __global__ void masked_scatter_chunks(T* out, const bool* m, const T* src, dev::Strided<I, 2> s,
                                       I n, I chunk, const int64_t* ends) {
-  const I chunks = (n + chunk - 1) / chunk;
-  for (I c = dev::grid_start<I>(); c < chunks; c += dev::grid_step<I>()) {
-    const I end = (c + 1) * chunk < n ? (c + 1) * chunk : n;
-    int64_t next = chunk_begin(ends, c);
-    for (I i = c * chunk; i < end; ++i) {
-      I off[2];
-      dev::strided_offsets(s, i, off);
-      if (m[off[1]]) out[off[0]] = src[next++];
-    }
-  }
+  for_each_chunked(n, chunk, ends, [&](I i, int64_t& next) {
+    I off[2];
+    dev::strided_offsets(s, i, off);
+    if (m[off[1]]) out[off[0]] = src[next++];
+  });
 }
 
 // out (contiguous [count, ndim]) = the coordinates of x's nonzero elements in row-major order. The
@@ -90,22 +87,17 @@ __global__ void masked_scatter_chunks(T* out, const bool* m, const T* src, dev::
 template <class T, class I>
 __global__ void nonzero_chunks(int64_t* out, const T* x, dev::Strided<I, 1> s, I n, I chunk,
                                const int64_t* ends) {
-  const I chunks = (n + chunk - 1) / chunk;
-  for (I c = dev::grid_start<I>(); c < chunks; c += dev::grid_step<I>()) {
-    const I end = (c + 1) * chunk < n ? (c + 1) * chunk : n;
-    int64_t next = chunk_begin(ends, c);
-    for (I i = c * chunk; i < end; ++i) {
-      I off[1];
-      dev::strided_offsets(s, i, off);
-      if (x[off[0]] == T(0)) continue;
-      I rest = i;
-      for (int d = static_cast<int>(s.ndim) - 1; d >= 0; --d) {
-        out[next * s.ndim + d] = static_cast<int64_t>(rest % s.size[d]);
-        rest /= s.size[d];
-      }
-      ++next;
+  for_each_chunked(n, chunk, ends, [&](I i, int64_t& next) {
+    I off[1];
+    dev::strided_offsets(s, i, off);
+    if (x[off[0]] == T(0)) return;
+    I rest = i;
+    for (int d = static_cast<int>(s.ndim) - 1; d >= 0; --d) {
+      out[next * s.ndim + d] = static_cast<int64_t>(rest % s.size[d]);
+      rest /= s.size[d];
     }
-  }
+    ++next;
+  });
 }
 
 // a < b with NaN above every number (the CPU's nan_last_less).
