@@ -164,6 +164,17 @@ TEST(CudaPublic, AvailabilityAnswers) {
 #endif
 }
 
+// TF32 is off by default, and the switch is what the GEMM calls read.
+TEST(CudaPublic, AllowTf32IsOffByDefaultAndSwitches) {
+  static_assert(noexcept(pub::set_allow_tf32(true))&& noexcept(pub::allow_tf32()));
+  EXPECT_FALSE(pub::allow_tf32());
+  pub::set_allow_tf32(true);
+  EXPECT_TRUE(pub::allow_tf32());
+  EXPECT_TRUE(cu::allow_tf32_flag().load());
+  pub::set_allow_tf32(false);
+  EXPECT_FALSE(cu::allow_tf32_flag().load());
+}
+
 TEST(CudaPublic, ManualSeedSeedsTheDefaultGenerator) {
   const std::string saved = sinew::get_rng_state();
   sinew::manual_seed(1234);

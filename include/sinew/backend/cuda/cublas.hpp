@@ -26,12 +26,6 @@ inline void check_cublas(cublasStatus_t s, const char* op, int device) {
                         cublasGetStatusName(s), ": ", cublasGetStatusString(s));
 }
 
-// Whether float GEMMs may use TF32 tensor cores (off by default: true FP32, as the CPU).
-inline std::atomic<bool>& allow_tf32_flag() noexcept {
-  static std::atomic<bool> on{false};
-  return on;
-}
-
 // This thread's handle for device, created at its first use and bound to the compute stream.
 inline cublasHandle_t cublas_handle(int device) {
   thread_local std::array<cublasHandle_t, kMaxDevices> handles{};

@@ -70,6 +70,12 @@ inline bool sync_after_launch() noexcept {
   return on;
 }
 
+// Whether float GEMMs may use TF32 tensor cores (off by default: true FP32, as on the CPU).
+inline std::atomic<bool>& allow_tf32_flag() noexcept {
+  static std::atomic<bool> on{false};
+  return on;
+}
+
 namespace detail_device {
 
 struct DeviceState {

@@ -1,5 +1,5 @@
 // The user-facing sinew::cuda namespace of a build with the CUDA backend (as torch::cuda and
-// torch.cuda): availability, synchronize, seeding, memory statistics and the caches.
+// torch.cuda): availability, synchronize, seeding, memory statistics, the caches and TF32.
 //
 // The functions are defined once, in sinew::backend::cuda::api_public, whether or not
 // SINEW_WITH_CUDA is defined (so that the CUDA tests can call them in any build); a build with
@@ -75,10 +75,21 @@ inline void empty_cache() { ::sinew::backend::cuda::empty_cache(); }
 // Forgets the compiled kernels in memory and deletes the kernel cache's files on disk.
 inline void clear_kernel_cache() { ::sinew::backend::cuda::clear_kernel_cache(); }
 
+// Whether float matrix products (gemm, bmm, linear) may use TF32 tensor cores: faster on Ampere
+// and newer, with a 10-bit mantissa for the products. Off by default (true FP32, as on the CPU;
+// PyTorch's torch.backends.cuda.matmul.allow_tf32).
+inline void set_allow_tf32(bool allow) noexcept {
+  ::sinew::backend::cuda::allow_tf32_flag().store(allow, std::memory_order_relaxed);
+}
+inline bool allow_tf32() noexcept {
+  return ::sinew::backend::cuda::allow_tf32_flag().load(std::memory_order_relaxed);
+}
+
 }  // namespace sinew::backend::cuda::api_public
 
 #ifdef SINEW_WITH_CUDA
 namespace sinew::cuda {
+using ::sinew::backend::cuda::api_public::allow_tf32;
 using ::sinew::backend::cuda::api_public::clear_kernel_cache;
 using ::sinew::backend::cuda::api_public::cudnn_is_available;
 using ::sinew::backend::cuda::api_public::device_count;
@@ -91,6 +102,7 @@ using ::sinew::backend::cuda::api_public::max_memory_reserved;
 using ::sinew::backend::cuda::api_public::memory_allocated;
 using ::sinew::backend::cuda::api_public::memory_reserved;
 using ::sinew::backend::cuda::api_public::reset_peak_memory_stats;
+using ::sinew::backend::cuda::api_public::set_allow_tf32;
 using ::sinew::backend::cuda::api_public::synchronize;
 }  // namespace sinew::cuda
 #endif
