@@ -51,15 +51,10 @@ void dispatch(const ElementwisePlan<N>& p, const Device& device, const char* fam
       device, kElementwise,
       name_expression(std::string(family) + (p.flat ? "_flat" : "_strided"), a), p.grid, p.block);
   auto with_index = [&]<class I>() {
-    if (!p.flat) {
+    if (!p.flat)
       strided.template operator()<I>(k);
-    } else if (p.vec == 4) {
-      flat.template operator()<I, 4>(k);
-    } else if (p.vec == 2) {
-      flat.template operator()<I, 2>(k);
-    } else {
-      flat.template operator()<I, 1>(k);
-    }
+    else
+      with_vector_width(p.vec, [&]<int V>() { flat.template operator()<I, V>(k); });
   };
   with_index_type(p.index32, with_index);
 }

@@ -93,6 +93,17 @@ void with_index_type(bool index32, Body&& body) {
     body.template operator()<int64_t>();
 }
 
+// body.template operator()<V>() with the elements per access a flat plan chose: 4, 2 or 1.
+template <class Body>
+void with_vector_width(int vec, Body&& body) {
+  if (vec == 4)
+    body.template operator()<4>();
+  else if (vec == 2)
+    body.template operator()<2>();
+  else
+    body.template operator()<1>();
+}
+
 // The name expression of this thread's last launch ("" before the first).
 inline std::string& last_launched_kernel() {
   thread_local std::string name;

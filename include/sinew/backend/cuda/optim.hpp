@@ -23,16 +23,9 @@ template <class Scalars, class Body>
 void dispatch(const OptimLaunch<Scalars>& l, const Device& device, Body&& body) {
   if (l.numel == 0) return;
   const KernelLaunch k = kernel_launch(device, kOptim, l.name_expression(), l.grid, l.block);
-  auto with_index = [&]<class I>() {
-    if (l.vec == 4) {
-      body.template operator()<I, 4>(k);
-    } else if (l.vec == 2) {
-      body.template operator()<I, 2>(k);
-    } else {
-      body.template operator()<I, 1>(k);
-    }
-  };
-  with_index_type(l.index32, with_index);
+  with_index_type(l.index32, [&]<class I>() {
+    with_vector_width(l.vec, [&]<int V>() { body.template operator()<I, V>(k); });
+  });
 }
 
 template <class T>
