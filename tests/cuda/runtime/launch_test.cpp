@@ -28,7 +28,7 @@ using sinew::backend::Unary;
 // The kernel functions of every family compile for a GPU build (instantiated here; they run on
 // the emulator in the sim tests, whose build also checks each launch's argument types against the
 // kernel's parameters, and on a GPU in the device tests).
-[[maybe_unused]] constexpr auto kInstantiated = {
+[[maybe_unused]] const void* const kInstantiated[] = {
     reinterpret_cast<const void*>(&cu::fill<float>),
     reinterpret_cast<const void*>(&cu::copy<double, int64_t>),
     reinterpret_cast<const void*>(&cu::unary_op<Unary::Exp, float, double>),

@@ -10,9 +10,11 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "sinew/backend/cpu/elementwise.hpp"
 #include "sinew/backend/cpu/loops.hpp"
 #include "sinew/backend/descriptors.hpp"
 
@@ -30,6 +32,15 @@ inline detail::TensorImpl restrided(const detail::TensorImpl& t, Shape shape, Sh
   v.offset = offset;
   v.dtype = t.dtype;
   return v;
+}
+
+// a + b, wrapping for integers (two's complement, as the elementwise add) instead of undefined.
+template <class T>
+T accumulate(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>)
+    return a + b;
+  else
+    return detail_ew::wrap_add(a, b, T(1));
 }
 
 template <class T>
@@ -106,9 +117,10 @@ void gather(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index, const
                   });
 }
 
-// out[p with coordinate `dim` replaced by index[p]] += src[p] for every position p of index.
-// Threads split the positions that differ outside `dim` and each walks `dim` itself, so no two
-// threads ever add into the same element of out (repeated indices accumulate without races).
+// out[p with coordinate `dim` replaced by index[p]] += src[p] for every position p of index
+// (integers wrap). Threads split the positions that differ outside `dim` and each walks `dim`
+// itself, so no two threads ever add into the same element of out (repeated indices accumulate
+// without races).
 template <class T>
 void scatter_add(const Tensor<T>& out, int64_t dim, const Tensor<int64_t>& index,
                  const Tensor<T>& src) {
@@ -134,11 +146,14 @@ void scatter_add(const Tensor<T>& out, int64_t dim, const Tensor<int64_t>& index
                       const T* sj = sr + j * ssd;
                       if (s[1] == 0) {  // one index for the whole row: a contiguous-friendly axpy
                         T* oj = o + ix[j * isd] * osd;
-                        for (int64_t k = 0; k < n; ++k) oj[k * s[0]] += sj[k * s[2]];
+                        for (int64_t k = 0; k < n; ++k)
+                          oj[k * s[0]] = detail_index::accumulate(oj[k * s[0]], sj[k * s[2]]);
                       } else {
                         const int64_t* ij = ix + j * isd;
-                        for (int64_t k = 0; k < n; ++k)
-                          o[k * s[0] + ij[k * s[1]] * osd] += sj[k * s[2]];
+                        for (int64_t k = 0; k < n; ++k) {
+                          T& t = o[k * s[0] + ij[k * s[1]] * osd];
+                          t = detail_index::accumulate(t, sj[k * s[2]]);
+                        }
                       }
                     }
                   });

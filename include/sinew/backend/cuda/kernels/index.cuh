@@ -22,6 +22,13 @@ __global__ void gather_strided(T* out, const T* x, const int64_t* index, dev::St
   }
 }
 
+// a + b, wrapping for integers (two's complement, as the CPU's) instead of undefined.
+template <class T>
+__device__ __forceinline__ T wrapping_add(T a, T b) {
+  typedef typename dev::pick<dev::is_floating<T>::value, T, typename dev::wrap_of<T>::type>::type W;
+  return static_cast<T>(static_cast<W>(a) + static_cast<W>(b));
+}
+
 // out[p with coordinate `dim` replaced by index[p]] += src[p] for every position p of index. One
 // thread per position outside dim walks dim itself, in order (the CPU's order: the same sums,
 // bitwise), so no two threads ever add into one element of out. The descriptor runs over index's
@@ -44,7 +51,7 @@ __global__ void scatter_add_strided(T* out, const int64_t* index, const T* src,
           dev::checked_index(index[off[1] + j * index_dim_stride], bound, position, record, tag);
       if (t < 0) continue;
       T& o = out[off[0] + static_cast<I>(t) * out_dim_stride];
-      o = static_cast<T>(o + src[off[2] + j * src_dim_stride]);
+      o = wrapping_add(o, src[off[2] + j * src_dim_stride]);
     }
   }
 }
