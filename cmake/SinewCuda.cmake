@@ -4,7 +4,9 @@
 # its absence as an error that sinew::cuda::is_available() turns into `false`.
 #
 # Sets SINEW_CUDA_TOOLKIT_FOUND and SINEW_CUDNN_FOUND and, where the toolkit is found, defines the
-# INTERFACE target sinew_cuda_runtime. A missing toolkit is not an error here: the caller decides.
+# INTERFACE target sinew_cuda_runtime and, where Sinew::sinew exists (Sinew's own build, or a
+# find_package(Sinew) that includes this file), Sinew::cuda: Sinew::sinew + the toolkit's libraries
+# + SINEW_WITH_CUDA. A missing toolkit is not an error here: the caller decides.
 # cuDNN is searched in CUDNN_ROOT (CMake variable or environment), then in the toolkit's folders.
 include_guard(GLOBAL)
 
@@ -63,3 +65,9 @@ else()
   set(_sinew_cudnn_text "no cuDNN (set CUDNN_ROOT)")
 endif()
 message(STATUS "Sinew: CUDA toolkit ${CUDAToolkit_VERSION} in ${CUDAToolkit_LIBRARY_DIR}, ${_sinew_cudnn_text}")
+
+if(NOT TARGET Sinew::cuda AND TARGET Sinew::sinew)
+  add_library(Sinew::cuda INTERFACE IMPORTED GLOBAL)
+  target_link_libraries(Sinew::cuda INTERFACE Sinew::sinew sinew_cuda_runtime)
+  target_compile_definitions(Sinew::cuda INTERFACE SINEW_WITH_CUDA)
+endif()

@@ -58,5 +58,5 @@
 
 // In a backend's kernels.hpp, after including all of its kernels:
 //   #define SINEW_CPU_KERNEL_(name) using ::sinew::backend::cpu::name;
-//   namespace sinew::backend::detail::cpu_kernel_list { SINEW_BACKEND_KERNELS(SINEW_CPU_KERNEL_) }
+//   namespace sinew::backend::cpu::detail_kernel_list { SINEW_BACKEND_KERNELS(SINEW_CPU_KERNEL_) }
 // A missing name is a compile error naming the kernel.

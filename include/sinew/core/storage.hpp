@@ -11,7 +11,9 @@
 
 #include "sinew/backend/cpu/allocator.hpp"
 #include "sinew/core/device.hpp"
-#ifdef SINEW_WITH_CUDA
+#if defined(SINEW_CUDA_EMULATED_DEVICE)
+#include "sinew/backend/cuda/emulated_device.hpp"
+#elif defined(SINEW_WITH_CUDA)
 #include "sinew/backend/cuda/memory.hpp"
 #endif
 

@@ -7,6 +7,9 @@
 #include <utility>
 
 #include "sinew/backend/cpu/elementwise.hpp"
+#ifdef SINEW_WITH_CUDA
+#include "sinew/backend/cuda/kernels.hpp"
+#endif
 #include "sinew/ops/common.hpp"
 #include "sinew/ops/factory.hpp"
 

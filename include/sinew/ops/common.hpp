@@ -7,6 +7,9 @@
 
 #include "sinew/autograd/node.hpp"
 #include "sinew/backend/cpu/elementwise.hpp"
+#ifdef SINEW_WITH_CUDA
+#include "sinew/backend/cuda/kernels.hpp"
+#endif
 #include "sinew/backend/dispatch.hpp"
 #include "sinew/core/promotion.hpp"
 #include "sinew/core/tensor.hpp"

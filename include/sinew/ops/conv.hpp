@@ -13,6 +13,9 @@
 #include <vector>
 
 #include "sinew/backend/cpu/conv.hpp"
+#ifdef SINEW_WITH_CUDA
+#include "sinew/backend/cuda/kernels.hpp"
+#endif
 #include "sinew/nn/size2d.hpp"
 #include "sinew/ops/common.hpp"
 #include "sinew/ops/factory.hpp"

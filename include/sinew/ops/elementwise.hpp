@@ -12,6 +12,9 @@
 #include <type_traits>
 
 #include "sinew/backend/cpu/elementwise.hpp"
+#ifdef SINEW_WITH_CUDA
+#include "sinew/backend/cuda/kernels.hpp"
+#endif
 #include "sinew/core/promotion.hpp"
 #include "sinew/ops/arithmetic.hpp"
 #include "sinew/ops/common.hpp"

@@ -7,6 +7,9 @@
 #include <vector>
 
 #include "sinew/backend/cpu/index.hpp"
+#ifdef SINEW_WITH_CUDA
+#include "sinew/backend/cuda/kernels.hpp"
+#endif
 #include "sinew/ops/cast.hpp"
 #include "sinew/ops/common.hpp"
 #include "sinew/ops/factory.hpp"

@@ -6,6 +6,9 @@
 #include <vector>
 
 #include "sinew/backend/cpu/gemm.hpp"
+#ifdef SINEW_WITH_CUDA
+#include "sinew/backend/cuda/kernels.hpp"
+#endif
 #include "sinew/ops/common.hpp"
 #include "sinew/ops/elementwise.hpp"
 #include "sinew/ops/factory.hpp"

@@ -9,6 +9,9 @@
 
 #include "sinew/autograd/grad_mode.hpp"
 #include "sinew/backend/cpu/normalization.hpp"
+#ifdef SINEW_WITH_CUDA
+#include "sinew/backend/cuda/kernels.hpp"
+#endif
 #include "sinew/ops/common.hpp"
 #include "sinew/ops/elementwise.hpp"
 #include "sinew/ops/factory.hpp"

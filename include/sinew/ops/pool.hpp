@@ -8,6 +8,9 @@
 #include <string>
 
 #include "sinew/backend/cpu/pool.hpp"
+#ifdef SINEW_WITH_CUDA
+#include "sinew/backend/cuda/kernels.hpp"
+#endif
 #include "sinew/nn/size2d.hpp"
 #include "sinew/ops/common.hpp"
 #include "sinew/ops/factory.hpp"

@@ -11,6 +11,9 @@
 #include <vector>
 
 #include "sinew/backend/cpu/reduce.hpp"
+#ifdef SINEW_WITH_CUDA
+#include "sinew/backend/cuda/kernels.hpp"
+#endif
 #include "sinew/backend/descriptors.hpp"
 #include "sinew/core/promotion.hpp"
 #include "sinew/ops/common.hpp"

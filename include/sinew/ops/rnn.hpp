@@ -12,6 +12,9 @@
 
 #include "sinew/autograd/grad_mode.hpp"
 #include "sinew/backend/cpu/rnn.hpp"
+#ifdef SINEW_WITH_CUDA
+#include "sinew/backend/cuda/kernels.hpp"
+#endif
 #include "sinew/ops/common.hpp"
 #include "sinew/ops/elementwise.hpp"
 #include "sinew/ops/factory.hpp"

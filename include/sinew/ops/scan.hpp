@@ -7,6 +7,9 @@
 
 #include "sinew/backend/cpu/reduce.hpp"
 #include "sinew/backend/cpu/scan.hpp"
+#ifdef SINEW_WITH_CUDA
+#include "sinew/backend/cuda/kernels.hpp"
+#endif
 #include "sinew/core/promotion.hpp"
 #include "sinew/ops/common.hpp"
 #include "sinew/ops/compare.hpp"

@@ -6,6 +6,9 @@
 #include <type_traits>
 
 #include "sinew/backend/cpu/sort.hpp"
+#ifdef SINEW_WITH_CUDA
+#include "sinew/backend/cuda/kernels.hpp"
+#endif
 #include "sinew/ops/common.hpp"
 #include "sinew/ops/factory.hpp"
 #include "sinew/ops/index.hpp"

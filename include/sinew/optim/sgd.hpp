@@ -7,6 +7,9 @@
 #include <vector>
 
 #include "sinew/backend/cpu/optim.hpp"
+#ifdef SINEW_WITH_CUDA
+#include "sinew/backend/cuda/kernels.hpp"
+#endif
 #include "sinew/backend/dispatch.hpp"
 #include "sinew/backend/optim_step.hpp"
 #include "sinew/optim/optimizer.hpp"

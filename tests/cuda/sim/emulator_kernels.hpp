@@ -41,7 +41,9 @@ using backend::Unary;
 #include <sinew_host_kernels/scan.cuh>
 
 // The CUDA backend's kernel functions, launching the host kernels above on the emulator.
+#ifndef SINEW_CUDA_EMULATED_KERNELS
 #define SINEW_CUDA_EMULATED_KERNELS 1
+#endif
 #include "sinew/backend/cuda/elementwise.hpp"
 #include "sinew/backend/cuda/gemm.hpp"
 #include "sinew/backend/cuda/index.hpp"

@@ -17,7 +17,7 @@
 #include "sinew/backend/kernels.hpp"
 
 #define SINEW_CPU_KERNEL_(name) using ::sinew::backend::cpu::name;
-namespace sinew::backend::detail::cpu_kernel_list {
+namespace sinew::backend::cpu::detail_kernel_list {
 SINEW_BACKEND_KERNELS(SINEW_CPU_KERNEL_)
-}  // namespace sinew::backend::detail::cpu_kernel_list
+}  // namespace sinew::backend::cpu::detail_kernel_list
 #undef SINEW_CPU_KERNEL_

@@ -5,8 +5,10 @@
 // index width, grid), picks the instantiation by name expression and launches it (launch.hpp) on
 // the output's device.
 //
-// The operands are tensors on one CUDA device (the op checked that); same-device copies only
-// (copies between the host and a device go through the runtime's memcpy).
+// The operands are tensors on one CUDA device (the op checked that), except for copy, which also
+// copies between the host and a device or two devices: the cast and broadcast run on the source's
+// side, dense bytes cross (memory.hpp's copy_bytes), and a strided destination is written from
+// them on its own side.
 #pragma once
 
 #include <array>
@@ -15,11 +17,15 @@
 #include <string>
 #include <vector>
 
+#include "sinew/backend/cpu/elementwise.hpp"
 #include "sinew/backend/cuda/launch.hpp"
 #include "sinew/backend/cuda/launch_plan.hpp"
 #include "sinew/backend/cuda/source.hpp"
 #include "sinew/backend/kinds.hpp"
 #include "sinew/core/tensor.hpp"
+#ifndef SINEW_CUDA_EMULATED_KERNELS
+#include "sinew/backend/cuda/memory.hpp"
+#endif
 
 namespace sinew::backend::cuda {
 
@@ -62,7 +68,44 @@ void dispatch(const ElementwisePlan<N>& p, const Device& device, const char* fam
 }  // namespace detail_elementwise
 
 template <class To, class From>
+void copy(const Tensor<To>& dst, const Tensor<From>& src);
+
+namespace detail_elementwise {
+
+// dst = src on one device, whichever backend it belongs to.
+template <class To, class From>
+void copy_on_device(const Tensor<To>& dst, const Tensor<From>& src) {
+  if (dst.device().is_cpu())
+    cpu::copy(dst, src);
+  else
+    copy(dst, src);
+}
+
+// dst = src (broadcast to dst's shape and converted to To) where they are on different devices.
+template <class To, class From>
+void copy_across_devices(const Tensor<To>& dst, const Tensor<From>& src) {
+  Tensor<To> dense_src = [&] {
+    if constexpr (std::is_same_v<To, From>) {
+      if (src.is_contiguous() && src.shape() == dst.shape()) return src;
+    }
+    Tensor<To> staged = empty<To>(dst.shape(), src.device());
+    copy_on_device(staged, src);
+    return staged;
+  }();
+  const Tensor<To> dense_dst = dst.is_contiguous() ? dst : empty<To>(dst.shape(), dst.device());
+  copy_bytes(dense_dst.data_ptr(), dst.device(), dense_src.data_ptr(), src.device(),
+             static_cast<size_t>(dst.numel()) * sizeof(To));
+  if (!dst.is_contiguous()) copy_on_device(dst, dense_dst);
+}
+
+}  // namespace detail_elementwise
+
+template <class To, class From>
 void copy(const Tensor<To>& dst, const Tensor<From>& src) {
+  if (dst.device() != src.device()) {
+    detail_elementwise::copy_across_devices(dst, src);
+    return;
+  }
   const auto p = detail_elementwise::plan(dst, src);
   To* o = dst.data_ptr();
   const From* x = src.data_ptr();

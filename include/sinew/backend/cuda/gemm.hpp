@@ -15,7 +15,6 @@
 #include "sinew/backend/cuda/launch.hpp"
 #include "sinew/backend/kinds.hpp"
 #include "sinew/core/tensor.hpp"
-#include "sinew/ops/factory.hpp"
 #ifndef SINEW_CUDA_EMULATED_KERNELS
 #include "sinew/backend/cuda/cublas.hpp"
 #endif

@@ -19,7 +19,6 @@
 #include "sinew/backend/cuda/source.hpp"
 #include "sinew/backend/descriptors.hpp"
 #include "sinew/core/tensor.hpp"
-#include "sinew/ops/factory.hpp"
 
 namespace sinew::backend::cuda {
 

@@ -35,6 +35,7 @@
 #include "sinew/backend/cuda/checks.hpp"
 #include "sinew/backend/cuda/instantiations.hpp"
 #include "sinew/backend/cuda/launch_plan.hpp"
+#include "sinew/core/device.hpp"
 
 #ifdef SINEW_CUDA_EMULATED_KERNELS
 #ifndef SINEW_CUDA_EMULATION
@@ -43,6 +44,8 @@
 #endif
 #include <bit>
 #include <tuple>
+
+#include "sinew/backend/cuda/emulated_checks.hpp"
 // The host instantiation a launch runs on the emulator.
 #define SINEW_CUDA_HOST_KERNEL(...) (&::sinew::__VA_ARGS__)
 #else
@@ -220,29 +223,20 @@ struct KernelCheck {
 
 #ifdef SINEW_CUDA_EMULATED_KERNELS
 
-namespace detail_launch {
-struct EmulatedChecks {
-  CheckRecord record;
-  CheckLog log;
-};
-inline EmulatedChecks& emulated_checks(int device) {
-  static EmulatedChecks* devices = new EmulatedChecks[8];  // never destroyed, as on a GPU
-  SINEW_CHECK(device >= 0 && device < 8, "cuda::launch", "emulated device ", device,
-              " is out of range");
-  return devices[device];
-}
-}  // namespace detail_launch
-
 // The check of a launch of `op` (a string literal) that checks indices into dimension `dim`.
 inline KernelCheck expect_kernel_check(int device, const char* op, int64_t dim) {
   detail_launch::EmulatedChecks& c = detail_launch::emulated_checks(device);
   return {&c.record, c.log.expect(op, dim)};
 }
 
-// The emulated device's synchronization point: raises what a checking kernel recorded.
-inline void raise_emulated_checks(int device, const char* where) {
-  detail_launch::EmulatedChecks& c = detail_launch::emulated_checks(device);
-  c.log.raise_recorded(c.record, device, where);
+// Emulated kernels run on host memory, so the device's memory is host memory too: a copy between
+// "devices" is a memcpy, and a copy to the host is a synchronization point (it raises what the
+// source device's checking kernels recorded).
+inline void copy_bytes(void* dst, const Device& dst_device, const void* src,
+                       const Device& src_device, size_t n) {
+  if (n > 0) std::memcpy(dst, src, n);
+  if (dst_device.is_cpu() && src_device.is_cuda())
+    raise_emulated_checks(src_device.index(), "cuda::copy_bytes");
 }
 
 #else

@@ -8,6 +8,9 @@
 //   memory_allocated(device), memory_reserved(device), max_memory_allocated(device),
 //   max_memory_reserved(device), reset_peak_memory_stats(device), empty_cache()
 //                                          PyTorch's statistics; a device never used reports 0
+//   copy_bytes(dst, dst_device, src, src_device, n)
+//                                          n bytes from one device's memory to another's (the
+//                                          host's included), ordered on the compute stream
 //
 // Each device has one CachingAllocator (allocator.hpp) over a CudaMallocSource, created at the
 // device's first allocation and, like the source, never destroyed (no CUDA call from a static
@@ -262,6 +265,41 @@ inline std::size_t pinned_memory_reserved() noexcept {
 inline void pinned_empty_cache() {
   if (PinnedHostPool* p = detail_memory::pinned_slot().load(std::memory_order_acquire))
     p->empty_cache();
+}
+
+// Copies n bytes from src (memory of src_device) to dst (memory of dst_device), at least one of
+// them a CUDA device, after the work already queued on the compute stream of the CUDA device (the
+// destination's where both are). Returns once dst holds the bytes where dst is host memory (and
+// raises what the device's kernels reported, as synchronize does); a copy to a device is ordered
+// before the work queued after it. The host side may be pageable memory (the runtime stages it).
+inline void copy_bytes(void* dst, const Device& dst_device, const void* src,
+                       const Device& src_device, std::size_t n) {
+  if (n == 0) return;
+  const int device = dst_device.is_cuda() ? dst_device.index() : src_device.index();
+  const char* op = "cuda::copy_bytes";
+  require_device(Device::cuda(device), op);
+  check_not_poisoned(device, op);
+  cudaStream_t stream = compute_stream(device);
+  if (dst_device.is_cuda() && src_device.is_cuda() && dst_device != src_device) {
+    // The source's queued work first: the copy waits on an event of its stream.
+    cudaStream_t source_stream = compute_stream(src_device.index());
+    cudaEvent_t ready = nullptr;
+    {
+      DeviceGuard source_guard(src_device.index());
+      ready = event_create();
+      event_record(ready, source_stream);
+    }
+    DeviceGuard guard(device);
+    stream_wait_event(stream, ready);
+    event_destroy(ready);
+  }
+  DeviceGuard guard(device);
+  const cudaError_t e = cudaMemcpyAsync(dst, src, n, cudaMemcpyDefault, stream);
+  if (e != cudaSuccess) [[unlikely]] {
+    (void)cudaGetLastError();
+    check_on_device(e, op, device);
+  }
+  if (dst_device.is_cpu()) synchronize(device);
 }
 
 }  // namespace sinew::backend::cuda

@@ -13,10 +13,14 @@
 #include <cstddef>
 #include <cstdint>
 
+#ifdef SINEW_CUDA_EMULATED_DEVICE
+#include "sinew/backend/cuda/emulated_device.hpp"
+#else
 #include "sinew/backend/cuda/api.hpp"
 #include "sinew/backend/cuda/device.hpp"
 #include "sinew/backend/cuda/kernel_cache.hpp"
 #include "sinew/backend/cuda/memory.hpp"
+#endif
 #include "sinew/core/device.hpp"
 #include "sinew/core/random.hpp"
 

@@ -23,7 +23,6 @@
 #include "sinew/backend/cuda/source.hpp"
 #include "sinew/backend/kinds.hpp"
 #include "sinew/core/tensor.hpp"
-#include "sinew/ops/factory.hpp"
 
 namespace sinew::backend::cuda {
 
