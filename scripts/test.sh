@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds and runs Sinew's tests: the `release` preset, then `asan` (AddressSanitizer + UBSan), then
-# `clang` (the same suites built with clang 14, so that both supported compilers are proven).
-# Installs what is missing first (with the headless browser the report test uses). Exits non-zero
-# if any configure, build or test step fails.
+# `cuda` (every suite and example built by clang 14 with the CUDA backend, SINEW_WITH_CUDA: the
+# CUDA runtime tests, NVRTC, and the op-level parity suite on the emulated device) where the CUDA
+# toolkit is installed, else `clang` (the same suites built by clang 14 without it), so that both
+# supported compilers are proven. Installs what is missing first (with the headless browser the
+# report test uses). Exits non-zero if any configure, build or test step fails.
 #
-#   scripts/test.sh [preset...]    (default: release asan clang)
+#   scripts/test.sh [preset...]    (default: release asan cuda, or release asan clang)
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -12,7 +14,16 @@ cd "$root" || exit 1
 "$root/scripts/setup.sh" --tests || exit 1
 
 presets=("$@")
-[ ${#presets[@]} -gt 0 ] || presets=(release asan clang)
+if [ ${#presets[@]} -eq 0 ]; then
+  # The toolkit where CMake's FindCUDAToolkit looks for it (nvcc on PATH, CUDAToolkit_ROOT or
+  # /usr/local/cuda).
+  if command -v nvcc >/dev/null 2>&1 || [ -x "${CUDAToolkit_ROOT:-/usr/local/cuda}/bin/nvcc" ]; then
+    presets=(release asan cuda)
+  else
+    echo "scripts/test.sh: no CUDA toolkit found; the clang preset runs instead of cuda"
+    presets=(release asan clang)
+  fi
+fi
 jobs=$(nproc 2>/dev/null || echo 2)
 # Ninja when it is there (the presets name no generator); an existing build dir keeps its own.
 if [ -z "${CMAKE_GENERATOR:-}" ] && command -v ninja >/dev/null 2>&1; then

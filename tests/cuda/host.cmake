@@ -26,11 +26,14 @@ gtest_discover_tests(sinew_cuda_tests TEST_PREFIX "cuda." DISCOVERY_TIMEOUT 60
 # ---- no test binary may need libcuda.so.1 ----------------------------------------------------------
 # readelf -d (direct) and ldd (transitive) on every test executable defined so far.
 set(_sinew_binaries "$<TARGET_FILE:sinew_cuda_tests>")
-foreach(_area IN LISTS SINEW_TEST_AREAS ITEMS cuda_sim)
+foreach(_area IN LISTS SINEW_TEST_AREAS ITEMS cuda_sim cuda_emulated cuda_device)
   if(TARGET sinew_${_area}_tests)
     string(APPEND _sinew_binaries "|$<TARGET_FILE:sinew_${_area}_tests>")
   endif()
 endforeach()
+if(TARGET sinew_cuda_gpu_probe)
+  string(APPEND _sinew_binaries "|$<TARGET_FILE:sinew_cuda_gpu_probe>")
+endif()
 find_program(SINEW_READELF NAMES readelf ${CMAKE_READELF})
 add_test(NAME cuda.no_libcuda_needed
   COMMAND ${CMAKE_COMMAND} "-DBINARIES=${_sinew_binaries}" -DREADELF=${SINEW_READELF}

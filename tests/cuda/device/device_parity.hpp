@@ -36,6 +36,12 @@ namespace sinew::device_parity {
 
 inline const Device kCuda = Device::cuda(0);
 
+using TF = Tensor<float>;
+using TD = Tensor<double>;
+using TI = Tensor<int64_t>;
+using Fs = std::vector<TF>;
+using Ds = std::vector<TD>;
+
 // |cuda - cpu| <= atol + rtol |cpu| per element; {0, 0}: the same bits (NaN equals NaN).
 struct Tolerance {
   double atol = 0;

@@ -12,11 +12,7 @@ namespace sinew {
 namespace {
 namespace SINEW_UNITY_ID {
 
-using device_parity::input;
-using device_parity::kCuda;
-using device_parity::kExact;
-using device_parity::same_values;
-using TF = Tensor<float>;
+using namespace device_parity;
 
 TEST(CudaDevice, CopiesBetweenHostAndDevice) {
   SINEW_NEEDS_CUDA();
@@ -115,7 +111,6 @@ TEST(CudaDevice, MemoryStatisticsFollowTheDevicesTensors) {
 // host.
 TEST(CudaDevice, TheParityCheckDetectsDifferences) {
   SINEW_NEEDS_CUDA();
-  using Fs = std::vector<TF>;
   const Fs x{input({6}, 1)};
   EXPECT_FALSE(device_parity::same_on_cuda(
       [](const Fs& v) {

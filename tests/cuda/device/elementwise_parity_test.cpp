@@ -13,10 +13,7 @@ namespace sinew {
 namespace {
 namespace SINEW_UNITY_ID {
 
-using device_parity::input;
-using device_parity::same_on_cuda;
-using TF = Tensor<float>;
-using Fs = std::vector<TF>;
+using namespace device_parity;
 
 #ifdef SINEW_CUDA_EMULATED_DEVICE
 constexpr device_parity::Tolerance kMath = device_parity::kExact;
@@ -50,8 +47,9 @@ TEST(CudaElementwise, UnaryOpsForwardAndBackward) {
       {"round", [](const TF& x) { return (x * 3).round(); }},
       {"scalar ops", [](const TF& x) { return (2.0f - x) * 3 / 1.5f + 1; }},
   };
-  for (const auto& [name, op] : ops) {
-    SCOPED_TRACE(name);
+  for (const auto& entry : ops) {  // no structured binding: clang 14 cannot capture one
+    SCOPED_TRACE(entry.first);
+    const auto& op = entry.second;
     // Contiguous, 33 elements (not a multiple of the vector width), transposed, one column.
     EXPECT_TRUE(same_on_cuda([&](const Fs& v) { return op(v[0]); }, Fs{input({33}, 1)}, kMath));
     EXPECT_TRUE(
@@ -73,8 +71,9 @@ TEST(CudaElementwise, BinaryOpsWithBroadcastingForwardAndBackward) {
       {"minimum", [](const TF& a, const TF& b) { return minimum(a, b); }},
       {"add alpha", [](const TF& a, const TF& b) { return add(a, b, 2.5); }},
   };
-  for (const auto& [name, op] : ops) {
-    SCOPED_TRACE(name);
+  for (const auto& entry : ops) {  // no structured binding: clang 14 cannot capture one
+    SCOPED_TRACE(entry.first);
+    const auto& op = entry.second;
     auto f = [&](const Fs& v) { return op(v[0], v[1]); };
     EXPECT_TRUE(same_on_cuda(f, Fs{input({4, 5}, 1), input({4, 5}, 2)}, kMath));
     EXPECT_TRUE(same_on_cuda(f, Fs{input({4, 5}, 3), input({5}, 4)}, kMath));

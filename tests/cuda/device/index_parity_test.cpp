@@ -11,13 +11,7 @@ namespace sinew {
 namespace {
 namespace SINEW_UNITY_ID {
 
-using device_parity::input;
-using device_parity::kCuda;
-using device_parity::reordered;
-using device_parity::same_on_cuda;
-using TF = Tensor<float>;
-using TI = Tensor<int64_t>;
-using Fs = std::vector<TF>;
+using namespace device_parity;
 
 TI on(const TI& index, const Device& d) { return index.to(d); }
 

@@ -11,16 +11,7 @@ namespace sinew {
 namespace {
 namespace SINEW_UNITY_ID {
 
-using device_parity::input;
-using device_parity::kCuda;
-using device_parity::kExact;
-using device_parity::reordered;
-using device_parity::same_on_cuda;
-using device_parity::same_values;
-using TF = Tensor<float>;
-using TD = Tensor<double>;
-using Fs = std::vector<TF>;
-using Ds = std::vector<TD>;
+using namespace device_parity;
 
 TEST(CudaLinalg, MatrixProductsForwardAndBackward) {
   SINEW_NEEDS_CUDA();

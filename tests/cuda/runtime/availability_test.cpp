@@ -15,6 +15,9 @@
 #include <vector>
 
 #include "sinew/backend/cuda/api.hpp"
+#ifdef SINEW_WITH_CUDA
+#include <sinew/sinew.hpp>
+#endif
 
 namespace cu = sinew::backend::cuda;
 
@@ -102,6 +105,31 @@ TEST(Availability, RequireDeviceNamesTheReason) {
   EXPECT_EQ(m3.rfind("zeros: cuda:3 requested, but CUDA is not usable here: ", 0), 0u) << m3;
   EXPECT_NE(m3.find(want.name), std::string::npos) << m3;
 }
+
+#ifdef SINEW_WITH_CUDA
+// The user's view in a build with the CUDA backend: sinew::cuda answers without throwing, and a
+// tensor on a CUDA device is an Error naming the reason.
+TEST(Availability, TensorsOnCudaNameTheReason) {
+  const std::optional<int> code = expected_error();
+  if (!code) GTEST_SKIP() << "a libcuda.so.1 is loadable here (driver present)";
+  const Expected want = describe(*code);
+  EXPECT_FALSE(sinew::cuda::is_available());
+  EXPECT_EQ(sinew::cuda::device_count(), 0u);
+  EXPECT_FALSE(sinew::cuda::cudnn_is_available());
+  const sinew::Tensor<float> x = sinew::ones<float>({2, 3});
+  for (const std::string& m :
+       {message_of([&] { (void)x.to(sinew::Device::cuda()); }),
+        message_of([&] { (void)x.cuda(); }),
+        message_of([] { (void)sinew::zeros<float>({4}, sinew::Device::cuda(0)); }),
+        message_of([] { sinew::cuda::synchronize(); })}) {
+    EXPECT_NE(m.find("cuda:0 requested, but CUDA is not usable here: "), std::string::npos) << m;
+    EXPECT_NE(m.find(want.name), std::string::npos) << m;
+    EXPECT_NE(m.find(want.hint), std::string::npos) << m;
+  }
+  // The CPU is unaffected.
+  EXPECT_EQ((x * 2).sum().item(), 12.0f);
+}
+#endif
 
 TEST(Availability, RequireDeviceRejectsTheCpu) {
   const std::string m = message_of([] { cu::require_device(sinew::Device::cpu(), "launch"); });
