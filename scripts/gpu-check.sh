@@ -23,6 +23,10 @@ build="$root/build/gpu"
 jobs=$(nproc 2>/dev/null || echo 4)
 status=0
 summary=()
+# The toolkit's tools (compute-sanitizer) where they are not on PATH.
+for d in "${CUDAToolkit_ROOT:-}" /usr/local/cuda; do
+  [ -n "$d" ] && [ -d "$d/bin" ] && PATH="$PATH:$d/bin"
+done
 step() { echo; echo "==== $*"; }
 record() { summary+=("$1"); echo "$1"; }
 
@@ -83,14 +87,15 @@ fi
 step "first CUDA op, cold and warm kernel cache"
 probe="$build/tests/cuda/sinew_cuda_gpu_probe"
 rm -rf "$root/build/gpu-cold-cache"
-cold=$(SINEW_KERNEL_CACHE="$root/build/gpu-cold-cache" "$probe" first-op | tr '\n' ' ')
-warm=$(SINEW_KERNEL_CACHE="$root/build/gpu-cold-cache" "$probe" first-op | tr '\n' ' ')
+cold=$(SINEW_KERNEL_CACHE="$root/build/gpu-cold-cache" "$probe" first-op | tr '\n' ' ') || status=1
+warm=$(SINEW_KERNEL_CACHE="$root/build/gpu-cold-cache" "$probe" first-op | tr '\n' ' ') || status=1
 record "first op, cold cache: $cold"
 record "first op, warm cache: $warm"
 
 step "GEMM, Sinew and PyTorch"
 for n in 1024 4096; do
-  record "sinew: $("$probe" gemm "$n" | tr '\n' ' ')"
+  sinew=$("$probe" gemm "$n" | tr '\n' ' ') || status=1
+  record "sinew: $sinew"
   torch=$(python3 - "$n" <<'PY' 2>&1
 import sys, torch
 n = int(sys.argv[1])
