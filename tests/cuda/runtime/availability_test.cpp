@@ -118,8 +118,7 @@ TEST(Availability, TensorsOnCudaNameTheReason) {
   EXPECT_FALSE(sinew::cuda::cudnn_is_available());
   const sinew::Tensor<float> x = sinew::ones<float>({2, 3});
   for (const std::string& m :
-       {message_of([&] { (void)x.to(sinew::Device::cuda()); }),
-        message_of([&] { (void)x.cuda(); }),
+       {message_of([&] { (void)x.to(sinew::Device::cuda()); }), message_of([&] { (void)x.cuda(); }),
         message_of([] { (void)sinew::zeros<float>({4}, sinew::Device::cuda(0)); }),
         message_of([] { sinew::cuda::synchronize(); })}) {
     EXPECT_NE(m.find("cuda:0 requested, but CUDA is not usable here: "), std::string::npos) << m;

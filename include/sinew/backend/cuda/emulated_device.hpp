@@ -76,12 +76,13 @@ inline void set_device(int device) {
 // Host memory from the CPU pool, counted as the device's.
 inline void* device_allocate(std::size_t nbytes, int device) {
   require_device(Device::cuda(detail_emulated::resolve(device)), "cuda::device_allocate");
+  void* p = cpu::PooledAllocator::instance().allocate(nbytes);  // counted once it succeeded
   detail_emulated::MemoryStats& s = *detail_emulated::stats(device);
   const std::size_t now = s.allocated.fetch_add(nbytes) + nbytes;
   std::size_t peak = s.peak.load();
   while (now > peak && !s.peak.compare_exchange_weak(peak, now)) {
   }
-  return cpu::PooledAllocator::instance().allocate(nbytes);
+  return p;
 }
 
 inline void device_deallocate(void* p, std::size_t nbytes, int device) noexcept {
