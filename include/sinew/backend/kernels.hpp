@@ -26,6 +26,10 @@
   X(gather) X(scatter_add) X(masked_fill) X(count_true) X(masked_select)        \
   X(masked_scatter) X(flip)
 
+// Random fills of a contiguous tensor from a RandomStream (core/random.hpp): the same numbers on
+// every backend and for any thread count.
+#define SINEW_RANDOM_KERNELS(X) X(uniform_fill) X(normal_fill) X(bernoulli_fill)
+
 // Dense linear algebra: C = alpha op(A) op(B) + beta C, batched over leading dims.
 #define SINEW_LINALG_KERNELS(X) X(gemm)
 
@@ -52,8 +56,8 @@
 
 #define SINEW_BACKEND_KERNELS(X)                                                                 \
   SINEW_ELEMENTWISE_KERNELS(X) SINEW_REDUCTION_KERNELS(X) SINEW_INDEX_KERNELS(X)                 \
-  SINEW_LINALG_KERNELS(X) SINEW_CONV_POOL_KERNELS(X) SINEW_NORMALIZATION_KERNELS(X)              \
-  SINEW_RNN_KERNELS(X) SINEW_OPTIM_KERNELS(X)
+  SINEW_RANDOM_KERNELS(X) SINEW_LINALG_KERNELS(X) SINEW_CONV_POOL_KERNELS(X)                     \
+  SINEW_NORMALIZATION_KERNELS(X) SINEW_RNN_KERNELS(X) SINEW_OPTIM_KERNELS(X)
 // clang-format on
 
 // In a backend's kernels.hpp, after including all of its kernels:

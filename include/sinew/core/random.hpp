@@ -58,6 +58,31 @@ struct RandomStream {
   }
 };
 
+// uniform_(from, to) from a uniform u in [0, 1) (from <= to, both finite): T(from + span * u) in
+// double, where a value that rounds up to `to` becomes the largest T below it (when from < to)
+// and one below `from` becomes from. Every backend's uniform fill maps through these numbers.
+template <class T>
+struct UniformParams {
+  double from, span;
+  T to_t, below_to, from_t;
+  bool step_back;
+
+  T operator()(double u) const {
+    T v = static_cast<T>(from + span * u);
+    if (v >= to_t && step_back) v = below_to;
+    return v < from_t ? from_t : v;
+  }
+};
+template <class T>
+UniformParams<T> uniform_params(double from, double to) {
+  return {from,
+          to - from,
+          static_cast<T>(to),
+          std::nextafter(static_cast<T>(to), static_cast<T>(from)),
+          static_cast<T>(from),
+          from < to};
+}
+
 // A generator: a seed and a position in its Philox4x32-10 stream (in 32-bit words). Tensor fills
 // (rand, randn, randint, dropout masks, init, in-place random fills) reserve whole blocks through
 // fill_stream() and compute their elements independently; the serial draws below (shuffles,

@@ -12,6 +12,7 @@
 
 #include "sinew/autograd/node.hpp"
 #include "sinew/backend/cpu/elementwise.hpp"
+#include "sinew/backend/cpu/random.hpp"
 #ifdef SINEW_WITH_CUDA
 #include "sinew/backend/cuda/kernels.hpp"
 #endif
@@ -60,12 +61,6 @@ Tensor<T> full_like(const Tensor<T>& t, double value) {
 }
 
 namespace detail {
-// A uniform double in [0, 1) as T, still below 1 (rounding to float can reach 1.0f).
-template <class T>
-T below_one(double u) {
-  const T v = static_cast<T>(u);
-  return v < T(1) ? v : std::nextafter(T(1), T(0));
-}
 
 // Fills a CPU tensor from a host generator function, then moves it to the device.
 template <class T, class F>
@@ -134,9 +129,9 @@ template <class T = float>
 Tensor<T> rand(const Shape& shape, Generator& gen, Device device = Device::cpu()) {
   static_assert(is_floating_dtype_v<T>, "rand makes float or double tensors");
   detail::check_sizes(shape, "rand");
-  const RandomStream s = gen.fill_stream(shape.numel());
-  return detail::generate<T>(shape, device,
-                             [&s](int64_t i) { return detail::below_one<T>(s.uniform(i)); });
+  Tensor<T> t = empty<T>(shape, device);
+  SINEW_DISPATCH(device, uniform_fill, t, 0.0, 1.0, gen.fill_stream(shape.numel()));
+  return t;
 }
 template <class T = float>
 Tensor<T> rand(const Shape& shape, Device device = Device::cpu()) {
@@ -148,8 +143,9 @@ template <class T = float>
 Tensor<T> randn(const Shape& shape, Generator& gen, Device device = Device::cpu()) {
   static_assert(is_floating_dtype_v<T>, "randn makes float or double tensors");
   detail::check_sizes(shape, "randn");
-  const RandomStream s = gen.fill_stream(shape.numel());
-  return detail::generate<T>(shape, device, [&s](int64_t i) { return s.normal(i); });
+  Tensor<T> t = empty<T>(shape, device);
+  SINEW_DISPATCH(device, normal_fill, t, 0.0, 1.0, gen.fill_stream(shape.numel()));
+  return t;
 }
 template <class T = float>
 Tensor<T> randn(const Shape& shape, Device device = Device::cpu()) {
@@ -187,11 +183,13 @@ Tensor<T> randn_like(const Tensor<T>& t) {
 // history takes a new one whose gradient to the old values is zero.
 
 namespace detail {
-template <class T, class Draw>
-Tensor<T>& random_fill(Tensor<T>& self, const char* name, Draw&& draw) {
+// fill(r, stream) writes the values into a fresh contiguous tensor r on self's device.
+template <class T, class Fill>
+Tensor<T>& random_fill(Tensor<T>& self, const char* name, Fill&& fill) {
   auto make = [&] {
-    const RandomStream s = default_generator().fill_stream(self.numel());
-    return generate<T>(self.shape(), self.device(), [&](int64_t i) { return draw(s, i); });
+    Tensor<T> r = empty<T>(self.shape(), self.device());
+    fill(r, default_generator().fill_stream(self.numel()));
+    return r;
   };
   return inplace(
       self, name, false,
@@ -214,11 +212,8 @@ Tensor<T>& Tensor<T>::uniform_(double from, double to) {
               " > to = ", to);
   SINEW_CHECK(std::isfinite(to - from), "uniform_",
               "from, to and to - from must be finite, got from = ", from, ", to = ", to);
-  return detail::random_fill(*this, "uniform_", [from, to](const RandomStream& s, int64_t i) {
-    T v = static_cast<T>(from + (to - from) * s.uniform(i));
-    // Rounding to T can reach `to` itself: step back to the largest value below it.
-    if (v >= static_cast<T>(to) && from < to) v = std::nextafter(static_cast<T>(to), T(from));
-    return v < static_cast<T>(from) ? static_cast<T>(from) : v;
+  return detail::random_fill(*this, "uniform_", [from, to](const Tensor<T>& r, RandomStream s) {
+    SINEW_DISPATCH(r.device(), uniform_fill, r, from, to, s);
   });
 }
 
@@ -227,8 +222,8 @@ template <class T>
 Tensor<T>& Tensor<T>::normal_(double mean, double std) {
   static_assert(is_floating_dtype_v<T>, "normal_ fills float or double tensors");
   SINEW_CHECK(std >= 0, "normal_", "expects std >= 0, got std = ", std);
-  return detail::random_fill(*this, "normal_", [mean, std](const RandomStream& s, int64_t i) {
-    return mean + std * s.normal(i);
+  return detail::random_fill(*this, "normal_", [mean, std](const Tensor<T>& r, RandomStream s) {
+    SINEW_DISPATCH(r.device(), normal_fill, r, mean, std, s);
   });
 }
 
@@ -236,8 +231,8 @@ Tensor<T>& Tensor<T>::normal_(double mean, double std) {
 template <class T>
 Tensor<T>& Tensor<T>::bernoulli_(double p) {
   SINEW_CHECK(p >= 0 && p <= 1, "bernoulli_", "expects p in [0, 1], got p = ", p);
-  return detail::random_fill(*this, "bernoulli_", [p](const RandomStream& s, int64_t i) {
-    return s.uniform(i) < p ? 1.0 : 0.0;
+  return detail::random_fill(*this, "bernoulli_", [p](const Tensor<T>& r, RandomStream s) {
+    SINEW_DISPATCH(r.device(), bernoulli_fill, r, p, s);
   });
 }
 
@@ -255,8 +250,12 @@ Tensor<T>& Tensor<T>::random_(int64_t from, int64_t to) {
                 " (values in [0, ", hi, "])");
   }
   // Cast here, not through double: an int64 beyond 2^53 stays exact.
-  return detail::random_fill(*this, "random_", [from, to](const RandomStream& s, int64_t i) {
-    return static_cast<T>(s.randint(i, from, to));
+  return detail::random_fill(*this, "random_", [from, to](Tensor<T>& r, RandomStream s) {
+    // Drawn on the host: no backend kernel draws integers.
+    Tensor<T> h = detail::generate<T>(r.shape(), r.device(), [&s, from, to](int64_t i) {
+      return static_cast<T>(s.randint(i, from, to));
+    });
+    r = h;
   });
 }
 template <class T>

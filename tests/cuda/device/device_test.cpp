@@ -136,6 +136,15 @@ TEST(CudaDevice, EmulatedOpsLaunchTheBackendsKernels) {
   (void)a.sum();
   EXPECT_NE(backend::cuda::last_launched_kernel().find("reduce"), std::string::npos)
       << backend::cuda::last_launched_kernel();
+  // Random fills draw on the device, not on the host and copy.
+  (void)rand<float>({4}, kCuda);
+  EXPECT_NE(backend::cuda::last_launched_kernel().find("sinew::uniform_fill<float"),
+            std::string::npos)
+      << backend::cuda::last_launched_kernel();
+  (void)randn<double>({4}, kCuda);
+  EXPECT_NE(backend::cuda::last_launched_kernel().find("sinew::normal_fill<double"),
+            std::string::npos)
+      << backend::cuda::last_launched_kernel();
 }
 #endif
 

@@ -10,6 +10,7 @@
 #include "sinew/backend/cpu/normalization.hpp"
 #include "sinew/backend/cpu/optim.hpp"
 #include "sinew/backend/cpu/pool.hpp"
+#include "sinew/backend/cpu/random.hpp"
 #include "sinew/backend/cpu/reduce.hpp"
 #include "sinew/backend/cpu/rnn.hpp"
 #include "sinew/backend/cpu/scan.hpp"

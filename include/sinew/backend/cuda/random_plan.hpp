@@ -54,22 +54,4 @@ RandomLaunch plan_random_fill(const char* kernel, int64_t numel, const RandomStr
   return l;
 }
 
-// uniform_(from, to)'s kernel parameters (from <= to, both finite: the op checked): the span in
-// double as the CPU computes it, `to` and `from` in T, and the largest T below `to`.
-template <class T>
-struct UniformParams {
-  double from, span;
-  T to_t, below_to, from_t;
-  bool step_back;
-};
-template <class T>
-UniformParams<T> uniform_params(double from, double to) {
-  return {from,
-          to - from,
-          static_cast<T>(to),
-          std::nextafter(static_cast<T>(to), static_cast<T>(from)),
-          static_cast<T>(from),
-          from < to};
-}
-
 }  // namespace sinew::backend::cuda
