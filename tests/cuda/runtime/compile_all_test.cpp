@@ -241,7 +241,10 @@ TEST(CudaInstantiations, CountsPerFamily) {
   for (const char* f : {"chunk_count", "masked_select_chunks", "masked_scatter_chunks",
                         "nonzero_chunks", "sort_rank"})
     EXPECT_EQ(n.at(f), 5u * 2) << f;
-  EXPECT_EQ(n.size(), 11u + 9 + 4 + 3 + 2 + 6);
+  // Layers: one kernel per element type (float, double), 64-bit indices only.
+  for (const char* f : cuda::kLayerKernels) EXPECT_EQ(n.at(f), 2u) << f;
+  EXPECT_EQ(std::size(cuda::kLayerKernels), 21u);
+  EXPECT_EQ(n.size(), 11u + 9 + 4 + 3 + 2 + 6 + 21);
 }
 
 TEST(CudaInstantiations, HoldsWhatTheOpsRequestAndNothingElse) {

@@ -35,6 +35,7 @@ using backend::Unary;
 
 #include <sinew_host_kernels/elementwise.cuh>
 #include <sinew_host_kernels/index.cuh>
+#include <sinew_host_kernels/layers.cuh>
 #include <sinew_host_kernels/optim.cuh>
 #include <sinew_host_kernels/random.cuh>
 #include <sinew_host_kernels/reduce.cuh>
@@ -47,6 +48,7 @@ using backend::Unary;
 #include "sinew/backend/cuda/elementwise.hpp"
 #include "sinew/backend/cuda/gemm.hpp"
 #include "sinew/backend/cuda/index.hpp"
+#include "sinew/backend/cuda/layers.hpp"
 #include "sinew/backend/cuda/optim.hpp"
 #include "sinew/backend/cuda/random.hpp"
 #include "sinew/backend/cuda/reduce.hpp"

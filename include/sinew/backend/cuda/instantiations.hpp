@@ -322,12 +322,56 @@ inline std::vector<Instantiation> scan_instantiations() {
   return out;
 }
 
+// The layer kernels of kernels/layers.cuh (backend/cuda/layers.hpp): <kernel><T> for float and
+// double (convolution, pooling and normalization are floating only, as the recurrent cells),
+// 64-bit indices throughout.
+inline constexpr const char* kLayerKernels[] = {
+    "im2col_cells",
+    "col2im_pixels",
+    "channel_fill",
+    "max_pool2d_cells",
+    "max_pool2d_backward_planes",
+    "avg_pool2d_cells",
+    "avg_pool2d_backward_pixels",
+    "adaptive_avg_pool2d_cells",
+    "adaptive_avg_pool2d_backward_pixels",
+    "adaptive_max_pool2d_cells",
+    "batch_norm_stats_channels",
+    "channel_affine_cells",
+    "batch_norm_backward_channels",
+    "row_normalize_rows",
+    "row_normalize_backward_rows",
+    "lstm_cell_forward_units",
+    "lstm_cell_backward_units",
+    "gru_cell_forward_units",
+    "gru_cell_backward_units",
+    "rnn_cell_forward_units",
+    "rnn_cell_backward_units",
+};
+
+inline std::vector<Instantiation> layer_instantiations() {
+  std::vector<Instantiation> out;
+  for (const char* kernel : kLayerKernels) {
+    for (DType t : {DType::Float32, DType::Float64}) {
+      Instantiation i;
+      i.family = kernel;
+      i.kernel = kernel;
+      i.name_expression = name_expression(kernel, {std::string(type_name(t))});
+      i.fragment = kLayers.source;
+      i.program_name = kLayers.program_name;
+      i.dtype = t;
+      out.push_back(std::move(i));
+    }
+  }
+  return out;
+}
+
 // Every instantiation of every kernel family.
 inline const std::vector<Instantiation>& instantiations() {
   static const std::vector<Instantiation> table = [] {
     std::vector<Instantiation> t = elementwise_instantiations();
     for (auto part : {reduction_instantiations(), optim_instantiations(), random_instantiations(),
-                      index_instantiations(), scan_instantiations()})
+                      index_instantiations(), scan_instantiations(), layer_instantiations()})
       t.insert(t.end(), part.begin(), part.end());
     return t;
   }();

@@ -55,6 +55,10 @@ inline constexpr char scan_source[] =
 #include "sinew/backend/cuda/kernels/scan.cuh"
     ;
 
+inline constexpr char layers_source[] =
+#include "sinew/backend/cuda/kernels/layers.cuh"
+    ;
+
 // A kernel family's fragment and its program name in NVRTC's diagnostics.
 struct Fragment {
   std::string_view source;
@@ -66,6 +70,7 @@ inline constexpr Fragment kOptim{optim_source, "optim.cu"};
 inline constexpr Fragment kRandom{random_source, "random.cu"};
 inline constexpr Fragment kIndex{index_source, "index.cu"};
 inline constexpr Fragment kScan{scan_source, "scan.cu"};
+inline constexpr Fragment kLayers{layers_source, "layers.cu"};
 
 // What NVRTC compiles for one kernel family: the enums, the prelude, the family's fragment.
 inline std::string program_source(std::string_view fragment) {
