@@ -90,9 +90,9 @@ TEST(CudaDevice, LayersWithOperandsOnTwoDevicesRaise) {
   const TF img = input({1, 2, 5, 5}, 1).detach().to(kCuda);
   const TF w = input({3, 2, 3, 3}, 2).detach();
   SINEW_EXPECT_ERROR((void)nn::functional::conv2d(img, w), "conv2d", "cuda:0", "cpu");
-  SINEW_EXPECT_ERROR((void)nn::functional::batch_norm(img, TF(), TF(), ones<float>({2}),
-                                                      zeros<float>({2}), true),
-                     "batch_norm", "cuda:0", "cpu");
+  SINEW_EXPECT_ERROR(
+      (void)nn::functional::batch_norm(img, TF(), TF(), ones<float>({2}), zeros<float>({2}), true),
+      "batch_norm", "cuda:0", "cpu");
 }
 
 TEST(CudaDevice, MemoryStatisticsFollowTheDevicesTensors) {

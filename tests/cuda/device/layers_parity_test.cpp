@@ -23,8 +23,8 @@ TEST(CudaLayers, Conv2dMatchesTheCpu) {
   // Stride, padding, dilation and two groups; with and without the bias.
   EXPECT_TRUE(same_on_cuda(
       [](const Fs& v) {
-        return conv2d(v[0], v[1], v[2], {.stride = {2, 1}, .padding = {1, 2}, .dilation = {1, 2},
-                                          .groups = 2});
+        return conv2d(v[0], v[1], v[2],
+                      {.stride = {2, 1}, .padding = {1, 2}, .dilation = {1, 2}, .groups = 2});
       },
       xwb, kLayerTol));
   EXPECT_TRUE(same_on_cuda(
@@ -51,8 +51,7 @@ TEST(CudaLayers, ConvTranspose2dAndConv1dMatchTheCpu) {
   const Fs xwb{input({2, 4, 3, 4}, 11), input({4, 3, 4, 4}, 12), input({3}, 13)};
   EXPECT_TRUE(same_on_cuda(
       [](const Fs& v) {
-        return conv_transpose2d(v[0], v[1], v[2],
-                                {.stride = 2, .padding = 1, .output_padding = 1});
+        return conv_transpose2d(v[0], v[1], v[2], {.stride = 2, .padding = 1, .output_padding = 1});
       },
       xwb, kLayerTol));
   const Fs grouped{input({1, 4, 3, 3}, 14), input({4, 1, 3, 3}, 15)};
@@ -72,8 +71,8 @@ TEST(CudaLayers, PoolingMatchesTheCpu) {
   const Fs x{input({2, 3, 7, 6}, 21)};
   // Max pooling: the indices must be the same too (the gradient goes where they point).
   EXPECT_TRUE(same_on_cuda([](const Fs& v) { return max_pool2d(v[0], 2); }, x));
-  EXPECT_TRUE(same_on_cuda(
-      [](const Fs& v) { return max_pool2d(v[0], 3, IntPair(2), 1, 1, true); }, x));
+  EXPECT_TRUE(
+      same_on_cuda([](const Fs& v) { return max_pool2d(v[0], 3, IntPair(2), 1, 1, true); }, x));
   EXPECT_TRUE(same_on_cuda([](const Fs& v) { return max_pool2d(v[0], 2, IntPair(1), 0, 2); }, x));
   EXPECT_TRUE(same_on_cuda(
       [](const Fs& v) { return max_pool2d_with_indices(v[0], 3, IntPair(2), 1).indices; }, x));
@@ -81,16 +80,16 @@ TEST(CudaLayers, PoolingMatchesTheCpu) {
   // Average pooling with and without the padding in the divisor, ceil mode, a divisor override.
   const Tolerance sums = reordered<float>();
   EXPECT_TRUE(same_on_cuda([](const Fs& v) { return avg_pool2d(v[0], 3, IntPair(2), 1); }, x));
-  EXPECT_TRUE(same_on_cuda(
-      [](const Fs& v) { return avg_pool2d(v[0], 3, IntPair(2), 1, true, false); }, x));
+  EXPECT_TRUE(
+      same_on_cuda([](const Fs& v) { return avg_pool2d(v[0], 3, IntPair(2), 1, true, false); }, x));
   EXPECT_TRUE(same_on_cuda(
       [](const Fs& v) { return avg_pool2d(v[0], 2, std::nullopt, 0, false, true, 3); }, x));
-  EXPECT_TRUE(same_on_cuda([](const Fs& v) { return avg_pool1d(v[0].flatten(2), 4, 3, 2); }, x,
-                           sums));
+  EXPECT_TRUE(
+      same_on_cuda([](const Fs& v) { return avg_pool1d(v[0].flatten(2), 4, 3, 2); }, x, sums));
   // Adaptive pooling down and up (overlapping bins).
   for (IntPair out : {IntPair(1), IntPair(3, 4), IntPair(5, 9)}) {
-    EXPECT_TRUE(same_on_cuda([out](const Fs& v) { return adaptive_avg_pool2d(v[0], out); }, x,
-                             sums))
+    EXPECT_TRUE(
+        same_on_cuda([out](const Fs& v) { return adaptive_avg_pool2d(v[0], out); }, x, sums))
         << out.h << "x" << out.w;
     EXPECT_TRUE(same_on_cuda([out](const Fs& v) { return adaptive_max_pool2d(v[0], out); }, x))
         << out.h << "x" << out.w;
@@ -123,15 +122,17 @@ TEST(CudaLayers, NormalizationMatchesTheCpu) {
   // BatchNorm1d's [N, C] input.
   const Fs flat{input({6, 3}, 34), input({3}, 35), input({3}, 36)};
   EXPECT_TRUE(same_on_cuda(
-      [](const Fs& v) { return batch_norm(v[0], TF(), TF(), v[1], v[2], true); }, flat,
-      kLayerTol));
+      [](const Fs& v) { return batch_norm(v[0], TF(), TF(), v[1], v[2], true); }, flat, kLayerTol));
   // Layer norm over the last two dims and group norm.
   const Fs ln{input({3, 4, 5}, 37), input({4, 5}, 38), input({4, 5}, 39)};
   EXPECT_TRUE(same_on_cuda(
-      [](const Fs& v) { return layer_norm(v[0], {4, 5}, v[1], v[2]); }, ln, kLayerTol));
+      [](const Fs& v) {
+        return layer_norm(v[0], {4, 5}, v[1], v[2]);
+      },
+      ln, kLayerTol));
   const Fs gn{input({2, 6, 3, 3}, 40), input({6}, 41), input({6}, 42)};
-  EXPECT_TRUE(same_on_cuda([](const Fs& v) { return group_norm(v[0], 3, v[1], v[2]); }, gn,
-                           kLayerTol));
+  EXPECT_TRUE(
+      same_on_cuda([](const Fs& v) { return group_norm(v[0], 3, v[1], v[2]); }, gn, kLayerTol));
 }
 
 // A recurrent layer's output and the gradients of its parameters and input, on both devices: make()
@@ -152,8 +153,7 @@ void expect_same_recurrent(Make make, const char* what) {
   const TF w = rand<float>(y_cpu.shape(), g);
   (y_cpu * w).sum().backward();
   (y_cuda * w.to(kCuda)).sum().backward();
-  EXPECT_TRUE(same_values<float>(x_cpu.grad(), x_cuda.grad(), kLayerTol, "input gradient"))
-      << what;
+  EXPECT_TRUE(same_values<float>(x_cpu.grad(), x_cuda.grad(), kLayerTol, "input gradient")) << what;
   const auto pc = cpu_layer.parameters(), pd = cuda_layer.parameters();
   ASSERT_EQ(pc.size(), pd.size());
   for (size_t i = 0; i < pc.size(); ++i)
@@ -242,10 +242,12 @@ void expect_same_training(const std::string& name, Opt make_opt, const char* wha
 TEST(CudaTraining, FiveStepsOfTheWorkloadsMatchTheCpu) {
   SINEW_NEEDS_CUDA();
   using P = std::vector<TF>;
-  expect_same_training("mlp", [](P p) { return optim::Adam(p, {.lr = 1e-3}); }, "W1");
+  expect_same_training(
+      "mlp", [](P p) { return optim::Adam(p, {.lr = 1e-3}); }, "W1");
   expect_same_training(
       "cnn", [](P p) { return optim::SGD(p, {.lr = 0.01, .momentum = 0.9}); }, "W2");
-  expect_same_training("lstm", [](P p) { return optim::Adam(p, {.lr = 1e-3}); }, "W3");
+  expect_same_training(
+      "lstm", [](P p) { return optim::Adam(p, {.lr = 1e-3}); }, "W3");
   // W4 with SGD: the bias of the Linear before BatchNorm1d has a gradient that is zero in exact
   // arithmetic, and Adam would turn its rounding noise (different on each device) into steps of
   // +-lr.

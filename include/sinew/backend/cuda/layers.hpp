@@ -67,8 +67,8 @@ KernelLaunch blocks_launch(const Device& device, const char* kernel, int64_t blo
   const PlanOptions o = plan_options(device.index());
   const int block = std::clamp(o.block / 32 * 32, 32, 1024);
   const auto grid = static_cast<uint32_t>(std::clamp<int64_t>(blocks, 1, o.max_blocks));
-  return kernel_launch(device, kLayers, kernel_name<T>(kernel), grid,
-                       static_cast<uint32_t>(block), 33 * sizeof(double));
+  return kernel_launch(device, kLayers, kernel_name<T>(kernel), grid, static_cast<uint32_t>(block),
+                       33 * sizeof(double));
 }
 
 // The sizes of one convolution's GEMMs: per group, the weight is [og, k] and the columns
@@ -87,17 +87,17 @@ struct ConvSizes {
 template <class T>
 Tensor<T> columns(const Tensor<T>& image, const ConvGeometry& g, bool transposed) {
   const ConvSizes z(g);
-  Tensor<T> col = empty<T>(transposed ? Shape{z.rows, g.batch, z.cells}
-                                      : Shape{g.batch, z.rows, z.cells},
-                           image.device());
+  Tensor<T> col =
+      empty<T>(transposed ? Shape{z.rows, g.batch, z.cells} : Shape{g.batch, z.rows, z.cells},
+               image.device());
   const int64_t n = g.batch * z.rows * z.cells;
   if (n == 0) return col;
   const int64_t batch_stride = transposed ? z.cells : z.rows * z.cells;
   const int64_t row_stride = transposed ? g.batch * z.cells : z.cells;
   const T* in = image.data_ptr();
   T* out = col.data_ptr();
-  launch(items_launch<T>(image.device(), "im2col_cells", n), SINEW_CUDA_HOST_KERNEL(im2col_cells<T>),
-         in, out, g, batch_stride, row_stride, n);
+  launch(items_launch<T>(image.device(), "im2col_cells", n),
+         SINEW_CUDA_HOST_KERNEL(im2col_cells<T>), in, out, g, batch_stride, row_stride, n);
   return col;
 }
 

@@ -224,8 +224,18 @@ __global__ void avg_pool2d_cells(const T* x, T* y, dev::Pool2dParams p, bool cou
   }
 }
 
+// The extent along one axis of avg_pool2d's window o that enters its divisor: the window clipped
+// at in + pad (count_include_pad), or to the plane. The divisor is the product of the two axes'.
+__device__ __forceinline__ int64_t avg_extent(int64_t o, int64_t stride, int64_t pad,
+                                              int64_t kernel, int64_t in, bool count_include_pad) {
+  const int64_t start = o * stride - pad;
+  const int64_t end = dev::min64(start + kernel, in + pad);
+  return count_include_pad ? end - start : dev::min64(end, in) - dev::max64(start, 0);
+}
+
 // avg_pool2d's adjoint, one thread per input pixel: the sum of g / divisor over the windows that
-// hold it, in output order (the CPU's order of additions).
+// hold it (every window of the ranges below does), in output order (the CPU's order of
+// additions).
 template <class T>
 __global__ void avg_pool2d_backward_pixels(const T* g, T* gx, dev::Pool2dParams p,
                                            bool count_include_pad, int64_t divisor_override,
@@ -241,10 +251,14 @@ __global__ void avg_pool2d_backward_pixels(const T* g, T* gx, dev::Pool2dParams 
     const T* gq = g + q * out_plane;
     T acc = 0;
     for (int64_t oh = oh0; oh < oh1; ++oh) {
+      const int64_t eh =
+          avg_extent(oh, p.stride_h, p.pad_h, p.kernel_h, p.in_h, count_include_pad);
       for (int64_t ow = ow0; ow < ow1; ++ow) {
-        const AvgWindow a = avg_window(p, oh, ow, count_include_pad, divisor_override);
-        if (h < a.h0 || h >= a.h1 || w < a.w0 || w >= a.w1) continue;
-        acc += gq[oh * p.out_w + ow] / T(a.divisor);
+        const int64_t divisor =
+            divisor_override > 0
+                ? divisor_override
+                : eh * avg_extent(ow, p.stride_w, p.pad_w, p.kernel_w, p.in_w, count_include_pad);
+        acc += gq[oh * p.out_w + ow] / T(divisor);
       }
     }
     gx[e] = acc;
