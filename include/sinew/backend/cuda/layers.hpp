@@ -59,6 +59,21 @@ KernelLaunch items_launch(const Device& device, const char* kernel, int64_t n) {
                        static_cast<uint32_t>(o.block));
 }
 
+// Launches kernel<T> (host: its host instantiation) over n items of device with the arguments
+// args..., then n; nothing for n == 0.
+template <class T, class HostKernel, class... A>
+void launch_items(const Device& device, const char* kernel, HostKernel host, int64_t n,
+                  const A&... args) {
+  if (n == 0) return;
+  launch(items_launch<T>(device, kernel, n), host, args..., n);
+}
+
+// A read-only operand's first element, as the kernels' const T* parameters take it.
+template <class T>
+const T* in(const Tensor<T>& t) {
+  return t.data_ptr();
+}
+
 // A launch of kernel<T> with one block per channel or row (blocks loop when there are more than
 // the grid cap), a whole number of warps per block and dev::block_sum_all's 33 doubles of shared
 // memory.
@@ -202,83 +217,59 @@ void conv_weight(const Tensor<T>& image, const Tensor<T>& grid, const Tensor<T>&
 template <class T>
 void max_pool2d(const Tensor<T>& x, const Pool2dParams& p, const Tensor<T>& y,
                 const Tensor<int64_t>& idx) {
-  const int64_t n = y.numel();
-  if (n == 0) return;
-  const T* in = x.data_ptr();
-  T* out = y.data_ptr();
-  int64_t* at = idx.data_ptr();
-  launch(detail_layers::items_launch<T>(x.device(), "max_pool2d_cells", n),
-         SINEW_CUDA_HOST_KERNEL(max_pool2d_cells<T>), in, out, at, p, n);
+  detail_layers::launch_items<T>(x.device(), "max_pool2d_cells",
+                                 SINEW_CUDA_HOST_KERNEL(max_pool2d_cells<T>), y.numel(),
+                                 detail_layers::in(x), y.data_ptr(), idx.data_ptr(), p);
 }
 
 // gx = 0, then g added at idx per plane (max and adaptive max pooling).
 template <class T>
 void max_pool2d_backward(const Tensor<T>& g, const Tensor<int64_t>& idx, const Pool2dParams& p,
                          const Tensor<T>& gx) {
-  if (p.planes == 0 || gx.numel() == 0) return;
-  const T* gd = g.data_ptr();
-  const int64_t* id = idx.data_ptr();
-  T* out = gx.data_ptr();
-  const int64_t in_plane = p.in_h * p.in_w, out_plane = p.out_h * p.out_w;
-  launch(detail_layers::items_launch<T>(g.device(), "max_pool2d_backward_planes", p.planes),
-         SINEW_CUDA_HOST_KERNEL(max_pool2d_backward_planes<T>), gd, id, out, in_plane, out_plane,
-         p.planes);
+  if (gx.numel() == 0) return;
+  detail_layers::launch_items<T>(g.device(), "max_pool2d_backward_planes",
+                                 SINEW_CUDA_HOST_KERNEL(max_pool2d_backward_planes<T>), p.planes,
+                                 detail_layers::in(g), detail_layers::in(idx), gx.data_ptr(),
+                                 p.in_h * p.in_w, p.out_h * p.out_w);
 }
 
 template <class T>
 void avg_pool2d(const Tensor<T>& x, const Pool2dParams& p, bool count_include_pad,
                 int64_t divisor_override, const Tensor<T>& y) {
-  const int64_t n = y.numel();
-  if (n == 0) return;
-  const T* in = x.data_ptr();
-  T* out = y.data_ptr();
-  launch(detail_layers::items_launch<T>(x.device(), "avg_pool2d_cells", n),
-         SINEW_CUDA_HOST_KERNEL(avg_pool2d_cells<T>), in, out, p, count_include_pad,
-         divisor_override, n);
+  detail_layers::launch_items<T>(
+      x.device(), "avg_pool2d_cells", SINEW_CUDA_HOST_KERNEL(avg_pool2d_cells<T>), y.numel(),
+      detail_layers::in(x), y.data_ptr(), p, count_include_pad, divisor_override);
 }
 
 template <class T>
 void avg_pool2d_backward(const Tensor<T>& g, const Pool2dParams& p, bool count_include_pad,
                          int64_t divisor_override, const Tensor<T>& gx) {
-  const int64_t n = gx.numel();
-  if (n == 0) return;
-  const T* gd = g.data_ptr();
-  T* out = gx.data_ptr();
-  launch(detail_layers::items_launch<T>(g.device(), "avg_pool2d_backward_pixels", n),
-         SINEW_CUDA_HOST_KERNEL(avg_pool2d_backward_pixels<T>), gd, out, p, count_include_pad,
-         divisor_override, n);
+  detail_layers::launch_items<T>(g.device(), "avg_pool2d_backward_pixels",
+                                 SINEW_CUDA_HOST_KERNEL(avg_pool2d_backward_pixels<T>), gx.numel(),
+                                 detail_layers::in(g), gx.data_ptr(), p, count_include_pad,
+                                 divisor_override);
 }
 
 template <class T>
 void adaptive_avg_pool2d(const Tensor<T>& x, const Pool2dParams& p, const Tensor<T>& y) {
-  const int64_t n = y.numel();
-  if (n == 0) return;
-  const T* in = x.data_ptr();
-  T* out = y.data_ptr();
-  launch(detail_layers::items_launch<T>(x.device(), "adaptive_avg_pool2d_cells", n),
-         SINEW_CUDA_HOST_KERNEL(adaptive_avg_pool2d_cells<T>), in, out, p, n);
+  detail_layers::launch_items<T>(x.device(), "adaptive_avg_pool2d_cells",
+                                 SINEW_CUDA_HOST_KERNEL(adaptive_avg_pool2d_cells<T>), y.numel(),
+                                 detail_layers::in(x), y.data_ptr(), p);
 }
 
 template <class T>
 void adaptive_avg_pool2d_backward(const Tensor<T>& g, const Pool2dParams& p, const Tensor<T>& gx) {
-  const int64_t n = gx.numel();
-  if (n == 0) return;
-  const T* gd = g.data_ptr();
-  T* out = gx.data_ptr();
-  launch(detail_layers::items_launch<T>(g.device(), "adaptive_avg_pool2d_backward_pixels", n),
-         SINEW_CUDA_HOST_KERNEL(adaptive_avg_pool2d_backward_pixels<T>), gd, out, p, n);
+  detail_layers::launch_items<T>(g.device(), "adaptive_avg_pool2d_backward_pixels",
+                                 SINEW_CUDA_HOST_KERNEL(adaptive_avg_pool2d_backward_pixels<T>),
+                                 gx.numel(), detail_layers::in(g), gx.data_ptr(), p);
 }
 
 template <class T>
 void adaptive_max_pool2d(const Tensor<T>& x, const Pool2dParams& p, const Tensor<T>& y,
                          const Tensor<int64_t>& idx) {
-  const int64_t n = y.numel();
-  if (n == 0) return;
-  const T* in = x.data_ptr();
-  T* out = y.data_ptr();
-  int64_t* at = idx.data_ptr();
-  launch(detail_layers::items_launch<T>(x.device(), "adaptive_max_pool2d_cells", n),
-         SINEW_CUDA_HOST_KERNEL(adaptive_max_pool2d_cells<T>), in, out, at, p, n);
+  detail_layers::launch_items<T>(x.device(), "adaptive_max_pool2d_cells",
+                                 SINEW_CUDA_HOST_KERNEL(adaptive_max_pool2d_cells<T>), y.numel(),
+                                 detail_layers::in(x), y.data_ptr(), idx.data_ptr(), p);
 }
 
 // ---- normalization -----------------------------------------------------------------------------

@@ -58,6 +58,24 @@ __device__ __forceinline__ double block_sum_all(double v, double* scratch) {
   return scratch[32];
 }
 
+// The max of plane[h * width + w] over h in [h0, h1) step dh, w in [w0, w1) step dw, into best
+// and its position into at (both hold the start value): NaN wins and the first maximum is kept,
+// as the CPU's scan.
+template <class T>
+__device__ __forceinline__ void window_max(const T* plane, int64_t width, int64_t h0, int64_t h1,
+                                           int64_t dh, int64_t w0, int64_t w1, int64_t dw, T& best,
+                                           int64_t& at) {
+  for (int64_t h = h0; h < h1; h += dh) {
+    for (int64_t w = w0; w < w1; w += dw) {
+      const T v = plane[h * width + w];
+      if (v > best || v != v) {
+        best = v;
+        at = h * width + w;
+      }
+    }
+  }
+}
+
 __device__ __forceinline__ float logistic(float x) { return 1.0f / (1.0f + m_exp(-x)); }
 __device__ __forceinline__ double logistic(double x) { return 1.0 / (1.0 + m_exp(-x)); }
 
@@ -152,15 +170,7 @@ __global__ void max_pool2d_cells(const T* x, T* y, int64_t* idx, dev::Pool2dPara
     while (w0 < 0) w0 += p.dilation_w;
     T best = -dev::max_finite(T(0)) * T(2);  // -inf
     int64_t at = (h0 < p.in_h && w0 < p.in_w) ? h0 * p.in_w + w0 : 0;
-    for (int64_t h = h0; h < h1; h += p.dilation_h) {
-      for (int64_t w = w0; w < w1; w += p.dilation_w) {
-        const T v = in[h * p.in_w + w];
-        if (v > best || v != v) {
-          best = v;
-          at = h * p.in_w + w;
-        }
-      }
-    }
+    dev::window_max(in, p.in_w, h0, h1, p.dilation_h, w0, w1, p.dilation_w, best, at);
     y[e] = best;
     idx[e] = at;
   }
@@ -326,15 +336,7 @@ __global__ void adaptive_max_pool2d_cells(const T* x, T* y, int64_t* idx, dev::P
     const T* in = x + q * in_plane;
     T best = in[h0 * p.in_w + w0];
     int64_t at = h0 * p.in_w + w0;
-    for (int64_t h = h0; h < h1; ++h) {
-      for (int64_t w = w0; w < w1; ++w) {
-        const T v = in[h * p.in_w + w];
-        if (v > best || v != v) {
-          best = v;
-          at = h * p.in_w + w;
-        }
-      }
-    }
+    dev::window_max(in, p.in_w, h0, h1, int64_t(1), w0, w1, int64_t(1), best, at);
     y[e] = best;
     idx[e] = at;
   }
