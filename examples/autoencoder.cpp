@@ -9,7 +9,7 @@
 //   history.csv          train and test MSE per epoch, and the epoch's seconds
 //
 //   autoencoder [--epochs N] [--batch-size N] [--lr X] [--threads N] [--seed N] [--limit N]
-//               [--data DIR] [--out DIR] [--quiet]
+//               [--data DIR] [--out DIR] [--quiet] [--device cpu|cuda|cuda:N]
 //
 // The data: the four IDX files (gzip'd or not) in --data, images scaled to [0, 1] and not
 // normalized (the sigmoid's range). Debian's package dataset-fashion-mnist installs Fashion-MNIST
@@ -79,7 +79,9 @@ double train_epoch(nn::Sequential& net, Loader& loader, optim::Adam& opt, const 
   train::RunningMean mse;
   train::ProgressBar bar(loader.size(),
                          {.silent = quiet, .label = label, .batch_size = batch_size});
-  for (auto& [images, labels] : loader) {
+  const Device device = nn::module_device(net);
+  for (auto& [host_images, labels] : loader) {
+    const Tensor<float> images = host_images.to(device);
     opt.zero_grad();
     Tensor<float> loss = nn::F::mse_loss(net(images), images);
     loss.backward();
@@ -96,8 +98,10 @@ double test_mse(nn::Sequential& net, const Tensor<float>& images) {
   net.eval();
   NoGradGuard no_grad;
   train::RunningMean mse;
+  const Device device = nn::module_device(net);
   for (int64_t at = 0; at < images.size(0); at += 1000) {
-    const Tensor<float> x = images.narrow(0, at, std::min<int64_t>(1000, images.size(0) - at));
+    const Tensor<float> x =
+        images.narrow(0, at, std::min<int64_t>(1000, images.size(0) - at)).to(device);
     mse.add(nn::F::mse_loss(net(x), x).item(), static_cast<double>(x.size(0)));
   }
   return mse.mean();
@@ -113,13 +117,14 @@ std::string reconstructions_png(nn::Sequential& net, const Tensor<float>& images
   for (int64_t r = 0; r < rows; ++r) {
     const Tensor<float> x = images.narrow(0, r * columns, columns);
     grid.push_back(x);
-    grid.push_back(net(x));
+    grid.push_back(net(x.to(nn::module_device(net))).cpu());
   }
   return train::image_grid_png(cat(grid, 0), columns, 2, 2);
 }
 
 int run(const Options& o) {
   set_num_threads(o.threads);
+  const Device device = examples::select_device(o.device);
 
   // ---- data
   const data::MNIST train_full(o.data);
@@ -140,13 +145,14 @@ int run(const Options& o) {
   // ---- model and optimizer
   manual_seed(o.seed);
   nn::Sequential net = make_autoencoder(train_images.mean().item());
+  net.to(device);  // the helpers above move each batch to the model's device
   optim::Adam opt(net.parameters(), optim::AdamOptions{.lr = o.lr});
   const nn::ModelSummary summary = nn::summary(net, {1, 1, 28, 28});
 
   std::printf("%lld training images, %lld test images, from %s\n", static_cast<long long>(n_train),
               static_cast<long long>(test_set.size()), o.data.c_str());
-  std::printf("Adam lr %g, batch %lld, epochs %d, threads %d\n", o.lr,
-              static_cast<long long>(o.batch_size), o.epochs, o.threads);
+  std::printf("Adam lr %g, batch %lld, epochs %d, threads %d, device %s\n", o.lr,
+              static_cast<long long>(o.batch_size), o.epochs, o.threads, device.str().c_str());
   std::cout << summary << std::flush;
 
   // ---- training

@@ -3,11 +3,13 @@
 // a deliberate surrogate (gradcheck says so), used to fit a sign pattern by gradient descent.
 // Exits non-zero when a check that should pass fails.
 //
-//   custom_function [--steps N] [--lr X]
+//   custom_function [--steps N] [--lr X] [--device cpu|cuda|cuda:N]
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
+#include <string>
 #include <vector>
 
 #include <sinew/sinew.hpp>
@@ -56,6 +58,7 @@ struct BinarizeSTE : sinew::autograd::Function<BinarizeSTE> {
 struct Options {
   int steps = 50;
   double lr = 0.1;
+  std::string device = "cpu";
 };
 
 Options parse(int argc, char** argv) {
@@ -66,22 +69,24 @@ Options parse(int argc, char** argv) {
       o.steps = std::atoi(argv[++i]);
     } else if (!std::strcmp(argv[i], "--lr") && has_value) {
       o.lr = std::atof(argv[++i]);
+    } else if (!std::strcmp(argv[i], "--device") && has_value) {
+      o.device = argv[++i];
     } else {
-      std::printf("usage: custom_function [--steps N (50)] [--lr X (0.1)]\n");
+      std::printf(
+          "usage: custom_function [--steps N (50)] [--lr X (0.1)] [--device cpu|cuda|cuda:N]\n");
       std::exit(std::strcmp(argv[i], "--help") == 0 ? 0 : 2);
     }
   }
   return o;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  Options opt = parse(argc, argv);
+int run(const Options& opt) {
+  // A bad --device string, or a CUDA device that cannot be used, raises sinew::Error here.
+  const sinew::Device device = sinew::Device::parse(opt.device);
   bool ok = true;
 
   // 1. Exp: values, gradient, and both checks in double precision.
-  Tensor<double> x = sinew::from_vector<double>({-1.0, 0.0, 0.5, 2.0}).requires_grad_();
+  Tensor<double> x = sinew::from_vector<double>({-1.0, 0.0, 0.5, 2.0}).to(device).requires_grad_();
   Tensor<double> y = Exp::apply(x);
   y.sum().backward();
   std::printf("Exp: y = ");
@@ -100,7 +105,7 @@ int main(int argc, char** argv) {
   ok = ok && first && second;
 
   // 2. BinarizeSTE: gradcheck must report the surrogate gradient as a mismatch.
-  Tensor<double> z = sinew::from_vector<double>({-0.7, 0.3, 1.6}).requires_grad_();
+  Tensor<double> z = sinew::from_vector<double>({-0.7, 0.3, 1.6}).to(device).requires_grad_();
   auto ste = sinew::autograd::gradcheck(
       [](const std::vector<Tensor<double>>& in) { return BinarizeSTE::apply(in[0], 1.0); }, {z});
   std::printf("BinarizeSTE: gradcheck %s (expected: the surrogate is not sign's derivative)\n",
@@ -110,8 +115,8 @@ int main(int argc, char** argv) {
   // 3. Fit real-valued weights w so that sign(w) matches a target pattern, in float.
   std::vector<float> target = {1, -1, -1, 1, 1, -1};
   sinew::manual_seed(0);
-  Tensor<float> w = (sinew::randn<float>({6}) * 0.1f).detach().requires_grad_();
-  Tensor<float> t = sinew::from_vector<float>(target);
+  Tensor<float> w = (sinew::randn<float>({6}, device) * 0.1f).detach().requires_grad_();
+  Tensor<float> t = sinew::from_vector<float>(target).to(device);
   float loss_value = 0;
   for (int step = 0; step <= opt.steps; ++step) {
     Tensor<float> loss = ((BinarizeSTE::apply(w, 1.0) - t).pow(2.0)).mean();
@@ -132,4 +137,16 @@ int main(int argc, char** argv) {
 
   std::printf("%s\n", ok ? "all checks passed" : "some check FAILED");
   return ok ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options opt = parse(argc, argv);
+  try {
+    return run(opt);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "custom_function: %s\n", e.what());
+    return 1;
+  }
 }

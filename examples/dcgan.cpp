@@ -13,7 +13,7 @@
 //   history.csv                 the losses, probabilities and seconds per epoch
 //
 //   dcgan [--epochs N] [--batch-size N] [--lr X] [--latent N] [--width N] [--threads N]
-//         [--seed N] [--limit N] [--data DIR] [--out DIR] [--quiet]
+//         [--seed N] [--limit N] [--data DIR] [--out DIR] [--quiet] [--device cpu|cuda|cuda:N]
 //
 // The data: the training IDX files (gzip'd or not) in --data, images scaled to [-1, 1] (tanh's
 // range). The default folder is Fashion-MNIST's from Debian's package dataset-fashion-mnist,
@@ -116,11 +116,13 @@ EpochResult train_epoch(nn::Sequential& g, nn::Sequential& d, optim::Adam& opt_g
   train::ProgressBar bar(loader.size(),
                          {.silent = quiet, .label = label, .batch_size = batch_size});
   bool finite = true;
+  const Device device = nn::module_device(g);
   for (auto& [images, labels] : loader) {
     const int64_t n = images.size(0);
-    const Tensor<float> real = images * 2.0f - 1.0f;
-    const Tensor<float> ones = full<float>({n, 1}, 1.0), zeros = full<float>({n, 1}, 0.0);
-    const Tensor<float> fake = g(randn<float>({n, latent}));
+    const Tensor<float> real = images.to(device) * 2.0f - 1.0f;
+    const Tensor<float> ones = full<float>({n, 1}, 1.0, device);
+    const Tensor<float> zeros = full<float>({n, 1}, 0.0, device);
+    const Tensor<float> fake = g(randn<float>({n, latent}, device));
 
     // The discriminator: real images as 1, generated ones as 0 (detached: G is not trained here).
     opt_d.zero_grad();
@@ -162,6 +164,7 @@ Tensor<float> samples(nn::Sequential& g, const Tensor<float>& z) {
 
 int run(const Options& o) {
   set_num_threads(o.threads);
+  const Device device = examples::select_device(o.device);
 
   // ---- data
   const data::MNIST train_full(o.data);
@@ -182,20 +185,22 @@ int run(const Options& o) {
   nn::Sequential d = make_discriminator(o.width);
   dcgan_init(g);
   dcgan_init(d);
+  g.to(device);
+  d.to(device);
   const optim::AdamOptions adam{.lr = o.lr, .betas = {0.5, 0.999}};
   optim::Adam opt_g(g.parameters(), adam), opt_d(d.parameters(), adam);
   // The latent vectors of the sample grids, from a generator of their own, so that they do not
   // depend on the training's draws.
   Generator sample_gen(o.seed + 1);
-  const Tensor<float> fixed_z = randn<float>({64, o.latent}, sample_gen);
+  const Tensor<float> fixed_z = randn<float>({64, o.latent}, sample_gen, device);
   const Tensor<float> untrained = samples(g, fixed_z);
 
   std::printf("%lld training images from %s\n", static_cast<long long>(n_train), o.data.c_str());
   std::printf(
       "Adam lr %g betas (0.5, 0.999), batch %lld, latent %lld, width %lld, epochs %d, "
-      "threads %d\n",
+      "threads %d, device %s\n",
       o.lr, static_cast<long long>(o.batch_size), static_cast<long long>(o.latent),
-      static_cast<long long>(o.width), o.epochs, o.threads);
+      static_cast<long long>(o.width), o.epochs, o.threads, device.str().c_str());
   std::cout << "generator\n"
             << nn::summary(g, {1, o.latent}) << "discriminator\n"
             << nn::summary(d, {1, 1, 28, 28}) << std::flush;

@@ -21,6 +21,8 @@
 #include <sinew/sinew.hpp>
 #include <sinew/train.hpp>
 
+#include "example_main.hpp"
+
 namespace sinew::examples {
 
 // MNIST in Sinew's development tree: the repository's sibling folder, seen from the working
@@ -44,6 +46,7 @@ struct CommonOptions {
   uint64_t seed = 42;
   int64_t limit = 0;  // 0: all training images
   bool quiet = false;
+  std::string device = "cpu";  // --device: cpu, cuda or cuda:N
 };
 
 // What --help says of each common option, per program.
@@ -72,7 +75,8 @@ inline void show_default(CLI::Option* option, const std::string& text) {
 }
 }  // namespace detail
 
-// --epochs, --batch-size, --lr, --threads, --seed, --limit, --data, --out and --quiet, into `o`.
+// --epochs, --batch-size, --lr, --threads, --seed, --limit, --data, --out, --quiet and --device,
+// into `o`.
 inline void add_common_options(CLI::App& app, CommonOptions& o, const OptionHelp& help) {
   app.add_option("--epochs", o.epochs, help.epochs)
       ->check(CLI::Range(1, 100000))
@@ -92,6 +96,7 @@ inline void add_common_options(CLI::App& app, CommonOptions& o, const OptionHelp
   detail::show_default(app.add_option("--data", o.data, help.data), help.data_default);
   app.add_option("--out", o.out, help.out)->capture_default_str();
   app.add_flag("--quiet", o.quiet, "no progress bar");
+  add_device_option(app, o.device);
 }
 
 // --data's default text where it is looked up with find_mnist_folder().
@@ -138,17 +143,6 @@ inline bool check_fashion_mnist_folder(const char* program, const std::string& f
                "dataset-fashion-mnist), or give the folder of %s with --data.\n",
                program, folder.c_str(), files);
   return false;
-}
-
-// fn()'s exit status, or 1 after `program: <what>` on stderr when it throws.
-template <class Fn>
-int run_main(const char* program, Fn&& fn) {
-  try {
-    return std::forward<Fn>(fn)();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", program, e.what());
-    return 1;
-  }
 }
 
 // --limit applied to a training set of `size` images.
@@ -223,7 +217,8 @@ struct Evaluation {
 };
 
 // Cross-entropy, accuracy (each averaged over the images) and the confusion matrix of `net` on
-// the (image, label) batches of `loader`, in eval mode and without recording a graph.
+// the (image, label) batches of `loader`, in eval mode and without recording a graph; the batches
+// go to the device of the model's parameters.
 template <class Loader>
 Evaluation evaluate_classifier(nn::Module& net, Loader& loader,
                                const std::vector<std::string>& classes) {
@@ -231,7 +226,10 @@ Evaluation evaluate_classifier(nn::Module& net, Loader& loader,
   NoGradGuard no_grad;
   train::RunningMean loss, accuracy;
   Evaluation e{{}, train::ConfusionMatrix(static_cast<int64_t>(classes.size()), classes)};
-  for (auto& [images, labels] : loader) {
+  const Device device = nn::module_device(net);
+  for (auto& [host_images, host_labels] : loader) {
+    const Tensor<float> images = host_images.to(device);
+    const Tensor<int64_t> labels = host_labels.to(device);
     Tensor<float> logits = net(images);
     const auto n = static_cast<double>(labels.size(0));
     loss.add(nn::F::cross_entropy(logits, labels).item(), n);

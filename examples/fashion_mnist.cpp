@@ -11,7 +11,7 @@
 //
 //   fashion_mnist [--model cnn|mlp|lstm|bncnn] [--epochs N] [--batch-size N] [--lr X]
 //                 [--threads N] [--augment] [--workers N] [--seed N] [--limit N]
-//                 [--data DIR] [--out DIR] [--resume] [--quiet]
+//                 [--data DIR] [--out DIR] [--resume] [--quiet] [--device cpu|cuda|cuda:N]
 //
 // The data: the four IDX files (gzip'd or not) in --data; Debian's package dataset-fashion-mnist
 // installs them in /usr/share/datasets/fashion-mnist. Images are scaled to [0, 1] and normalized
@@ -25,6 +25,9 @@
 // started with (the model, batch size, learning rate, augmentation, seed and --limit must match;
 // threads and workers may differ): the weights it ends with are bit for bit those of a run that
 // was never interrupted.
+//
+// --device cuda trains on the GPU (a build with the CUDA backend, Sinew::cuda): the model is moved
+// there once, and each batch as it comes from the DataLoader.
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -115,12 +118,14 @@ using EpochResult = examples::LossAccuracy;
 
 template <class Loader>
 EpochResult train_epoch(nn::Sequential& net, Loader& loader, optim::Optimizer& opt,
-                        const std::string& label, int64_t batch_size, bool quiet) {
+                        const std::string& label, int64_t batch_size, bool quiet, Device device) {
   net.train();
   train::RunningMean loss, accuracy;
   train::ProgressBar bar(loader.size(),
                          {.silent = quiet, .label = label, .batch_size = batch_size});
-  for (auto& [images, labels] : loader) {
+  for (auto& [host_images, host_labels] : loader) {
+    const Tensor<float> images = host_images.to(device);
+    const Tensor<int64_t> labels = host_labels.to(device);
     opt.zero_grad();
     Tensor<float> logits = net(normalize(images));
     Tensor<float> l = nn::F::cross_entropy(logits, labels);
@@ -150,8 +155,10 @@ Evaluation evaluate(nn::Sequential& net, Loader& loader, const std::vector<std::
   NoGradGuard no_grad;
   train::RunningMean loss;
   Evaluation e{{}, train::ConfusionMatrix(static_cast<int64_t>(classes.size()), classes), {}};
-  for (auto& [images, labels] : loader) {
-    Tensor<float> logits = net(normalize(images));
+  const Device device = nn::module_device(net);
+  for (auto& [images, host_labels] : loader) {  // images stay on the host for the report
+    const Tensor<int64_t> labels = host_labels.to(device);
+    Tensor<float> logits = net(normalize(images.to(device)));
     loss.add(nn::F::cross_entropy(logits, labels).item(), static_cast<double>(labels.size(0)));
     e.confusion.update(logits, labels);
     const std::vector<int64_t> predicted = logits.argmax(1).to_vector();
@@ -183,6 +190,7 @@ int run(const Options& o) {
   const double lr = o.lr > 0 ? o.lr : default_lr(o.model);
   const int64_t workers = o.workers.value_or(o.augment ? 1 : 0);
   set_num_threads(o.threads);
+  const Device device = examples::select_device(o.device);
 
   // ---- data
   const data::FashionMNIST train_full(o.data);
@@ -208,6 +216,7 @@ int run(const Options& o) {
   // ---- model and optimizer
   manual_seed(o.seed);
   nn::Sequential net = make_model(o.model);
+  net.to(device);
   std::unique_ptr<optim::OptimizerT<float>> opt = make_optimizer(net, o.model, lr);
   const std::string optimizer =
       uses_sgd(o.model) ? "SGD lr " + fixed(lr, 4) + ", momentum 0.9" : "Adam lr " + fixed(lr, 4);
@@ -221,9 +230,9 @@ int run(const Options& o) {
   std::printf("Fashion-MNIST: %lld training images, %lld test images, from %s\n",
               static_cast<long long>(n_train), static_cast<long long>(test_set.size()),
               o.data.c_str());
-  std::printf("model %s, %s, batch %lld, epochs %d, threads %d%s\n", o.model.c_str(),
+  std::printf("model %s, %s, batch %lld, epochs %d, threads %d, device %s%s\n", o.model.c_str(),
               optimizer.c_str(), static_cast<long long>(batch_size), o.epochs, o.threads,
-              o.augment ? ", augmented" : "");
+              device.str().c_str(), o.augment ? ", augmented" : "");
   std::cout << summary << std::flush;
 
   // ---- training
@@ -261,7 +270,7 @@ int run(const Options& o) {
     const auto start = std::chrono::steady_clock::now();
     train_loader.set_epoch(epoch - 1);  // the order depends only on the seed and the epoch
     const std::string label = examples::epoch_label(epoch, o.epochs);
-    const EpochResult tr = train_epoch(net, train_loader, *opt, label, batch_size, o.quiet);
+    const EpochResult tr = train_epoch(net, train_loader, *opt, label, batch_size, o.quiet, device);
     test = evaluate(net, test_loader, classes, 36);
     const double seconds = examples::seconds_since(start);
     total_seconds += seconds;
@@ -302,6 +311,7 @@ int run(const Options& o) {
       {"augmentation", o.augment ? "RandomCrop(28, 2), RandomHorizontalFlip" : "none"},
       {"DataLoader workers", std::to_string(workers)},
       {"threads", std::to_string(o.threads)},
+      {"device", device.str()},
       {"seed", std::to_string(o.seed)},
       {"training images", std::to_string(n_train)},
       {"test images", std::to_string(test_set.size())},

@@ -2,33 +2,33 @@
 // y = a sin(b x) + c to 64 noisy samples, printing the loss at each iteration. Exits 0 when the
 // fitted parameters are close to the true ones.
 //
-//   lbfgs_regression [--iterations N] [--seed N]
+//   lbfgs_regression [--iterations N] [--seed N] [--device cpu|cuda|cuda:N]
 #include <cmath>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 #include <sinew/sinew.hpp>
 
+#include "example_main.hpp"
+
 using namespace sinew;
 
-int main(int argc, char** argv) {
-  int iterations = 50;
-  uint64_t seed = 0;
-  CLI::App app{"Fits y = a sin(b x) + c with L-BFGS (strong-Wolfe line search)."};
-  app.add_option("--iterations", iterations, "L-BFGS iterations at most")->capture_default_str();
-  app.add_option("--seed", seed, "seed of the noise added to the samples")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+namespace {
 
+int run(int iterations, uint64_t seed, Device device) {
   const double a_true = 2.0, b_true = 1.5, c_true = 0.5;
   Generator gen(seed);
-  const Tensor<float> x = linspace<float>(-3, 3, 64);
+  // The samples are drawn on the host (the same on every device), then moved.
+  const Tensor<float> x_host = linspace<float>(-3, 3, 64);
+  const Tensor<float> x = x_host.to(device);
   const Tensor<float> y =
-      (a_true * sin(b_true * x) + c_true + 0.05 * randn<float>({64}, gen)).detach();
+      (a_true * sin(b_true * x_host) + c_true + 0.05 * randn<float>({64}, gen)).detach().to(device);
 
-  Tensor<float> a = full<float>({1}, 1.0).requires_grad_();
-  Tensor<float> b = full<float>({1}, 1.0).requires_grad_();
-  Tensor<float> c = full<float>({1}, 0.0).requires_grad_();
+  Tensor<float> a = full<float>({1}, 1.0, device).requires_grad_();
+  Tensor<float> b = full<float>({1}, 1.0, device).requires_grad_();
+  Tensor<float> c = full<float>({1}, 0.0, device).requires_grad_();
   // max_iter = 1: each step() call is one L-BFGS iteration; the history carries over between calls.
   optim::LBFGS opt({a, b, c}, {.lr = 1,
                                .max_iter = 1,
@@ -54,4 +54,19 @@ int main(int argc, char** argv) {
             std::fabs(c.item() - c_true) < 0.05;
   std::printf("%s\n", ok ? "PASS: parameters recovered" : "FAIL: parameters not recovered");
   return ok ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int iterations = 50;
+  uint64_t seed = 0;
+  std::string device = "cpu";
+  CLI::App app{"Fits y = a sin(b x) + c with L-BFGS (strong-Wolfe line search)."};
+  app.add_option("--iterations", iterations, "L-BFGS iterations at most")->capture_default_str();
+  app.add_option("--seed", seed, "seed of the noise added to the samples")->capture_default_str();
+  examples::add_device_option(app, device);
+  CLI11_PARSE(app, argc, argv);
+  return examples::run_main("lbfgs_regression",
+                            [&] { return run(iterations, seed, examples::select_device(device)); });
 }

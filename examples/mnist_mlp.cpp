@@ -6,7 +6,7 @@
 // (io::save; PyTorch's state-dict names "1.weight", "1.bias", "4.weight", "4.bias").
 //
 //   mnist_mlp [--epochs N] [--batch-size N] [--lr X] [--threads N] [--seed N] [--limit N]
-//             [--data DIR] [--out DIR] [--quiet]
+//             [--data DIR] [--out DIR] [--quiet] [--device cpu|cuda|cuda:N]
 //
 // The data: the four IDX files (gzip'd or not) in --data. By default the repository's sibling
 // folder ../shared/datasets/mnist (24,345 training images and the official 10,000 test images),
@@ -49,6 +49,7 @@ Tensor<float> normalize(const Tensor<float>& images) { return (images - kMean) /
 
 int run(const examples::CommonOptions& o) {
   set_num_threads(o.threads);
+  const Device device = examples::select_device(o.device);
 
   // ---- data, normalized once
   const data::MNIST train_full(o.data);
@@ -64,13 +65,15 @@ int run(const examples::CommonOptions& o) {
   // ---- model and optimizer
   manual_seed(o.seed);
   nn::Sequential net = make_model();
+  net.to(device);  // fit moves each batch to the model's device
   optim::Adam opt(net.parameters(), {.lr = o.lr});
 
   std::printf("MNIST: %lld training images, %lld test images, from %s\n",
               static_cast<long long>(n_train), static_cast<long long>(test_set.size()),
               o.data.c_str());
-  std::printf("MLP 784-128-10, dropout 0.2, Adam lr %g, batch %lld, epochs %d, threads %d\n", o.lr,
-              static_cast<long long>(o.batch_size), o.epochs, o.threads);
+  std::printf(
+      "MLP 784-128-10, dropout 0.2, Adam lr %g, batch %lld, epochs %d, threads %d, device %s\n",
+      o.lr, static_cast<long long>(o.batch_size), o.epochs, o.threads, device.str().c_str());
   std::fflush(stdout);
 
   // ---- training: fit evaluates on the test set after each epoch; the printer shows the epochs

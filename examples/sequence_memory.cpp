@@ -4,7 +4,7 @@
 // trains; exits 0 when the final accuracy reaches 95 %.
 //
 //   sequence_memory [--cell lstm|gru|rnn] [--steps N] [--symbols N] [--hidden N]
-//                   [--iterations N] [--batch N] [--lr X] [--seed N]
+//                   [--iterations N] [--batch N] [--lr X] [--seed N] [--device cpu|cuda|cuda:N]
 //
 // --cell gru or rnn trains the other recurrent layers on the same task. Longer delays need more
 // iterations (with these defaults, --steps 20 is beyond what 600 Adam steps teach an LSTM, here as
@@ -19,6 +19,8 @@
 #include <CLI/CLI.hpp>
 #include <sinew/sinew.hpp>
 
+#include "example_main.hpp"
+
 using namespace sinew;
 
 namespace {
@@ -29,14 +31,18 @@ struct Options {
   int iterations = 300;
   double lr = 1e-2, noise = 0.2;
   uint64_t seed = 11;
+  std::string device = "cpu";
 };
 
-// A batch of sequences [n, steps, symbols] and their first symbols [n].
-std::pair<Tensor<float>, Tensor<int64_t>> make_batch(const Options& o, int64_t n, Generator& gen) {
+// A batch of sequences [n, steps, symbols] and their first symbols [n], drawn on the host (the
+// same on every device) and moved to `device`.
+std::pair<Tensor<float>, Tensor<int64_t>> make_batch(const Options& o, int64_t n, Generator& gen,
+                                                     Device device) {
   Tensor<int64_t> labels = randint<int64_t>(0, o.symbols, {n}, gen);
   Tensor<float> noise = randn<float>({n, o.steps - 1, o.symbols}, gen) * o.noise;
   Tensor<float> first = index_select(eye<float>(o.symbols), 0, labels) * 2.0;
-  return {cat(std::vector<Tensor<float>>{first.unsqueeze(1), noise}, 1), labels};
+  return {cat(std::vector<Tensor<float>>{first.unsqueeze(1), noise}, 1).to(device),
+          labels.to(device)};
 }
 
 // The recurrent layer's final hidden state, then a linear read-out. One of the three layers is
@@ -77,10 +83,40 @@ struct Recall : nn::Module {
   }
 };
 
-double accuracy(Recall& net, const Options& o, Generator& gen) {
+double accuracy(Recall& net, const Options& o, Generator& gen, Device device) {
   NoGradGuard no_grad;
-  auto [x, y] = make_batch(o, 2000, gen);
+  auto [x, y] = make_batch(o, 2000, gen, device);
   return (net(x).argmax(1) == y).to<float>().mean().item<double>();
+}
+
+int run(const Options& o) {
+  const Device device = examples::select_device(o.device);
+  manual_seed(o.seed);
+  Generator data(o.seed + 1), held_out(o.seed + 2);
+  Recall net(o);
+  net.to(device);
+  optim::Adam opt(net.parameters(), {.lr = o.lr});
+  std::printf(
+      "%s, hidden %lld: recall 1 of %lld symbols after %lld steps (chance %.0f %%), "
+      "device %s\n",
+      o.cell.c_str(), static_cast<long long>(o.hidden), static_cast<long long>(o.symbols),
+      static_cast<long long>(o.steps - 1), 100.0 / double(o.symbols), device.str().c_str());
+  nn::CrossEntropyLoss criterion;
+  for (int it = 1; it <= o.iterations; ++it) {
+    auto [x, y] = make_batch(o, o.batch, data, device);
+    opt.zero_grad();
+    Tensor<float> loss = criterion(net(x), y);
+    loss.backward();
+    opt.step();
+    if (it % 100 == 0 || it == o.iterations) {
+      std::printf("step %5d  loss %.4f  accuracy %.1f %%\n", it, loss.item(),
+                  100.0 * accuracy(net, o, held_out, device));
+    }
+  }
+  const double acc = accuracy(net, o, held_out, device);
+  const bool ok = acc >= 0.95;
+  std::printf("%s: %.1f %% of fresh sequences recalled\n", ok ? "PASS" : "FAIL", 100.0 * acc);
+  return ok ? 0 : 1;
 }
 
 }  // namespace
@@ -108,29 +144,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--lr", o.lr, "Adam learning rate")->capture_default_str();
   app.add_option("--seed", o.seed, "random seed")->capture_default_str();
+  examples::add_device_option(app, o.device);
   CLI11_PARSE(app, argc, argv);
-
-  manual_seed(o.seed);
-  Generator data(o.seed + 1), held_out(o.seed + 2);
-  Recall net(o);
-  optim::Adam opt(net.parameters(), {.lr = o.lr});
-  std::printf("%s, hidden %lld: recall 1 of %lld symbols after %lld steps (chance %.0f %%)\n",
-              o.cell.c_str(), static_cast<long long>(o.hidden), static_cast<long long>(o.symbols),
-              static_cast<long long>(o.steps - 1), 100.0 / double(o.symbols));
-  nn::CrossEntropyLoss criterion;
-  for (int it = 1; it <= o.iterations; ++it) {
-    auto [x, y] = make_batch(o, o.batch, data);
-    opt.zero_grad();
-    Tensor<float> loss = criterion(net(x), y);
-    loss.backward();
-    opt.step();
-    if (it % 100 == 0 || it == o.iterations) {
-      std::printf("step %5d  loss %.4f  accuracy %.1f %%\n", it, loss.item(),
-                  100.0 * accuracy(net, o, held_out));
-    }
-  }
-  const double acc = accuracy(net, o, held_out);
-  const bool ok = acc >= 0.95;
-  std::printf("%s: %.1f %% of fresh sequences recalled\n", ok ? "PASS" : "FAIL", 100.0 * acc);
-  return ok ? 0 : 1;
+  return examples::run_main("sequence_memory", [&] { return run(o); });
 }

@@ -15,7 +15,7 @@
 //      features, is evaluated again on the digits 0-4.
 //
 //   transfer_learning [--epochs N] [--batch-size N] [--lr X] [--threads N] [--seed N] [--limit N]
-//                     [--data DIR] [--out DIR] [--quiet]
+//                     [--data DIR] [--out DIR] [--quiet] [--device cpu|cuda|cuda:N]
 //
 // --epochs and --lr apply to each of the two trainings (both run by train::fit). --limit N keeps
 // the first N training images before they are split into 0-4 and 5-9; the test sets are always
@@ -157,7 +157,7 @@ std::vector<std::string> changed_tensors(const nn::StateDict& before, const nn::
       changed.push_back(name);
       continue;
     }
-    const Tensor<float> a = old.contiguous(), b = cur->detach().contiguous();
+    const Tensor<float> a = old.contiguous(), b = cur->detach().cpu().contiguous();
     if (std::memcmp(a.data_ptr(), b.data_ptr(), static_cast<size_t>(a.numel()) * sizeof(float))) {
       changed.push_back(name);
     }
@@ -173,6 +173,7 @@ std::string join(const std::vector<std::string>& v) {
 
 int run(const Options& o) {
   set_num_threads(o.threads);
+  const Device device = examples::select_device(o.device);
 
   // ---- data: the first --limit training images, split into the digits 0-4 and 5-9
   const data::MNIST train_full(o.data);
@@ -189,8 +190,8 @@ int run(const Options& o) {
       static_cast<long long>(new_task.test_set.size()));
   std::printf(
       "CNN: features conv 16, conv 32 (frozen in step 3), head dense 128, 5; Adam lr %g, "
-      "batch %lld, epochs %d per task, threads %d\n",
-      o.lr, static_cast<long long>(o.batch_size), o.epochs, o.threads);
+      "batch %lld, epochs %d per task, threads %d, device %s\n",
+      o.lr, static_cast<long long>(o.batch_size), o.epochs, o.threads, device.str().c_str());
   std::fflush(stdout);
 
   std::filesystem::create_directories(o.out);
@@ -202,6 +203,7 @@ int run(const Options& o) {
   std::printf("\n1. %s: features and head trained\n", old_task.name.c_str());
   manual_seed(o.seed);
   DigitNet base(make_features());
+  base.to(device);  // fit and the evaluations move each batch to the model's device
   optim::Adam base_opt(base.parameters(), {.lr = o.lr});
   const examples::Evaluation trained = train_task(base, base_opt, old_task, o);
   io::save(base, old_path);
@@ -209,7 +211,8 @@ int run(const Options& o) {
 
   // ---- 2. a new model, loaded from the file
   DigitNet loaded(make_features());
-  io::load(loaded, old_path);
+  loaded.to(device);
+  io::load(loaded, old_path);  // each tensor read goes to the module's device
   const examples::Evaluation reloaded = evaluate(loaded, old_task);
   std::printf("\n2. loaded %s into a new model: %s test acc %.2f %% (trained model: %.2f %%)\n",
               old_path.c_str(), old_task.name.c_str(), 100 * reloaded.result.accuracy,
@@ -218,6 +221,7 @@ int run(const Options& o) {
   // ---- 3. the digits 5-9: the loaded features frozen, a new head trained alone
   loaded.features.requires_grad_(false);
   DigitNet transfer(loaded.features);  // the same (frozen) feature tensors, a new random head
+  transfer.to(device);                 // moves the new head
   optim::Adam head_opt(transfer.head.parameters(), {.lr = o.lr});
   int64_t frozen = 0, trainable = 0;
   for (const Tensor<float>& p : transfer.parameters()) {

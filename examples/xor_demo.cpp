@@ -1,11 +1,13 @@
 // XOR with a 2-2-1 network on raw tensors: sigmoid layers, mean squared error, hand-written SGD.
 // Exits non-zero when the network fails to learn the truth table.
 //
-//   xor_demo [--epochs N] [--lr X] [--seed N]
+//   xor_demo [--epochs N] [--lr X] [--seed N] [--device cpu|cuda|cuda:N]
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
+#include <string>
 #include <vector>
 
 #include <sinew/tensor.hpp>  // tensors and autograd only: no layers, optimizers or files
@@ -20,6 +22,7 @@ struct Options {
   int epochs = 4000;
   double lr = 2.0;
   uint64_t seed = 7;
+  std::string device = "cpu";
 };
 
 Options parse(int argc, char** argv) {
@@ -32,8 +35,11 @@ Options parse(int argc, char** argv) {
       o.lr = std::atof(argv[++i]);
     } else if (!std::strcmp(argv[i], "--seed") && has_value) {
       o.seed = std::strtoull(argv[++i], nullptr, 10);
+    } else if (!std::strcmp(argv[i], "--device") && has_value) {
+      o.device = argv[++i];
     } else {
-      std::printf("usage: %s [--epochs N] [--lr X] [--seed N]\n", argv[0]);
+      std::printf("usage: %s [--epochs N] [--lr X] [--seed N] [--device cpu|cuda|cuda:N]\n",
+                  argv[0]);
       std::exit(std::strcmp(argv[i], "--help") ? 2 : 0);
     }
   }
@@ -45,19 +51,17 @@ Tensor<float> dense(const Tensor<float>& x, const Tensor<float>& w, const Tensor
   return sinew::matmul(x, w) + b;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  const Options opt = parse(argc, argv);
-
-  const Tensor<float> x = sinew::from_vector<float>({0, 0, 0, 1, 1, 0, 1, 1}, {4, 2});
-  const Tensor<float> y = sinew::from_vector<float>({0, 1, 1, 0}, {4, 1});
+int run(const Options& opt) {
+  // A bad --device string, or a CUDA device that cannot be used, raises sinew::Error here.
+  const sinew::Device device = sinew::Device::parse(opt.device);
+  const Tensor<float> x = sinew::from_vector<float>({0, 0, 0, 1, 1, 0, 1, 1}, {4, 2}).to(device);
+  const Tensor<float> y = sinew::from_vector<float>({0, 1, 1, 0}, {4, 1}).to(device);
 
   sinew::Generator gen(opt.seed);
-  Tensor<float> w1 = sinew::randn<float>({2, 2}, gen);
-  Tensor<float> b1 = sinew::zeros<float>({2});
-  Tensor<float> w2 = sinew::randn<float>({2, 1}, gen);
-  Tensor<float> b2 = sinew::zeros<float>({1});
+  Tensor<float> w1 = sinew::randn<float>({2, 2}, gen, device);
+  Tensor<float> b1 = sinew::zeros<float>({2}, device);
+  Tensor<float> w2 = sinew::randn<float>({2, 1}, gen, device);
+  Tensor<float> b2 = sinew::zeros<float>({1}, device);
   std::vector<Tensor<float>> params{w1, b1, w2, b2};
   for (auto& p : params) p.requires_grad_();
 
@@ -97,4 +101,16 @@ int main(int argc, char** argv) {
   std::printf("\n%d/4 correct, final loss %.6f: %s\n", correct, loss_value,
               learned ? "learned XOR" : "did NOT learn XOR");
   return learned ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options opt = parse(argc, argv);
+  try {
+    return run(opt);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "xor_demo: %s\n", e.what());
+    return 1;
+  }
 }

@@ -8,7 +8,7 @@ set -euo pipefail
 
 packages=(
   cmake g++ make ninja-build   # toolchain (ninja is optional: the scripts fall back to make)
-  clang libomp-14-dev          # the `clang` preset (clang 14; OpenMP runtime for clang++ -fopenmp)
+  clang libomp-14-dev          # the asan, clang and cuda presets (clang 14; OpenMP for clang++)
   libeigen3-dev                # CPU kernels
   zlib1g-dev                   # gzip-compressed datasets
   nlohmann-json3-dev           # safetensors headers

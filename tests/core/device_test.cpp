@@ -23,6 +23,9 @@ TEST(Cuda, NoDevicesWithoutTheCudaBackend) {
   SINEW_EXPECT_ERROR(ones<float>({2}).cuda(1), "Tensor::to", "cuda:1", "no CUDA backend");
   SINEW_EXPECT_ERROR(zeros<float>({2}, Device::cuda()), "Storage", "cuda:0", "no CUDA backend");
   SINEW_EXPECT_ERROR(ones<int64_t>({3}).to(Device::cuda(2)), "cuda:2", "no CUDA backend");
+  // Pinned host memory is the CUDA runtime's too.
+  EXPECT_FALSE(ones<float>({2}).is_pinned());
+  SINEW_EXPECT_ERROR(ones<float>({2}).pin_memory(), "Tensor::pin_memory", "CUDA backend");
 }
 #endif
 

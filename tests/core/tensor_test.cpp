@@ -381,6 +381,21 @@ TEST(Tensor, ZeroElementTensorsFlowThroughOps) {
   EXPECT_EQ(w.grad().shape(), Shape({0, 3}));
 }
 
+// Shapes too large to exist raise before anything is allocated: an element count past int64, a
+// byte count past the address space, a request past the machine's memory. A zero size anywhere
+// makes an empty tensor, however large the others.
+TEST(TensorLimits, ShapesTooLargeRaiseBeforeAllocating) {
+  const int64_t big = int64_t(1) << 32;
+  SINEW_EXPECT_ERROR(empty<float>({big, big}), "empty", "more elements than an int64");
+  SINEW_EXPECT_ERROR(ones<double>({big, big, 2}), "more elements than an int64");
+  SINEW_EXPECT_ERROR(zeros<float>({int64_t(1) << 62}), "empty", "[4611686018427387904]",
+                     "address space");
+  SINEW_EXPECT_ERROR(empty<float>({int64_t(1) << 50}), "cpu allocator", "4503599627370496 bytes",
+                     "more than this machine's");
+  EXPECT_EQ(empty<float>({big, big, 0}).numel(), 0);
+  EXPECT_EQ(empty<float>({0, int64_t(1) << 62}).numel(), 0);
+}
+
 }  // namespace SINEW_UNITY_ID
 }  // namespace
 }  // namespace sinew

@@ -412,6 +412,10 @@ TEST(DataLoader, RejectsBadOptions) {
                      "num_workers");
   SINEW_EXPECT_ERROR(data::DataLoader(rows(4), {.prefetch_factor = 0}), "prefetch_factor");
   SINEW_EXPECT_ERROR(data::DataLoader(std::shared_ptr<Rows>()), "the dataset is null");
+#ifndef SINEW_WITH_CUDA
+  SINEW_EXPECT_ERROR(data::DataLoader(rows(4), {.pin_memory = true}), "data::DataLoader",
+                     "pin_memory needs the CUDA backend");
+#endif
 }
 
 }  // namespace SINEW_UNITY_ID

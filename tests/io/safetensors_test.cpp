@@ -2,8 +2,11 @@
 // decoding, every malformed-file case, truncation, atomic writes, state dicts and modules.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <bit>
 #include <cmath>
+#include <csignal>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -426,6 +429,45 @@ TEST_F(SafetensorsTest, FailedWriteLeavesTheTargetUntouchedAndNoTemporaryFile) {
   SINEW_EXPECT_ERROR(io::save_file(sd, path("occupied")), path("occupied"), "rename");
   EXPECT_TRUE(fs::exists(path("occupied/inner")));
   EXPECT_EQ(listing(), std::vector<std::string>{"occupied"});
+}
+
+// A full disk, as a file-size limit (RLIMIT_FSIZE, with SIGXFSZ ignored so that the write fails
+// with EFBIG instead of killing the process): an Error naming the path and the failure, the
+// previous file byte for byte as it was, no temporary file left. The checkpoint writer too.
+TEST_F(SafetensorsTest, AFullDiskLeavesThePreviousFileIntact) {
+  const std::string p = path("model.safetensors");
+  nn::StateDict small;
+  small.insert("w", from_vector(std::vector<float>{1, 2, 3}));
+  io::save_file(small, p);
+  const std::string before = read_all(p);
+  nn::StateDict large;
+  large.insert("w", ones<float>({64, 1024}));  // 256 KiB, over the limit below
+
+  struct rlimit saved {};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &saved), 0);
+  struct rlimit limited = saved;
+  limited.rlim_cur = 64 * 1024;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limited), 0);
+  void (*previous_handler)(int) = std::signal(SIGXFSZ, SIG_IGN);
+  bool raised = false;
+  std::string message;
+  try {
+    io::save_file(large, p);
+  } catch (const Error& e) {
+    raised = true;
+    message = e.what();
+  }
+  setrlimit(RLIMIT_FSIZE, &saved);
+  std::signal(SIGXFSZ, previous_handler);
+  ASSERT_TRUE(raised) << "saving past the file-size limit did not raise";
+  EXPECT_NE(message.find("io::save_file"), std::string::npos) << message;
+  EXPECT_NE(message.find(p), std::string::npos) << message;
+  EXPECT_NE(message.find("failed"), std::string::npos) << message;
+  EXPECT_EQ(read_all(p), before);
+  EXPECT_EQ(listing(), std::vector<std::string>{"model.safetensors"});
+  // With the limit gone the same save succeeds.
+  io::save_file(large, p);
+  EXPECT_EQ(io::load_file(p).at("w").numel(), 64 * 1024);
 }
 
 TEST_F(SafetensorsTest, SavingReplacesAnExistingFileWholly) {

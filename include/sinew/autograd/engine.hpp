@@ -14,8 +14,10 @@
 
 #include "sinew/autograd/node.hpp"
 #include "sinew/ops/cast.hpp"
+#include "sinew/ops/compare.hpp"
 #include "sinew/ops/elementwise.hpp"
 #include "sinew/ops/factory.hpp"
+#include "sinew/ops/scan.hpp"
 
 namespace sinew::autograd {
 
@@ -99,6 +101,26 @@ inline void check_grad_shape(const ImplPtr& g, const Shape& shape, DType dtype, 
               " for an input of shape ", shape);
   sinew::detail::fail("backward", who, " produced a ", g->dtype, " gradient for a ", dtype,
                       " input");
+}
+
+// Anomaly detection: raises when g, the gradient node n returned for its input i, holds a NaN or
+// an infinity, naming the node and the forward op (with its input shapes, when noted).
+template <class D = void>
+void check_finite_grad(const ImplPtr& g, const Node& n, size_t i) {
+  const int bad = visit_floating(g, [](auto t) {
+    NoGradGuard no_grad;
+    if (all(isfinite(t)).item()) return 0;
+    return any(isnan(t)).item() ? 1 : 2;
+  });
+  if (bad == 0) return;
+  const std::string* forward = n.forward_info();
+  sinew::detail::fail("backward", "anomaly detected: node ", n.describe(), " returned ",
+                      bad == 1 ? "NaN" : "infinite", " values in its gradient for input ", i,
+                      " (shape ", g->shape, "); it came from the forward op ",
+                      forward != nullptr ? *forward
+                                         : n.op_name() +
+                                               " (recorded before anomaly detection "
+                                               "was on: input shapes unknown)");
 }
 
 struct EngineTask {
@@ -210,6 +232,11 @@ std::vector<ImplPtr> execute(const EngineTask& task) {
       g.reset();  // so a gradient passed through unchanged can become a leaf's .grad uncopied
       SINEW_CHECK(grads.size() == n->next_edges().size(), "backward", "node ", n->describe(),
                   " returned ", grads.size(), " gradients for ", n->next_edges().size(), " inputs");
+      if (is_anomaly_enabled()) {
+        for (size_t i = 0; i < grads.size(); ++i) {
+          if (grads[i]) check_finite_grad(grads[i], *n, i);
+        }
+      }
     }
     const auto& edges = n->next_edges();
     for (size_t i = 0; i < edges.size(); ++i) {

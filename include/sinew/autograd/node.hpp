@@ -218,6 +218,13 @@ class Node final : public std::enable_shared_from_this<Node> {
   }
   const sinew::detail::ImplPtr& saved_output() const { return output_; }
 
+  // The forward op and its input shapes, noted when anomaly detection was on at record time
+  // (nullptr otherwise): "mul of inputs [2, 3], [3]".
+  const std::string* forward_info() const { return forward_info_.get(); }
+  void set_forward_info(std::string info) {
+    forward_info_ = std::make_unique<std::string>(std::move(info));
+  }
+
   // Hooks registered on the (non-leaf) tensor this node produced, and retain_grad's target.
   std::vector<sinew::detail::ImplHook> tensor_hooks;
   std::vector<std::weak_ptr<sinew::detail::TensorImpl>> retained;
@@ -236,6 +243,7 @@ class Node final : public std::enable_shared_from_this<Node> {
   std::vector<std::pair<sinew::detail::ImplPtr, uint64_t>> saved_;
   sinew::detail::ImplPtr output_;  // alias of the op's output without history, when saved
   bool released_ = false;
+  std::unique_ptr<std::string> forward_info_;
   void* closure_;
   RunFn run_;
   DestroyFn destroy_;
@@ -349,6 +357,14 @@ void attach_node(sinew::detail::TensorImpl& y, const char* name, const std::vect
     if (s.impl) node->add_saved(s.impl);  // an optional input (a bias) may be undefined
   }
   if (options.save_output) node->save_output(y);
+  if (is_anomaly_enabled()) {
+    std::string info = std::string(name) + " of input" + (inputs.size() == 1 ? " " : "s ");
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (i > 0) info += ", ";
+      info += inputs[i].impl ? sinew::detail::str(inputs[i].impl->shape) : "(none)";
+    }
+    node->set_forward_info(std::move(info));
+  }
   y.grad_fn = std::move(node);
 }
 

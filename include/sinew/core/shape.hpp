@@ -89,8 +89,19 @@ inline Shape broadcast_shapes(const Shape& a, const Shape& b, const char* where)
   return out;
 }
 
+// A shape a tensor can be made with: no negative size, and an element count that fits in int64
+// (checked before anything is allocated).
 inline void check_sizes(const Shape& shape, const char* where) {
-  for (int64_t d : shape) SINEW_CHECK(d >= 0, where, "negative size in shape ", shape);
+  int64_t n = 1;
+  bool overflow = false;
+  for (int64_t d : shape) {
+    SINEW_CHECK(d >= 0, where, "negative size in shape ", shape);
+    overflow = overflow || __builtin_mul_overflow(n, d, &n);
+  }
+  // A zero anywhere makes the count 0 whatever came before.
+  for (int64_t d : shape) overflow = overflow && d != 0;
+  SINEW_CHECK(!overflow, where, "the shape ", shape,
+              " has more elements than an int64 can count (2^63 - 1)");
 }
 
 }  // namespace detail

@@ -149,6 +149,10 @@ class Tensor {
   Tensor to(Device device) const;
   Tensor cpu() const { return to(Device::cpu()); }
   Tensor cuda(int index = 0) const { return to(Device::cuda(index)); }
+  // A copy in page-locked host memory, whose copies to a GPU run asynchronously (itself when it is
+  // pinned already); no autograd history. Only for CPU tensors; needs the CUDA backend.
+  Tensor pin_memory() const;
+  bool is_pinned() const { return impl().storage->pinned(); }
   Tensor clone() const;
   Tensor contiguous() const;
 

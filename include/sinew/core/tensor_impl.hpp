@@ -52,12 +52,17 @@ struct TensorImpl {
   }
 };
 
-// A fresh contiguous tensor's state (uninitialized memory).
-inline ImplPtr make_impl(const Shape& shape, DType dtype, Device device) {
+// A fresh contiguous tensor's state (uninitialized memory; pinned: page-locked host memory).
+inline ImplPtr make_impl(const Shape& shape, DType dtype, Device device, bool pinned = false) {
   check_sizes(shape, "empty");
+  std::size_t nbytes = 0;
+  SINEW_CHECK(!__builtin_mul_overflow(static_cast<std::size_t>(shape.numel()), dtype_size(dtype),
+                                      &nbytes) &&
+                  nbytes <= static_cast<std::size_t>(PTRDIFF_MAX),
+              "empty", "a tensor of shape ", shape, " and dtype ", dtype,
+              " needs more bytes than the address space holds");
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(
-      static_cast<std::size_t>(shape.numel()) * dtype_size(dtype), device);
+  impl->storage = std::make_shared<Storage>(nbytes, device, pinned);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;

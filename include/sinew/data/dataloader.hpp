@@ -30,6 +30,10 @@
 // kernels single-threaded on them (OpenMP's thread count is per thread: set_num_threads(1) in a
 // worker leaves the loop's thread count alone), so W workers use W cores, not W x OpenMP's count.
 //
+// Pinned memory: with pin_memory, each batch's tensors are copied to page-locked host memory as it
+// is built (by the worker, with workers), so that `x.to(Device::cuda())` in the loop is an
+// asynchronous copy that overlaps the device's work (PyTorch's pin_memory=True).
+//
 // Fast path: a TensorDataset, MNIST or FashionMNIST without transform or collate gives each batch
 // with one index_select per tensor instead of get + stack per example (the same values).
 #pragma once
@@ -150,6 +154,9 @@ struct DataLoaderOptions {
   transform_t<E> transform = {};  // applied to each example's data (E's whole value if no Example)
   std::function<B(std::vector<E>)> collate = {};  // default_collate when empty
   int64_t prefetch_factor = 2;                    // batches in flight per worker
+  // Each batch's tensors copied to page-locked host memory (by the worker that built it), so that
+  // their copies to a GPU run asynchronously; needs the CUDA backend.
+  bool pin_memory = false;
 };
 
 namespace detail {
@@ -170,6 +177,36 @@ inline uint64_t sample_seed(uint64_t key, int64_t index) {
   return mix_seed(key, static_cast<uint64_t>(index) + 1);
 }
 
+// A batch with its tensors in pinned memory: a tensor, an Example's data and target, each element
+// of a tuple or vector, or whatever a type's own pin_memory() gives.
+template <class B>
+constexpr bool kPinnable = requires(const B& b) {
+  b.pin_memory();
+};
+template <class T>
+constexpr bool kPinnable<Example<T>> = true;
+template <class... Ts>
+constexpr bool kPinnable<std::tuple<Ts...>> = (kPinnable<Ts> && ...);
+template <class A, class C>
+constexpr bool kPinnable<std::pair<A, C>> = kPinnable<A>&& kPinnable<C>;
+template <class E>
+constexpr bool kPinnable<std::vector<E>> = kPinnable<E>;
+
+template <class B>
+B pinned(B b) {
+  if constexpr (requires { b.pin_memory(); }) {
+    return b.pin_memory();
+  } else if constexpr (IsExample<B>::value) {
+    return B{b.data.pin_memory(), b.target.pin_memory()};
+  } else if constexpr (requires { b.begin(); }) {
+    for (auto& e : b) e = pinned(std::move(e));
+    return b;
+  } else {
+    std::apply([](auto&... t) { ((t = pinned(std::move(t))), ...); }, b);
+    return b;
+  }
+}
+
 template <class D>
 struct IsTensorDataset : std::false_type {};
 template <class... Ts>
@@ -186,8 +223,15 @@ struct LoaderState {
   static constexpr bool kInMemory = IsTensorDataset<D>::value || std::derived_from<D, MNIST>;
   static constexpr bool kFast = kInMemory && std::is_same_v<B, E>;
 
-  // Batch k of an epoch whose order is `order`.
+  // Batch k of an epoch whose order is `order`, pinned when the options say so.
   B make_batch(const std::vector<int64_t>& order, int64_t k, uint64_t key) const {
+    if constexpr (kPinnable<B>) {
+      if (options.pin_memory) return pinned(build_batch(order, k, key));
+    }
+    return build_batch(order, k, key);
+  }
+
+  B build_batch(const std::vector<int64_t>& order, int64_t k, uint64_t key) const {
     const auto bs = static_cast<size_t>(options.batch_size);
     const size_t begin = static_cast<size_t>(k) * bs;
     const size_t end = std::min(order.size(), begin + bs);
@@ -401,6 +445,16 @@ class DataLoader {
       SINEW_CHECK(static_cast<bool>(options.collate), where,
                   "a batch type other than the default needs a collate function");
     }
+    if constexpr (!detail::kPinnable<B>) {
+      SINEW_CHECK(!options.pin_memory, where,
+                  "pin_memory needs batches of tensors (a tensor, an Example, a tuple or vector of "
+                  "them) or a batch type with its own pin_memory()");
+    }
+#ifndef SINEW_WITH_CUDA
+    SINEW_CHECK(!options.pin_memory, where,
+                "pin_memory needs the CUDA backend (link Sinew::cuda, which defines "
+                "SINEW_WITH_CUDA)");
+#endif
     size_ = sinew::data::detail::dataset_size(*dataset, where);
     state_ = std::make_shared<detail::LoaderState<D, B>>(
         detail::LoaderState<D, B>{std::move(dataset), std::move(options)});

@@ -749,6 +749,15 @@ class ModuleT {
 // nn::Module: the float module every layer and user network derives from by default.
 using Module = ModuleT<float>;
 
+// The device of a module's first parameter or buffer (the CPU for one with neither): where its
+// inputs belong. nn::summary, train::fit and train::evaluate put their tensors there.
+template <class T>
+Device module_device(const ModuleT<T>& module) {
+  for (const auto& p : module.parameters()) return p.device();
+  for (const auto& [name, b] : module.named_buffers()) return b.device();
+  return Device::cpu();
+}
+
 template <class T>
 std::ostream& operator<<(std::ostream& os, const ModuleT<T>& m) {
   m.pretty_print(os);

@@ -124,10 +124,10 @@ inline std::string ModelSummary::str() const {
 
 inline std::ostream& operator<<(std::ostream& os, const ModelSummary& s) { return os << s.str(); }
 
-// Runs module(zeros(input_shape)) once, in eval mode and under NoGradGuard (each module's training
-// flag is restored afterwards, also when the forward throws), recording every module's output
-// shape with a forward hook (removed afterwards), and counts the parameters. A module reached
-// only through forward() rather than operator() shows "--" as its output shape.
+// Runs module(zeros(input_shape)) once (on the module's device), in eval mode and under NoGradGuard
+// (each module's training flag is restored afterwards, also when the forward throws), recording
+// every module's output shape with a forward hook (removed afterwards), and counts the parameters.
+// A module reached only through forward() rather than operator() shows "--" as its output shape.
 //   std::cout << nn::summary(net, {1, 1, 28, 28});
 template <class T>
 ModelSummary summary(ModuleT<T>& module, const Shape& input_shape) {
@@ -164,7 +164,7 @@ ModelSummary summary(ModuleT<T>& module, const Shape& input_shape) {
   module.eval();
   {
     NoGradGuard guard;
-    module(zeros<T>(input_shape));
+    module(zeros<T>(input_shape, module_device(module)));
   }
 
   // Sibling positions: children of each module numbered from 1, in registration order.

@@ -49,23 +49,23 @@ double clip_grad_norm_(const std::vector<Tensor<T>>& params, double max_norm,
     if (p.grad().defined()) grads.push_back(p.grad().detach());
   }
   if (grads.empty()) return 0.0;
-  bool inf = std::isinf(norm_type);
-  double total = 0;
-  for (const auto& g : grads) {
-    double n = double(norm(g, norm_type).item());
-    if (inf) {
-      total = (std::isnan(n) || std::isnan(total)) ? NAN : std::max(total, n);
-    } else {
-      total += std::pow(n, norm_type);
-    }
-  }
-  if (!inf) total = std::pow(total, 1.0 / norm_type);
+  // Each gradient's norm stays on its device, the norms are stacked on the first one's, and the
+  // norm of that vector is the total: one reduction over k numbers and one read to the host (not
+  // one per parameter), as PyTorch does. The norm of the norms is the norm of all elements for
+  // every p (p = inf: the largest of the maxima).
+  std::vector<Tensor<T>> norms;
+  norms.reserve(grads.size());
+  const Device device = grads.front().device();
+  for (const auto& g : grads) norms.push_back(norm(g, norm_type).to(device));
+  const double total = double(norm(stack(norms), norm_type).item());
   SINEW_CHECK(!error_if_nonfinite || std::isfinite(total), where, "the total norm of order ",
               norm_type, " of the gradients is ", total,
               ", so it cannot be clipped; set error_if_nonfinite = false to scale anyway");
   double coef = std::min(max_norm / (total + 1e-6), 1.0);
   if (std::isnan(total)) coef = NAN;
-  for (auto& g : grads) g.mul_(coef);
+  if (!(coef == 1.0)) {  // scaling by 1 changes nothing
+    for (auto& g : grads) g.mul_(coef);
+  }
   return total;
 }
 

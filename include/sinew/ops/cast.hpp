@@ -30,6 +30,16 @@ Tensor<U> Tensor<T>::to() const {
   }
 }
 
+template <class T>
+Tensor<T> Tensor<T>::pin_memory() const {
+  SINEW_CHECK(is_cpu(), "Tensor::pin_memory", "only CPU tensors can be pinned; this one of shape ",
+              shape(), " is on ", device());
+  if (is_pinned()) return *this;
+  Tensor<T> y(detail::make_impl(shape(), dtype_of<T>(), Device::cpu(), true));
+  SINEW_DISPATCH(Device::cpu(), copy, y, *this);
+  return y;
+}
+
 // A copy on another device (this tensor itself when it is there already);  the gradient is
 // copied back. Copies between devices run on the device side: the CPU backend reads host memory
 // only.

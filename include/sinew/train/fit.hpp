@@ -20,6 +20,10 @@
 // ReduceLROnPlateau (once per epoch with the value named by plateau_monitor). A DataLoader gets
 // set_epoch(epoch - 1) before each epoch, so that a run resumed with resume_from (or initial_epoch)
 // sees the same batches as an uninterrupted one.
+//
+// Devices: fit and evaluate move each batch's input and target (when it is a tensor) to the device
+// of the model's parameters, as the loaders give host tensors; `net.to(Device::cuda())` before fit
+// is all a program does to train on a GPU.
 #pragma once
 
 #include <chrono>
@@ -66,6 +70,16 @@ struct BatchParts<data::Example<T>> {
 
 template <class L>
 using loader_batch_t = std::remove_cvref_t<decltype(*std::declval<L&>().begin())>;
+
+// A tensor on `device` (itself when it is there already); anything else as it is.
+template <class X>
+decltype(auto) on_device(const X& x, Device device) {
+  if constexpr (requires { x.to(device); }) {
+    return x.to(device);
+  } else {
+    return (x);
+  }
+}
 
 }  // namespace detail
 
@@ -176,7 +190,10 @@ History::Values evaluate(nn::ModuleT<T>& model, const LoaderRef<T, Target>& load
   NoGradGuard no_grad;
   RunningMean loss;
   std::vector<RunningMean> metrics(options.metrics.size());
-  loader.for_each([&](const Tensor<T>& x, const Target& y) {
+  const Device device = nn::module_device(model);
+  loader.for_each([&](const Tensor<T>& host_x, const Target& host_y) {
+    const Tensor<T> x = host_x.to(device);
+    const Target y = on_device(host_y, device);
     Tensor<T> out = model(x);
     const auto n = static_cast<double>(x.size(0));
     loss.add(detail::fit_loss(options, out, y).item(), n);
@@ -241,6 +258,7 @@ History fit(nn::ModuleT<T>& model, Loader& loader,
   for (CallbackT<T>* cb : options.callbacks) cb->on_train_begin(state);
 
   optim::OptimizerT<T>& opt = *options.optimizer;
+  const Device device = nn::module_device(model);
   for (int64_t epoch = options.initial_epoch + 1; epoch <= options.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     state.epoch = epoch;
@@ -263,8 +281,8 @@ History fit(nn::ModuleT<T>& model, Loader& loader,
       return m;
     };
     for (auto&& batch : loader) {
-      const Tensor<T>& x = Parts::input(batch);
-      const Target& y = Parts::label(batch);
+      const Tensor<T> x = Parts::input(batch).to(device);
+      const Target y = detail::on_device(Parts::label(batch), device);
       opt.zero_grad();
       Tensor<T> out = model(x);
       Tensor<T> l = detail::fit_loss(options, out, y);

@@ -125,6 +125,41 @@ TEST(CudaDevice, TheParityCheckDetectsDifferences) {
   EXPECT_TRUE(device_parity::same_on_cuda([](const Fs& v) { return v[0] * 2; }, x));
 }
 
+// Pinned host memory: a CPU tensor in page-locked memory with the same values, copied to the
+// device like any other; the DataLoader pins each batch (with workers too), values unchanged.
+TEST(CudaDevice, PinnedMemoryAndPinnedBatches) {
+  SINEW_NEEDS_CUDA();
+  const TF x = input({5, 3}, 2).detach();
+  EXPECT_FALSE(x.is_pinned());
+  const TF p = x.t().pin_memory();  // a strided source
+  EXPECT_TRUE(p.is_pinned());
+  EXPECT_TRUE(p.is_cpu());
+  EXPECT_EQ(p.to_vector(), x.t().contiguous().to_vector());
+  EXPECT_TRUE(p.pin_memory().impl_ptr() == p.impl_ptr());  // pinned already: itself
+  EXPECT_EQ(p.to(kCuda).cpu().to_vector(), p.to_vector());
+  SINEW_EXPECT_ERROR(x.to(kCuda).pin_memory(), "Tensor::pin_memory", "only CPU tensors", "cuda:0");
+
+  Generator g(6);
+  data::TensorDataset set(input({10, 4}, 7).detach(), randint(0, 3, {10}, g));
+  for (int64_t workers : {0, 2}) {
+    data::DataLoader plain(set, {.batch_size = 4, .shuffle = true, .seed = 1});
+    data::DataLoader pinned(
+        set,
+        {.batch_size = 4, .shuffle = true, .num_workers = workers, .seed = 1, .pin_memory = true});
+    std::vector<std::vector<float>> expected;
+    for (auto& [xb, yb] : plain) expected.push_back(xb.to_vector());
+    size_t k = 0;
+    for (auto& [xb, yb] : pinned) {
+      EXPECT_TRUE(xb.is_pinned()) << "workers " << workers;
+      EXPECT_TRUE(yb.is_pinned()) << "workers " << workers;
+      ASSERT_LT(k, expected.size());
+      EXPECT_EQ(xb.to(kCuda).cpu().to_vector(), expected[k]) << "batch " << k;
+      ++k;
+    }
+    EXPECT_EQ(k, expected.size());
+  }
+}
+
 #ifdef SINEW_CUDA_EMULATED_DEVICE
 // The emulated device runs the CUDA backend's kernels, not the CPU's: each op launches the
 // instantiation its plan chose.

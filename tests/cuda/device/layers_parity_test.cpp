@@ -3,6 +3,9 @@
 // eval, running statistics), layer norm and group norm, the LSTM, GRU and RNN layers, each
 // forward and backward; then five training steps of small versions of DESIGN.md's workloads
 // W1-W4, whose parameters must agree after the steps.
+#include <sinew/train/checkpoint.hpp>
+#include <sinew/train/fit.hpp>
+
 #include "device_parity.hpp"
 
 namespace sinew {
@@ -253,6 +256,121 @@ TEST(CudaTraining, FiveStepsOfTheWorkloadsMatchTheCpu) {
   // +-lr.
   expect_same_training(
       "bncnn", [](P p) { return optim::SGD(p, {.lr = 0.01, .momentum = 0.9}); }, "W4");
+}
+
+// train::fit and train::evaluate on a model on the device, fed host batches by a DataLoader (each
+// batch moves to the model's device), against the same run on the CPU: the History and the
+// parameters agree.
+TEST(CudaTraining, FitMovesHostBatchesToTheModelsDevice) {
+  SINEW_NEEDS_CUDA();
+  Generator labels(4);
+  data::TensorDataset set(input({24, 6}, 3).detach(), randint(0, 3, {24}, labels));
+  auto train_run = [&](Device device) {
+    manual_seed(5);
+    nn::Sequential net(nn::Linear(6, 8), nn::ReLU(), nn::Linear(8, 3));
+    net.to(device);
+    EXPECT_EQ(nn::module_device(net), device);
+    optim::SGD opt(net.parameters(), {.lr = 0.1, .momentum = 0.9});
+    data::DataLoader loader(set, {.batch_size = 8, .shuffle = true, .seed = 3});
+    data::DataLoader val(set, {.batch_size = 12});
+    train::History h = train::fit(net, loader,
+                                  {.optimizer = &opt,
+                                   .epochs = 2,
+                                   .val_loader = val,
+                                   .metrics = {train::Metric::accuracy()},
+                                   .verbose = false});
+    const double eval_loss = train::evaluate(net, val)[0].second;
+    return std::tuple{std::move(net), std::move(h), eval_loss};
+  };
+  auto [cpu_net, cpu_h, cpu_eval] = train_run(Device::cpu());
+  auto [cuda_net, cuda_h, cuda_eval] = train_run(kCuda);
+  for (const char* column : {"loss", "acc", "val_loss", "val_acc"}) {
+    const std::vector<double> a = cpu_h.column(column), b = cuda_h.column(column);
+    ASSERT_EQ(a.size(), 2u) << column;
+    ASSERT_EQ(b.size(), 2u) << column;
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5) << column << " " << i;
+  }
+  EXPECT_NEAR(cpu_eval, cuda_eval, 1e-5);
+  const auto a = cpu_net.named_parameters(), b = cuda_net.named_parameters();
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(b.item(i).second.device(), kCuda);
+    EXPECT_TRUE(same_values<float>(a.item(i).second.detach(), b.item(i).second.detach(),
+                                   {1e-5, 1e-4}, a.item(i).first));
+  }
+  // nn::summary runs its forward on the model's device.
+  EXPECT_NE(nn::summary(cuda_net, {1, 6}).str().find("[1, 3]"), std::string::npos);
+}
+
+// clip_grad_norm_ with the gradients on the device: one total over all of them, the same as the
+// CPU's, for the 2-, 1- and inf-norms, and the gradients scaled alike.
+TEST(CudaTraining, ClipGradNormOnTheDevice) {
+  SINEW_NEEDS_CUDA();
+  for (double p : {2.0, 1.0, double(INFINITY)}) {
+    std::vector<TF> cpu_params, cuda_params;
+    for (int i = 0; i < 3; ++i) {
+      TF w = input({4 + i, 3}, 20 + i);
+      TF g = input({4 + i, 3}, 30 + i).detach() * 3.0f;
+      w.set_grad(g);
+      TF wc = w.detach().to(kCuda).requires_grad_();
+      wc.set_grad(g.to(kCuda));
+      cpu_params.push_back(w);
+      cuda_params.push_back(wc);
+    }
+    const double cpu_total = nn::utils::clip_grad_norm_(cpu_params, 0.5, p);
+    const double cuda_total = nn::utils::clip_grad_norm_(cuda_params, 0.5, p);
+    EXPECT_NEAR(cpu_total, cuda_total, 1e-5 * cpu_total) << "p = " << p;
+    for (size_t i = 0; i < cpu_params.size(); ++i) {
+      EXPECT_TRUE(same_values<float>(cpu_params[i].grad(), cuda_params[i].grad(), {1e-6, 1e-5},
+                                     "clipped gradient"))
+          << "p = " << p;
+    }
+  }
+}
+
+// A checkpoint of a model and optimizer on the device, loaded into a fresh pair on the device:
+// parameters and the optimizer's state come back on the device, equal.
+class CudaCheckpoint : public testing::TempDirTest {};
+
+TEST_F(CudaCheckpoint, SavesAndLoadsAModelAndOptimizerOnTheDevice) {
+  SINEW_NEEDS_CUDA();
+  auto make = [] {
+    nn::Sequential net(nn::Linear(5, 4), nn::BatchNorm1d(4), nn::Linear(4, 2));
+    net.to(kCuda);
+    return net;
+  };
+  manual_seed(1);
+  nn::Sequential net = make();
+  optim::Adam opt(net.parameters(), {.lr = 1e-2});
+  for (int step = 0; step < 2; ++step) {
+    opt.zero_grad();
+    net.forward(input({6, 5}, 40 + step).detach().to(kCuda)).pow(2).mean().backward();
+    opt.step();
+  }
+  train::save_checkpoint(path("ckpt.safetensors"), net, opt, {.epoch = 2});
+  manual_seed(2);
+  nn::Sequential other = make();
+  optim::Adam other_opt(other.parameters(), {.lr = 1e-2});
+  const train::CheckpointInfo info =
+      train::load_checkpoint(path("ckpt.safetensors"), other, other_opt);
+  EXPECT_EQ(info.epoch, 2);
+  const auto a = net.state_dict(), b = other.state_dict();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(b.item(i).second.device(), kCuda) << a.item(i).first;
+    EXPECT_TRUE(a.item(i).second.detach().cpu().equal(b.item(i).second.detach().cpu()))
+        << a.item(i).first;
+  }
+  // One more step from each: the restored Adam moments give the same update.
+  const TF x = input({6, 5}, 50).detach().to(kCuda);
+  for (auto [n, o] : {std::pair{&net, &opt}, std::pair{&other, &other_opt}}) {
+    o->zero_grad();
+    n->forward(x).pow(2).mean().backward();
+    o->step();
+  }
+  const auto a2 = net.state_dict(), b2 = other.state_dict();
+  for (size_t i = 0; i < a2.size(); ++i)
+    EXPECT_TRUE(a2.item(i).second.detach().cpu().equal(b2.item(i).second.detach().cpu()))
+        << a2.item(i).first;
 }
 
 }  // namespace SINEW_UNITY_ID

@@ -9,6 +9,8 @@
 #include <new>
 #include <vector>
 
+#include <unistd.h>
+
 #include "sinew/core/error.hpp"
 
 namespace sinew::backend::cpu {
@@ -89,7 +91,25 @@ class PooledAllocator {
  private:
   PooledAllocator() = default;
 
+  // The machine's physical memory in bytes (0 where it cannot be told).
+  static std::size_t physical_memory() {
+    static const std::size_t bytes = [] {
+      const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+      return pages > 0 && page > 0
+                 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page)
+                 : std::size_t(0);
+    }();
+    return bytes;
+  }
+
+  // A request larger than the machine's memory is an Error before the system is asked (which,
+  // overcommitting, might say yes and fail only when the pages are touched).
   static void* raw_alloc(std::size_t nbytes) {
+    const std::size_t memory = physical_memory();
+    if (memory != 0 && nbytes > memory) {
+      detail::fail("cpu allocator", "cannot allocate ", nbytes, " bytes: more than this machine's ",
+                   memory, " bytes of memory");
+    }
     std::size_t n = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
     void* p = std::aligned_alloc(kAlignment, n);
     if (p == nullptr) detail::fail("cpu allocator", "out of memory allocating ", nbytes, " bytes");

@@ -3,7 +3,7 @@
 //   device_allocate(nbytes, device)        a block of the device's caching allocator, tied to the
 //   device_deallocate(p, nbytes, device)   device's compute stream (nullptr for 0 bytes, which
 //                                          device_deallocate accepts)
-//   pinned_allocate(nbytes), pinned_deallocate(p)
+//   pinned_allocate(nbytes), pinned_deallocate(p), pinned_release(p) (after the copies reading p)
 //                                          page-locked host memory from one process-wide pool
 //   memory_allocated(device), memory_reserved(device), max_memory_allocated(device),
 //   max_memory_reserved(device), reset_peak_memory_stats(device), empty_cache()
@@ -250,6 +250,24 @@ inline void pinned_deallocate(void* p) noexcept {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sinew: cuda::pinned_deallocate: %s\n", e.what());
   }
+}
+
+// Returns p (from pinned_allocate) to the pool once no copy queued before can still read it: a
+// copy from pinned memory to a device runs asynchronously, so the compute stream of every device
+// whose memory is in use is synchronized first (in a training loop the step's loss.item() has done
+// that already by the time its batch is released). Never throws.
+inline void pinned_release(void* p) noexcept {
+  if (p == nullptr) return;
+  for (int d = 0; d < kMaxDevices; ++d) {
+    if (detail_memory::find_allocator(d) == nullptr) continue;
+    try {
+      DeviceGuard guard(d);
+      if (cudaStreamSynchronize(compute_stream(d)) != cudaSuccess) (void)cudaGetLastError();
+    } catch (...) {
+      // A poisoned device runs nothing more: nothing of it can still read the block.
+    }
+  }
+  pinned_deallocate(p);
 }
 
 // The pinned pool's figures (0 before its first use; asking creates nothing).
