@@ -8,11 +8,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <exception>
 #include <string>
 #include <vector>
 
 #include <sinew/sinew.hpp>
+
+#include "example_main.hpp"
 
 using sinew::Tensor;
 using sinew::autograd::FunctionContext;
@@ -143,10 +144,5 @@ int run(const Options& opt) {
 
 int main(int argc, char** argv) {
   const Options opt = parse(argc, argv);
-  try {
-    return run(opt);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "custom_function: %s\n", e.what());
-    return 1;
-  }
+  return sinew::examples::run_main("custom_function", [&] { return run(opt); });
 }

@@ -10,7 +10,7 @@
 #include <utility>
 
 #include <CLI/CLI.hpp>
-#include <sinew/sinew.hpp>
+#include <sinew/tensor.hpp>  // Device, Error and empty: no more, for the small examples
 
 namespace sinew::examples {
 

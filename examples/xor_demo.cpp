@@ -6,11 +6,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <exception>
 #include <string>
 #include <vector>
 
 #include <sinew/tensor.hpp>  // tensors and autograd only: no layers, optimizers or files
+
+#include "example_main.hpp"
 
 using sinew::Tensor;
 
@@ -107,10 +108,5 @@ int run(const Options& opt) {
 
 int main(int argc, char** argv) {
   const Options opt = parse(argc, argv);
-  try {
-    return run(opt);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "xor_demo: %s\n", e.what());
-    return 1;
-  }
+  return sinew::examples::run_main("xor_demo", [&] { return run(opt); });
 }

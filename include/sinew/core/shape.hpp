@@ -36,7 +36,12 @@ class Shape {
   const std::vector<int64_t>& vec() const { return dims_; }
   bool operator==(const Shape&) const = default;
 
+  // The element count; 0 when any size is 0, whatever the others (so that a shape like
+  // [2^32, 2^32, 0] does not overflow on the way).
   int64_t numel() const {
+    for (int64_t d : dims_) {
+      if (d == 0) return 0;
+    }
     int64_t n = 1;
     for (int64_t d : dims_) n *= d;
     return n;
