@@ -66,7 +66,9 @@ inline Shape contiguous_strides(const Shape& shape) {
   int64_t s = 1;
   for (int64_t i = shape.size() - 1; i >= 0; --i) {
     strides[i] = s;
-    s *= std::max<int64_t>(shape[i], 1);
+    // Only a shape with a zero size can overflow here (check_sizes bounds the others), and an
+    // empty tensor's strides are never used to address memory: the wrapped product is harmless.
+    (void)__builtin_mul_overflow(s, std::max<int64_t>(shape[i], 1), &s);
   }
   return strides;
 }
