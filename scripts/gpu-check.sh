@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # What only a GPU shows, in one call of a few minutes on a machine with an NVIDIA GPU, the CUDA
 # toolkit, CMake, ninja and PyTorch (no internet needed):
-#   1. builds the CUDA test programs (Release, SINEW_WITH_CUDA) against the dependencies that
-#      scripts/device-bundle.sh gathered into .device-bundle/ (carry that folder to the machine)
-#   2. the op-level parity suite on the real device: ctest -L cuda_device, and the runtime tests
+#   1. builds the CUDA test programs and the examples (Release, SINEW_WITH_CUDA) against the
+#      dependencies that scripts/device-bundle.sh gathered into .device-bundle/ (carry that folder
+#      to the machine)
+#   2. the op-level parity suite and every example's --device cuda run (fashion_mnist: all four
+#      models) on the real device: ctest -L cuda_device, and the runtime tests
 #   3. compute-sanitizer memcheck over a subset of the parity suite
 #   4. the first CUDA op with a cold and with a warm kernel cache
 #   5. GEMM GFLOP/s (FP32, TF32, FP64) next to PyTorch's on the same GPU
@@ -49,19 +51,19 @@ step "configure and build (Release, SINEW_WITH_CUDA)"
 start=$SECONDS
 export LD_LIBRARY_PATH="$bundle/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 if ! cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSINEW_WITH_CUDA=ON \
-    -DSINEW_BUILD_EXAMPLES=OFF -DSINEW_BUILD_BENCHMARKS=OFF -DSINEW_INSTALL=OFF \
+    -DSINEW_BUILD_EXAMPLES=ON -DSINEW_BUILD_BENCHMARKS=OFF -DSINEW_INSTALL=OFF \
     -DCMAKE_PREFIX_PATH="$bundle;$gtest_prefix" -DZLIB_ROOT="$bundle" >"$out/configure.log" 2>&1; then
   tail -30 "$out/configure.log"
   exit 1
 fi
 if ! cmake --build "$build" -j "$jobs" --target sinew_cuda_device_tests sinew_cuda_tests \
-    sinew_cuda_gpu_probe >"$out/build.log" 2>&1; then
+    sinew_cuda_gpu_probe sinew_examples >"$out/build.log" 2>&1; then
   grep -m 20 -E "error|Error" "$out/build.log"
   exit 1
 fi
 record "build: $((SECONDS - start)) s"
 
-step "parity suite on the device (ctest -L cuda_device) and the runtime tests"
+step "parity suite and the examples' --device cuda runs on the device (ctest -L cuda_device), the runtime tests"
 export SINEW_KERNEL_CACHE="$root/build/gpu-kernel-cache"
 start=$SECONDS
 (cd "$build" && ctest -L 'cuda_device|^cuda$' -E CompileAll -j 4 --output-on-failure --timeout 300) \
