@@ -118,11 +118,12 @@ using EpochResult = examples::LossAccuracy;
 
 template <class Loader>
 EpochResult train_epoch(nn::Sequential& net, Loader& loader, optim::Optimizer& opt,
-                        const std::string& label, int64_t batch_size, bool quiet, Device device) {
+                        const std::string& label, int64_t batch_size, bool quiet) {
   net.train();
   train::RunningMean loss, accuracy;
   train::ProgressBar bar(loader.size(),
                          {.silent = quiet, .label = label, .batch_size = batch_size});
+  const Device device = nn::module_device(net);
   for (auto& [host_images, host_labels] : loader) {
     const Tensor<float> images = host_images.to(device);
     const Tensor<int64_t> labels = host_labels.to(device);
@@ -270,7 +271,7 @@ int run(const Options& o) {
     const auto start = std::chrono::steady_clock::now();
     train_loader.set_epoch(epoch - 1);  // the order depends only on the seed and the epoch
     const std::string label = examples::epoch_label(epoch, o.epochs);
-    const EpochResult tr = train_epoch(net, train_loader, *opt, label, batch_size, o.quiet, device);
+    const EpochResult tr = train_epoch(net, train_loader, *opt, label, batch_size, o.quiet);
     test = evaluate(net, test_loader, classes, 36);
     const double seconds = examples::seconds_since(start);
     total_seconds += seconds;

@@ -100,14 +100,13 @@ inline Shape broadcast_shapes(const Shape& a, const Shape& b, const char* where)
 // (checked before anything is allocated).
 inline void check_sizes(const Shape& shape, const char* where) {
   int64_t n = 1;
-  bool overflow = false;
+  bool overflow = false, empty = false;  // a zero size makes the count 0 whatever the others
   for (int64_t d : shape) {
     SINEW_CHECK(d >= 0, where, "negative size in shape ", shape);
+    empty = empty || d == 0;
     overflow = overflow || __builtin_mul_overflow(n, d, &n);
   }
-  // A zero anywhere makes the count 0 whatever came before.
-  for (int64_t d : shape) overflow = overflow && d != 0;
-  SINEW_CHECK(!overflow, where, "the shape ", shape,
+  SINEW_CHECK(empty || !overflow, where, "the shape ", shape,
               " has more elements than an int64 can count (2^63 - 1)");
 }
 
