@@ -4,6 +4,7 @@
 #
 #   scripts/setup.sh           what building, the examples and the main job need
 #   scripts/setup.sh --tests   and what only the tests use (a headless browser for report.html)
+#   scripts/setup.sh --fuzz    and libFuzzer (scripts/fuzz.sh)
 set -euo pipefail
 
 packages=(
@@ -21,6 +22,9 @@ packages=(
 )
 if [ "${1:-}" = "--tests" ]; then
   packages+=(chromium fonts-dejavu-core)  # renders report.html in tests/train/browser_test.cpp
+fi
+if [ "${1:-}" = "--fuzz" ]; then
+  packages+=(libclang-rt-14-dev)  # libFuzzer and the sanitizer runtimes (scripts/fuzz.sh)
 fi
 
 missing=()

@@ -143,6 +143,14 @@ Mat<T> weight_matrix(T* w, const ConvGeometry& g, int64_t grp) {
   return {w + grp * og * k, og, k, k, 1};
 }
 
+// The chunks conv_weight splits a batch into: up to kWeightChunks, fewer when the batch is smaller
+// or the partial sums would pass kWeightPartials elements. A function of the shapes alone.
+inline constexpr int64_t kWeightChunks = 16;
+inline constexpr int64_t kWeightPartials = int64_t{1} << 22;
+inline int64_t weight_chunks(int64_t batch, int64_t wsize) {
+  return std::max<int64_t>(1, std::min({batch, kWeightChunks, kWeightPartials / wsize + 1}));
+}
+
 }  // namespace detail_conv
 
 // grid = w (*) image + bias: grid[n, grp] = W_grp @ im2col(image[n, grp]) (+ bias[o] on each
@@ -242,8 +250,10 @@ void conv_col2im(const Tensor<T>& grid, const Tensor<T>& w, const Tensor<T>& bia
 
 // dw[grp] = sum_n grid[n, grp] @ im2col(image[n, grp])^T, dw [O, C / G, kh, kw]: the weight
 // gradient of conv2d (grid = dL/dy) and of conv_transpose2d (image = dL/dy, grid = its input).
-// The batch is split into chunks, each summed into its own partial (per-thread scratch), and the
-// partials are added in a fixed order. All tensors contiguous; dw is written.
+// The batch is split into chunks, each summed in order into its own partial, and the partials are
+// added in a fixed order. The chunks depend on the shapes only, never on the thread count, so the
+// result has the same bits on any number of threads (a training run is reproducible on another
+// machine). All tensors contiguous; dw is written.
 template <class T>
 void conv_weight(const Tensor<T>& image, const Tensor<T>& grid, const Tensor<T>& dw,
                  const ConvGeometry& g) {
@@ -260,9 +270,8 @@ void conv_weight(const Tensor<T>& image, const Tensor<T>& grid, const Tensor<T>&
   const bool pointwise = is_pointwise(g);
   const T* x = image.data_ptr();
   const T* gy = grid.data_ptr();
-  const int64_t chunks =
-      g.batch >= get_num_threads() ? std::min<int64_t>(g.batch, get_num_threads()) : 1;
-  std::vector<T> partials(static_cast<std::size_t>((chunks - 1) * wsize));
+  const int64_t chunks = weight_chunks(g.batch, wsize);
+  Scratch<T> partials((chunks - 1) * wsize);
   auto run_chunk = [&](int64_t c0, int64_t c1) {  // parallel_for carries exceptions out
     for (int64_t chunk = c0; chunk < c1; ++chunk) {
       T* acc = chunk == 0 ? out : partials.data() + (chunk - 1) * wsize;
@@ -282,10 +291,10 @@ void conv_weight(const Tensor<T>& image, const Tensor<T>& grid, const Tensor<T>&
       }
     }
   };
-  if (chunks > 1) {
+  if (chunks >= get_num_threads()) {
     parallel_for(chunks, kParallelGrain, run_chunk);
   } else {
-    run_chunk(0, 1);
+    run_chunk(0, chunks);  // in order here, each GEMM using the threads (the same bits)
   }
   for (int64_t chunk = 1; chunk < chunks; ++chunk) {
     const T* p = partials.data() + (chunk - 1) * wsize;
