@@ -1,9 +1,10 @@
 // What every example's main shares: --device (cpu, cuda or cuda:N) with the check that the device
-// can be used, made before any data is read, and run_main, which turns an exception into a message
-// and exit status 1. A header of its own so that the small examples take it without the training
+// can be used, made before any data is read; run_main, which turns an exception into a message
+// and exit status 1; and catch_interrupts, for a training loop that saves a checkpoint on Ctrl-C. A header of its own so that the small examples take it without the training
 // helpers of example_common.hpp.
 #pragma once
 
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -50,5 +51,24 @@ int run_main(const char* program, Fn&& fn) {
     return 1;
   }
 }
+
+namespace detail {
+inline volatile std::sig_atomic_t interrupt_flag = 0;
+inline void on_interrupt(int signal) {
+  interrupt_flag = 1;
+  std::signal(signal, SIG_DFL);  // a second Ctrl-C ends the program at once
+}
+}  // namespace detail
+
+// From now on the first SIGINT (Ctrl-C) or SIGTERM only sets a flag, which the training loop reads
+// after each batch (interrupted()) to save a checkpoint and stop; a second one ends the program.
+inline void catch_interrupts() {
+  std::signal(SIGINT, detail::on_interrupt);
+  std::signal(SIGTERM, detail::on_interrupt);
+}
+inline bool interrupted() { return detail::interrupt_flag != 0; }
+
+// The exit status of a run stopped by SIGINT, as a shell reports one (128 + 2).
+inline constexpr int kInterruptedStatus = 130;
 
 }  // namespace sinew::examples

@@ -6,8 +6,8 @@
 //   history.csv        train and test loss and accuracy per epoch, and the epoch's seconds
 //   curves.svg         the loss and accuracy curves
 //   report.html        settings, results, summary, curves, confusion matrix, misclassified images
-//   checkpoint.safetensors  after every epoch: weights, optimizer state, epoch, random state,
-//   history
+//   checkpoint.safetensors  after every epoch, and on Ctrl-C: weights, optimizer state, epoch,
+//   random state, history (and, on Ctrl-C, how far the epoch had come)
 //
 //   fashion_mnist [--model cnn|mlp|lstm|bncnn] [--epochs N] [--batch-size N] [--lr X]
 //                 [--threads N] [--augment] [--workers N] [--seed N] [--limit N]
@@ -24,11 +24,14 @@
 // --resume continues the run whose checkpoint is in --out up to --epochs, with the settings it was
 // started with (the model, batch size, learning rate, augmentation, seed and --limit must match;
 // threads and workers may differ): the weights it ends with are bit for bit those of a run that
-// was never interrupted.
+// was never interrupted. Ctrl-C (SIGINT, or SIGTERM) stops training after the batch in progress,
+// saves the checkpoint with the position in the epoch and exits with status 130; --resume then
+// continues with the next batch. A second Ctrl-C ends the program at once.
 //
 // --device cuda trains on the GPU (a build with the CUDA backend, Sinew::cuda): the model is moved
 // there once, and each batch as it comes from the DataLoader.
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -57,6 +60,7 @@ struct Options : examples::CommonOptions {
   bool augment = false;
   std::optional<int64_t> workers = std::nullopt;  // unset: 1 with --augment, else 0
   bool resume = false;
+  int64_t interrupt_after = 0;  // tests: raise SIGINT after this many training batches (0: never)
 };
 
 // ---- the models (DESIGN.md, "Benchmark workloads") ---------------------------------------------
@@ -116,15 +120,50 @@ Tensor<float> normalize(const Tensor<float>& images) { return (images - kMean) /
 
 using EpochResult = examples::LossAccuracy;
 
-template <class Loader>
-EpochResult train_epoch(nn::Sequential& net, Loader& loader, optim::Optimizer& opt,
-                        const std::string& label, int64_t batch_size, bool quiet) {
-  net.train();
+// How far an epoch has come: the batches trained, the running loss and accuracy, and the seconds
+// spent. Saved in the checkpoint ("epoch_progress") when Ctrl-C stops an epoch in the middle.
+struct EpochProgress {
+  int64_t batches = 0;
   train::RunningMean loss, accuracy;
-  train::ProgressBar bar(loader.size(),
+  double seconds = 0;
+
+  std::string str() const {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "%lld %.17g %.17g %lld %.17g %.17g %.17g",
+                  static_cast<long long>(batches), loss.sum(), loss.total_weight(),
+                  static_cast<long long>(loss.count()), accuracy.sum(), accuracy.total_weight(),
+                  seconds);
+    return buf;
+  }
+  static EpochProgress parse(const std::string& text, const std::string& path) {
+    long long batches = 0, count = 0;
+    double loss_sum = 0, weight = 0, acc_sum = 0, acc_weight = 0, seconds = 0;
+    char end = 0;
+    const int got = std::sscanf(text.c_str(), "%lld %lf %lf %lld %lf %lf %lf %c", &batches,
+                                &loss_sum, &weight, &count, &acc_sum, &acc_weight, &seconds, &end);
+    SINEW_CHECK(got == 7 && batches >= 0, "fashion_mnist", path, ": epoch_progress '", text,
+                "' is not the position fashion_mnist saves");
+    return {batches, train::RunningMean(loss_sum, weight, count),
+            train::RunningMean(acc_sum, acc_weight, count), seconds};
+  }
+};
+
+// Trains one epoch from where `progress` says it stands. Returns false when Ctrl-C stopped it:
+// then `progress` tells how far it came. `countdown` counts down the batches left before
+// --interrupt-after raises SIGINT (0: off).
+template <class Loader>
+bool train_epoch(nn::Sequential& net, Loader& loader, optim::Optimizer& opt,
+                 const std::string& label, int64_t batch_size, bool quiet,
+                 EpochProgress& progress, int64_t& countdown) {
+  net.train();
+  train::RunningMean& loss = progress.loss;
+  train::RunningMean& accuracy = progress.accuracy;
+  train::ProgressBar bar(loader.size() - progress.batches,
                          {.silent = quiet, .label = label, .batch_size = batch_size});
   const Device device = nn::module_device(net);
+  int64_t index = 0;
   for (auto& [host_images, host_labels] : loader) {
+    if (index++ < progress.batches) continue;  // trained before the interruption
     const Tensor<float> images = host_images.to(device);
     const Tensor<int64_t> labels = host_labels.to(device);
     opt.zero_grad();
@@ -135,10 +174,13 @@ EpochResult train_epoch(nn::Sequential& net, Loader& loader, optim::Optimizer& o
     const auto n = static_cast<double>(labels.size(0));
     loss.add(l.item(), n);
     accuracy.add(train::accuracy(logits, labels), n);
+    ++progress.batches;
     bar.step({{"loss", loss.mean()}, {"acc", accuracy.mean()}});
+    if (countdown > 0 && --countdown == 0) std::raise(SIGINT);
+    if (examples::interrupted()) return false;
   }
   bar.finish({{"loss", loss.mean()}, {"acc", accuracy.mean()}});
-  return {loss.mean(), accuracy.mean()};
+  return true;
 }
 
 struct Evaluation {
@@ -244,6 +286,7 @@ int run(const Options& o) {
   std::optional<Evaluation> test;
   double total_seconds = 0;
   int64_t first_epoch = 1;
+  EpochProgress resumed_progress;  // of the first epoch: where Ctrl-C stopped it, if it did
   if (o.resume) {
     const train::CheckpointInfo info = train::load_checkpoint(checkpoint, net, *opt);
     const auto saved_settings = info.extra.find("settings");
@@ -262,18 +305,47 @@ int run(const Options& o) {
       return 1;
     }
     history = train::History::from_csv(saved_history->second, checkpoint);
-    for (double s : history.column("seconds")) total_seconds += s;
+    if (history.size() > 0) {  // none when Ctrl-C stopped the first epoch
+      for (double s : history.column("seconds")) total_seconds += s;
+    }
     first_epoch = info.epoch + 1;
-    std::printf("resuming from %s after epoch %lld\n", checkpoint.c_str(),
-                static_cast<long long>(info.epoch));
+    if (const auto saved_progress = info.extra.find("epoch_progress");
+        saved_progress != info.extra.end()) {
+      resumed_progress = EpochProgress::parse(saved_progress->second, checkpoint);
+      std::printf("resuming from %s in epoch %lld after batch %lld\n", checkpoint.c_str(),
+                  static_cast<long long>(first_epoch),
+                  static_cast<long long>(resumed_progress.batches));
+    } else {
+      std::printf("resuming from %s after epoch %lld\n", checkpoint.c_str(),
+                  static_cast<long long>(info.epoch));
+    }
   }
+  examples::catch_interrupts();
+  int64_t countdown = o.interrupt_after;
+  auto stop = [&](const char* where) {
+    std::printf("\ninterrupted %s: saved %s; --resume continues from there\n", where,
+                checkpoint.c_str());
+    return examples::kInterruptedStatus;
+  };
   for (int64_t epoch = first_epoch; epoch <= o.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     train_loader.set_epoch(epoch - 1);  // the order depends only on the seed and the epoch
     const std::string label = examples::epoch_label(epoch, o.epochs);
-    const EpochResult tr = train_epoch(net, train_loader, *opt, label, batch_size, o.quiet);
+    EpochProgress progress = epoch == first_epoch ? resumed_progress : EpochProgress{};
+    if (!train_epoch(net, train_loader, *opt, label, batch_size, o.quiet, progress, countdown)) {
+      progress.seconds += examples::seconds_since(start);
+      train::save_checkpoint(checkpoint, net, *opt,
+                             {.epoch = epoch - 1,
+                              .extra = {{"settings", settings},
+                                        {"history", history.to_csv()},
+                                        {"epoch_progress", progress.str()}}});
+      const std::string where = "in epoch " + std::to_string(epoch) + " after batch " +
+                                std::to_string(progress.batches);
+      return stop(where.c_str());
+    }
+    const EpochResult tr{progress.loss.mean(), progress.accuracy.mean()};
     test = evaluate(net, test_loader, classes, 36);
-    const double seconds = examples::seconds_since(start);
+    const double seconds = progress.seconds + examples::seconds_since(start);
     total_seconds += seconds;
     const EpochResult& te = test->result;
     examples::print_epoch_line(label, tr, te, seconds);
@@ -285,6 +357,10 @@ int run(const Options& o) {
     train::save_checkpoint(
         checkpoint, net, *opt,
         {.epoch = epoch, .extra = {{"settings", settings}, {"history", history.to_csv()}}});
+    if (examples::interrupted()) {  // during the evaluation: the epoch's checkpoint is saved
+      const std::string where = "after epoch " + std::to_string(epoch);
+      return stop(where.c_str());
+    }
   }
   if (!test) {  // a resumed run that had nothing left to do: the results of the saved weights
     std::printf("the checkpoint has %lld epochs already (--epochs %d)\n",
@@ -368,6 +444,10 @@ int main(int argc, char** argv) {
       ->default_str("0, 1 with --augment");
   app.add_flag("--resume", o.resume,
                "continue the run whose checkpoint.safetensors is in --out, up to --epochs");
+  app.add_option("--interrupt-after", o.interrupt_after,
+                 "raise SIGINT after N training batches, as Ctrl-C would (for tests)")
+      ->check(CLI::NonNegativeNumber)
+      ->group("");  // hidden from --help
   CLI11_PARSE(app, argc, argv);
 
   if (!examples::check_fashion_mnist_folder("fashion_mnist", o.data)) return 1;

@@ -1,5 +1,7 @@
-# ctest's example.fashion_mnist_resume: fashion_mnist trained for two epochs in one run, and for
-# one epoch then one more with --resume, must end with byte-identical model.safetensors.
+# ctest's example.fashion_mnist_resume: fashion_mnist trained for two epochs in one run; for one
+# epoch, then one more with --resume; and stopped by SIGINT in the middle of the second epoch
+# (--interrupt-after raises it as Ctrl-C would), then resumed: all three must end with
+# byte-identical model.safetensors, and the interrupted run with exit status 130.
 #   cmake -DEXE=<fashion_mnist> -DDATA=<mnist folder> -DOUT=<scratch folder> -P resume_check.cmake
 foreach(_var IN ITEMS EXE DATA OUT)
   if(NOT DEFINED ${_var})
@@ -8,18 +10,41 @@ foreach(_var IN ITEMS EXE DATA OUT)
 endforeach()
 file(REMOVE_RECURSE "${OUT}")
 set(_common --data "${DATA}" --model mlp --limit 2000 --threads 1 --quiet)
-function(_run)
-  execute_process(COMMAND "${EXE}" ${_common} ${ARGN} RESULT_VARIABLE _rc OUTPUT_QUIET)
-  if(NOT _rc EQUAL 0)
-    message(FATAL_ERROR "fashion_mnist ${ARGN} exited with ${_rc}")
+function(_run_expect expected)
+  execute_process(COMMAND "${EXE}" ${_common} ${ARGN} RESULT_VARIABLE _rc OUTPUT_VARIABLE _out)
+  if(NOT _rc EQUAL expected)
+    message(FATAL_ERROR "fashion_mnist ${ARGN} exited with ${_rc}, not ${expected}:\n${_out}")
   endif()
+  set(_last_output "${_out}" PARENT_SCOPE)
 endfunction()
-_run(--epochs 2 --out "${OUT}/whole")
-_run(--epochs 1 --out "${OUT}/resumed")
-_run(--epochs 2 --out "${OUT}/resumed" --resume)
-execute_process(COMMAND "${CMAKE_COMMAND}" -E compare_files "${OUT}/whole/model.safetensors"
-                        "${OUT}/resumed/model.safetensors" RESULT_VARIABLE _same)
-if(NOT _same EQUAL 0)
-  message(FATAL_ERROR "the resumed run's weights differ from the uninterrupted run's")
+function(_same_weights run)
+  execute_process(COMMAND "${CMAKE_COMMAND}" -E compare_files "${OUT}/whole/model.safetensors"
+                          "${OUT}/${run}/model.safetensors" RESULT_VARIABLE _same)
+  if(NOT _same EQUAL 0)
+    message(FATAL_ERROR "the ${run} run's weights differ from the uninterrupted run's")
+  endif()
+  message(STATUS "${run} run: the same weights as the uninterrupted run, byte for byte")
+endfunction()
+_run_expect(0 --epochs 2 --out "${OUT}/whole")
+_run_expect(0 --epochs 1 --out "${OUT}/resumed")
+_run_expect(0 --epochs 2 --out "${OUT}/resumed" --resume)
+_same_weights(resumed)
+# 2000 images in batches of 64: 32 batches an epoch. Stopped after batch 5 of epoch 1, then
+# resumed and stopped again 40 batches later (batch 13 of epoch 2), then resumed to the end.
+_run_expect(130 --epochs 2 --out "${OUT}/interrupted" --interrupt-after 5)
+if(NOT _last_output MATCHES "interrupted in epoch 1 after batch 5:")
+  message(FATAL_ERROR "the interrupted run did not say where it stopped:\n${_last_output}")
 endif()
-message(STATUS "resumed run: the same weights as the uninterrupted run, byte for byte")
+_run_expect(130 --epochs 2 --out "${OUT}/interrupted" --resume --interrupt-after 40)
+if(NOT _last_output MATCHES "resuming from .* in epoch 1 after batch 5" OR
+   NOT _last_output MATCHES "interrupted in epoch 2 after batch 13:")
+  message(FATAL_ERROR "the second run did not continue epoch 1 and stop in epoch 2:\n${_last_output}")
+endif()
+if(EXISTS "${OUT}/interrupted/model.safetensors")
+  message(FATAL_ERROR "an interrupted run wrote model.safetensors")
+endif()
+_run_expect(0 --epochs 2 --out "${OUT}/interrupted" --resume)
+if(NOT _last_output MATCHES "resuming from .* in epoch 2 after batch 13")
+  message(FATAL_ERROR "the last run did not continue in epoch 2:\n${_last_output}")
+endif()
+_same_weights(interrupted)

@@ -596,6 +596,15 @@ double roc_auc_ovr(const Tensor<T>& probabilities, const Tensor<int64_t>& target
 // mean() is 0 before anything (or only zero weight) was added, as Keras' Mean metric.
 class RunningMean {
  public:
+  RunningMean() = default;
+  // A running mean that continues one saved through sum(), total_weight() and count() (a run
+  // resumed in the middle of an epoch).
+  RunningMean(double sum, double total_weight, int64_t count)
+      : sum_(sum), weight_(total_weight), count_(count) {
+    SINEW_CHECK(std::isfinite(total_weight) && total_weight >= 0 && count >= 0, "RunningMean",
+                "total_weight must be finite and >= 0 and count >= 0, got ", total_weight, " and ",
+                count);
+  }
   // Adds `value` with `weight` (finite, >= 0).
   void add(double value, double weight = 1.0) {
     SINEW_CHECK(std::isfinite(weight) && weight >= 0, "RunningMean::add",
