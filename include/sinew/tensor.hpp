@@ -8,6 +8,7 @@
 #include "sinew/core/dtype.hpp"
 #include "sinew/core/promotion.hpp"
 #include "sinew/core/error.hpp"
+#include "sinew/core/deterministic.hpp"
 #include "sinew/core/random.hpp"
 #include "sinew/core/shape.hpp"
 #include "sinew/core/tensor.hpp"

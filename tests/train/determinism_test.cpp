@@ -69,6 +69,11 @@ TEST(Determinism, TrainingIsBitIdenticalAcrossRunsAndThreadCounts) {
     EXPECT_EQ(train_bits(workload, 2), two) << workload << ", two threads, second run";
     EXPECT_EQ(two, one) << workload << ": two threads against one";
     EXPECT_EQ(train_bits(workload, 3), one) << workload << ": three threads against one";
+    // Deterministic mode changes nothing on the CPU (every kernel is deterministic already), and
+    // no op of the run raises.
+    set_deterministic(true);
+    EXPECT_EQ(train_bits(workload, 2), one) << workload << ": in deterministic mode";
+    set_deterministic(false);
     // The runs trained: the parameters moved from their initial values.
     manual_seed(5);
     nn::Sequential init = workload == "W1" ? small_w1() : small_w2();

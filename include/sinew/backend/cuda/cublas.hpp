@@ -37,6 +37,10 @@ inline cublasHandle_t cublas_handle(int device) {
     DeviceGuard guard(device);
     check_cublas(cublasCreate(&h), "cublasCreate", device);
     check_cublas(cublasSetStream(h, stream), "cublasSetStream", device);
+    // cuBLAS's default, made explicit: no routine may use its atomics-based variants, whose sums
+    // depend on scheduling (set_deterministic's guarantee for GEMMs).
+    check_cublas(cublasSetAtomicsMode(h, CUBLAS_ATOMICS_NOT_ALLOWED), "cublasSetAtomicsMode",
+                 device);
   }
   return h;
 }
