@@ -61,7 +61,7 @@ TEST(ModuleHolder, EmptyHolderRaises) {
   Net empty(nullptr);
   EXPECT_TRUE(empty.is_empty());
   EXPECT_FALSE(static_cast<bool>(empty));
-  SINEW_EXPECT_ERROR(empty->fc1, "ModuleHolder", "empty");
+  SINEW_EXPECT_ERROR((void)empty->fc1, "ModuleHolder", "empty");
   nn::Sequential seq;
   SINEW_EXPECT_ERROR(seq.push_back(empty), "register_module", "null");
 }
