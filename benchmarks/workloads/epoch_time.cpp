@@ -1,10 +1,10 @@
 // Epoch time of the benchmark workloads W1 (MLP), W2 (CNN), W3 (LSTM) and W4 (BN-CNN) of DESIGN.md
 // on Fashion-MNIST: the training loop only is timed (wall clock, std::chrono::steady_clock), with
 // the data decoded and normalized in memory beforehand; then test accuracy on the 10,000 test
-// images.
+// images. W5 (--model dcgan) is a DCGAN training step instead, timed per step (see run_dcgan).
 //
-//   epoch_time --model mlp|cnn|lstm|bncnn [--epochs N] [--limit N] [--threads N] [--seed N]
-//              [--data DIR] [--phases]
+//   epoch_time --model mlp|cnn|lstm|bncnn|dcgan [--epochs N] [--limit N] [--threads N]
+//              [--seed N] [--data DIR] [--phases] [--steps N]
 //
 // --limit N trains on the first N training images only (short runs); --phases also reports the
 // time spent in forward + loss, backward and the optimizer step. Each epoch shuffles the training
@@ -148,6 +148,7 @@ struct Args {
   int threads = 0;
   uint64_t seed = 42;
   bool phases = false;
+  int steps = 40;  // dcgan: timed steps (after 5 untimed ones)
 };
 
 Args parse(int argc, char** argv) {
@@ -172,9 +173,11 @@ Args parse(int argc, char** argv) {
       a.data = value();
     else if (k == "--phases")
       a.phases = true;
+    else if (k == "--steps")
+      a.steps = std::stoi(value());
     else if (k == "--help" || k == "-h") {
-      std::cout << "epoch_time --model mlp|cnn|lstm|bncnn [--epochs N] [--limit N] [--threads N] "
-                   "[--seed N] [--data DIR] [--phases]\n";
+      std::cout << "epoch_time --model mlp|cnn|lstm|bncnn|dcgan [--epochs N] [--limit N] "
+                   "[--threads N] [--seed N] [--data DIR] [--phases] [--steps N]\n";
       std::exit(0);
     } else {
       throw std::runtime_error("unknown argument " + k);
@@ -204,12 +207,77 @@ double test_accuracy(nn::Sequential& net, const Split& test) {
   return double(correct) / double(test.n);
 }
 
+// ---- W5: a DCGAN training step on 28 x 28 images -------------------------------------------------
+
+// Generator: z [N, 100, 1, 1] -> 256 x 4 x 4 -> 128 x 7 x 7 -> 64 x 14 x 14 -> 1 x 28 x 28.
+nn::Sequential dcgan_generator() {
+  return nn::Sequential(
+      nn::ConvTranspose2d(100, 256, 4, {.bias = false}), nn::BatchNorm2d(256), nn::ReLU(),
+      nn::ConvTranspose2d(256, 128, 3, {.stride = 2, .padding = 1, .bias = false}),
+      nn::BatchNorm2d(128), nn::ReLU(),
+      nn::ConvTranspose2d(128, 64, 4, {.stride = 2, .padding = 1, .bias = false}),
+      nn::BatchNorm2d(64), nn::ReLU(),
+      nn::ConvTranspose2d(64, 1, 4, {.stride = 2, .padding = 1, .bias = false}), nn::Tanh());
+}
+
+// Discriminator: 1 x 28 x 28 -> 64 x 14 x 14 -> 128 x 7 x 7 -> 256 x 3 x 3 -> 1 (a probability).
+nn::Sequential dcgan_discriminator() {
+  return nn::Sequential(
+      nn::Conv2d(1, 64, 4, {.stride = 2, .padding = 1, .bias = false}), nn::LeakyReLU(0.2),
+      nn::Conv2d(64, 128, 4, {.stride = 2, .padding = 1, .bias = false}), nn::BatchNorm2d(128),
+      nn::LeakyReLU(0.2), nn::Conv2d(128, 256, 4, {.stride = 2, .padding = 1, .bias = false}),
+      nn::BatchNorm2d(256), nn::LeakyReLU(0.2), nn::Conv2d(256, 1, 3, {.bias = false}),
+      nn::Flatten(), nn::Sigmoid());
+}
+
+// W5: one step trains the discriminator on a batch of 64 real images and 64 generated ones, then
+// the generator through it (binary cross-entropy; Adam lr 2e-4, betas (0.5, 0.5)). The images are
+// the training set's, in order; the clock covers the steps only. Prints the median step time.
+int run_dcgan(const Args& a, const Split& train) {
+  constexpr int64_t batch = 64, nz = 100, warmup = 5;
+  manual_seed(a.seed);
+  nn::Sequential g = dcgan_generator(), d = dcgan_discriminator();
+  optim::Adam opt_g(g.parameters(), {.lr = 2e-4, .betas = {0.5, 0.5}});
+  optim::Adam opt_d(d.parameters(), {.lr = 2e-4, .betas = {0.5, 0.5}});
+  const Tensor<float> ones = full<float>({batch, 1}, 1.0f), zeros = full<float>({batch, 1}, 0.0f);
+  std::cout << "model dcgan  threads " << get_num_threads() << "  batch " << batch << "  steps "
+            << a.steps << "\n";
+  std::vector<double> step_s;
+  double loss_d = 0, loss_g = 0;
+  for (int64_t step = 0; step < warmup + a.steps; ++step) {
+    const int64_t start = (step * batch) % std::max<int64_t>(train.n - batch + 1, 1);
+    const Tensor<float> real = train.images.narrow(0, start, batch);
+    const auto t0 = Clock::now();
+    const Tensor<float> z = randn<float>({batch, nz, 1, 1});
+    const Tensor<float> fake = g(z);
+    opt_d.zero_grad();
+    Tensor<float> ld = nn::F::binary_cross_entropy(d(real), ones) +
+                       nn::F::binary_cross_entropy(d(fake.detach()), zeros);
+    ld.backward();
+    opt_d.step();
+    opt_g.zero_grad();
+    Tensor<float> lg = nn::F::binary_cross_entropy(d(fake), ones);
+    lg.backward();
+    opt_g.step();
+    loss_d = ld.item();
+    loss_g = lg.item();
+    if (step >= warmup) step_s.push_back(seconds_since(t0));
+  }
+  std::sort(step_s.begin(), step_s.end());
+  const double median = step_s[step_s.size() / 2];
+  std::printf("RESULT model=dcgan threads=%d steps=%d s_per_step=%.5f loss_d=%.4f loss_g=%.4f "
+              "peak_rss_mb=%.1f\n",
+              get_num_threads(), a.steps, median, loss_d, loss_g, peak_rss_mb());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
   const Args a = parse(argc, argv);
   if (a.threads > 0) set_num_threads(a.threads);
 
+  if (a.model == "dcgan") return run_dcgan(a, load_split(a.data, "train", a.limit));
   const Split train = load_split(a.data, "train", a.limit);
   const Split test = load_split(a.data, "t10k", 0);
 

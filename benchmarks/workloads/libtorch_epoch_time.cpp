@@ -5,8 +5,10 @@
 // is timed (wall clock, std::chrono::steady_clock), with the data decoded and normalized in memory
 // beforehand; then test accuracy on the 10,000 test images (eval mode, torch::NoGradGuard).
 //
-//   libtorch_epoch_time --model mlp|cnn|lstm|bncnn [--epochs N] [--limit N] [--threads N]
-//                       [--seed N] [--data DIR] [--phases]
+//   libtorch_epoch_time --model mlp|cnn|lstm|bncnn|dcgan [--epochs N] [--limit N] [--threads N]
+//                       [--seed N] [--data DIR] [--phases] [--steps N]
+//
+// --model dcgan is W5, a DCGAN training step timed per step, as epoch_time.cpp's run_dcgan.
 //
 // --threads N calls torch::set_num_threads (intra-op threads). The RESULT line ends with the
 // process's peak resident memory (getrusage ru_maxrss) as peak_rss_mb=.
@@ -161,6 +163,7 @@ struct Args {
   int threads = 0;
   uint64_t seed = 42;
   bool phases = false;
+  int steps = 40;  // dcgan: timed steps (after 5 untimed ones)
 };
 
 Args parse(int argc, char** argv) {
@@ -185,9 +188,11 @@ Args parse(int argc, char** argv) {
       a.data = value();
     else if (k == "--phases")
       a.phases = true;
+    else if (k == "--steps")
+      a.steps = std::stoi(value());
     else if (k == "--help" || k == "-h") {
-      std::cout << "libtorch_epoch_time --model mlp|cnn|lstm|bncnn [--epochs N] [--limit N] "
-                   "[--threads N] [--seed N] [--data DIR] [--phases]\n";
+      std::cout << "libtorch_epoch_time --model mlp|cnn|lstm|bncnn|dcgan [--epochs N] "
+                   "[--limit N] [--threads N] [--seed N] [--data DIR] [--phases] [--steps N]\n";
       std::exit(0);
     } else {
       throw std::runtime_error("unknown argument " + k);
@@ -215,9 +220,71 @@ double test_accuracy(Net& net, const Split& test) {
 
 }  // namespace
 
+// ---- W5: a DCGAN training step on 28 x 28 images (epoch_time.cpp's run_dcgan) --------------------
+
+nn::Sequential dcgan_generator() {
+  using O = nn::ConvTranspose2dOptions;
+  return nn::Sequential(nn::ConvTranspose2d(O(100, 256, 4).bias(false)), nn::BatchNorm2d(256),
+                        nn::ReLU(), nn::ConvTranspose2d(O(256, 128, 3).stride(2).padding(1).bias(false)),
+                        nn::BatchNorm2d(128), nn::ReLU(),
+                        nn::ConvTranspose2d(O(128, 64, 4).stride(2).padding(1).bias(false)),
+                        nn::BatchNorm2d(64), nn::ReLU(),
+                        nn::ConvTranspose2d(O(64, 1, 4).stride(2).padding(1).bias(false)), nn::Tanh());
+}
+
+nn::Sequential dcgan_discriminator() {
+  using O = nn::Conv2dOptions;
+  const auto leaky = nn::LeakyReLUOptions().negative_slope(0.2);
+  return nn::Sequential(nn::Conv2d(O(1, 64, 4).stride(2).padding(1).bias(false)),
+                        nn::LeakyReLU(leaky), nn::Conv2d(O(64, 128, 4).stride(2).padding(1).bias(false)),
+                        nn::BatchNorm2d(128), nn::LeakyReLU(leaky),
+                        nn::Conv2d(O(128, 256, 4).stride(2).padding(1).bias(false)),
+                        nn::BatchNorm2d(256), nn::LeakyReLU(leaky), nn::Conv2d(O(256, 1, 3).bias(false)),
+                        nn::Flatten(), nn::Sigmoid());
+}
+
+int run_dcgan(const Args& a, const Split& train) {
+  constexpr int64_t batch = 64, nz = 100, warmup = 5;
+  torch::manual_seed(a.seed);
+  nn::Sequential g = dcgan_generator(), d = dcgan_discriminator();
+  const auto adam = torch::optim::AdamOptions(2e-4).betas({0.5, 0.5});
+  torch::optim::Adam opt_g(g->parameters(), adam), opt_d(d->parameters(), adam);
+  const torch::Tensor ones = torch::ones({batch, 1}), zeros = torch::zeros({batch, 1});
+  std::cout << "model dcgan  threads " << torch::get_num_threads() << "  batch " << batch
+            << "  steps " << a.steps << "\n";
+  std::vector<double> step_s;
+  double loss_d = 0, loss_g = 0;
+  for (int64_t step = 0; step < warmup + a.steps; ++step) {
+    const int64_t start = (step * batch) % std::max<int64_t>(train.n - batch + 1, 1);
+    const torch::Tensor real = train.images.narrow(0, start, batch);
+    const auto t0 = Clock::now();
+    const torch::Tensor z = torch::randn({batch, nz, 1, 1});
+    const torch::Tensor fake = g->forward(z);
+    opt_d.zero_grad();
+    torch::Tensor ld = torch::binary_cross_entropy(d->forward(real), ones) +
+                       torch::binary_cross_entropy(d->forward(fake.detach()), zeros);
+    ld.backward();
+    opt_d.step();
+    opt_g.zero_grad();
+    torch::Tensor lg = torch::binary_cross_entropy(d->forward(fake), ones);
+    lg.backward();
+    opt_g.step();
+    loss_d = ld.item<double>();
+    loss_g = lg.item<double>();
+    if (step >= warmup) step_s.push_back(seconds_since(t0));
+  }
+  std::sort(step_s.begin(), step_s.end());
+  const double median = step_s[step_s.size() / 2];
+  std::printf("RESULT model=dcgan threads=%d steps=%d s_per_step=%.5f loss_d=%.4f loss_g=%.4f "
+              "peak_rss_mb=%.1f\n",
+              torch::get_num_threads(), a.steps, median, loss_d, loss_g, peak_rss_mb());
+  return 0;
+}
+
 int main(int argc, char** argv) try {
   const Args a = parse(argc, argv);
   if (a.threads > 0) torch::set_num_threads(a.threads);
+  if (a.model == "dcgan") return run_dcgan(a, load_split(a.data, "train", a.limit));
 
   const Split train = load_split(a.data, "train", a.limit);
   const Split test = load_split(a.data, "t10k", 0);

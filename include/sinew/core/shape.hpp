@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <initializer_list>
+#include <iterator>
 #include <ostream>
 #include <vector>
 
@@ -11,44 +12,126 @@
 
 namespace sinew {
 
-// A list of dimension sizes (or strides). Prints as PyTorch does: [64, 784].
+// A list of dimension sizes (or strides). Prints as PyTorch does: [64, 784]. Up to kInline sizes
+// are held in the object itself: making, copying and destroying the shape and strides of a tensor
+// of up to six dimensions allocates nothing, which is most of what a small op costs.
 class Shape {
  public:
-  Shape() = default;
-  Shape(std::initializer_list<int64_t> dims) : dims_(dims) {}
-  Shape(std::vector<int64_t> dims) : dims_(std::move(dims)) {}  // NOLINT: implicit on purpose
-  template <class It>
-  Shape(It first, It last) : dims_(first, last) {}
+  static constexpr int64_t kInline = 6;
 
-  int64_t size() const { return static_cast<int64_t>(dims_.size()); }
-  bool empty() const { return dims_.empty(); }
-  int64_t& operator[](int64_t i) { return dims_[static_cast<size_t>(i)]; }
-  int64_t operator[](int64_t i) const { return dims_[static_cast<size_t>(i)]; }
-  int64_t back() const { return dims_.back(); }
-  auto begin() const { return dims_.begin(); }
-  auto end() const { return dims_.end(); }
-  auto begin() { return dims_.begin(); }
-  auto end() { return dims_.end(); }
-  void push_back(int64_t d) { dims_.push_back(d); }
-  void insert(int64_t pos, int64_t d) { dims_.insert(dims_.begin() + pos, d); }
-  void erase(int64_t pos) { dims_.erase(dims_.begin() + pos); }
-  void resize(int64_t n, int64_t v = 0) { dims_.resize(static_cast<size_t>(n), v); }
-  const std::vector<int64_t>& vec() const { return dims_; }
-  bool operator==(const Shape&) const = default;
+  Shape() = default;
+  Shape(std::initializer_list<int64_t> dims) { assign(dims.begin(), dims.size()); }
+  Shape(const std::vector<int64_t>& dims) {  // NOLINT: implicit on purpose
+    assign(dims.data(), dims.size());
+  }
+  template <std::input_iterator It>
+  Shape(It first, It last) {
+    for (; first != last; ++first) push_back(static_cast<int64_t>(*first));
+  }
+  Shape(const Shape& o) { assign(o.data(), static_cast<size_t>(o.size_)); }
+  Shape(Shape&& o) noexcept { take(o); }
+  Shape& operator=(const Shape& o) {
+    if (this != &o) {
+      size_ = 0;
+      assign(o.data(), static_cast<size_t>(o.size_));
+    }
+    return *this;
+  }
+  Shape& operator=(Shape&& o) noexcept {
+    if (this != &o) {
+      release();
+      take(o);
+    }
+    return *this;
+  }
+  ~Shape() { release(); }
+
+  int64_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  int64_t& operator[](int64_t i) { return data()[i]; }
+  int64_t operator[](int64_t i) const { return data()[i]; }
+  int64_t back() const { return data()[size_ - 1]; }
+  int64_t& back() { return data()[size_ - 1]; }
+  const int64_t* begin() const { return data(); }
+  const int64_t* end() const { return data() + size_; }
+  int64_t* begin() { return data(); }
+  int64_t* end() { return data() + size_; }
+  void push_back(int64_t d) {
+    reserve(size_ + 1);
+    data()[size_++] = d;
+  }
+  void insert(int64_t pos, int64_t d) {
+    reserve(size_ + 1);
+    int64_t* p = data();
+    std::copy_backward(p + pos, p + size_, p + size_ + 1);
+    p[pos] = d;
+    ++size_;
+  }
+  void erase(int64_t pos) {
+    int64_t* p = data();
+    std::copy(p + pos + 1, p + size_, p + pos);
+    --size_;
+  }
+  void resize(int64_t n, int64_t v = 0) {
+    reserve(n);
+    int64_t* p = data();
+    for (int64_t i = size_; i < n; ++i) p[i] = v;
+    size_ = n;
+  }
+  std::vector<int64_t> vec() const { return {begin(), end()}; }
+  bool operator==(const Shape& o) const { return std::equal(begin(), end(), o.begin(), o.end()); }
 
   // The element count; 0 when any size is 0, whatever the others (so that a shape like
   // [2^32, 2^32, 0] does not overflow on the way).
   int64_t numel() const {
-    for (int64_t d : dims_) {
+    for (int64_t d : *this) {
       if (d == 0) return 0;
     }
     int64_t n = 1;
-    for (int64_t d : dims_) n *= d;
+    for (int64_t d : *this) n *= d;
     return n;
   }
 
  private:
-  std::vector<int64_t> dims_;
+  int64_t* data() { return heap_ != nullptr ? heap_ : inline_; }
+  const int64_t* data() const { return heap_ != nullptr ? heap_ : inline_; }
+  void assign(const int64_t* src, size_t n) {
+    reserve(static_cast<int64_t>(n));
+    std::copy(src, src + n, data());
+    size_ = static_cast<int64_t>(n);
+  }
+  // Room for n sizes, keeping the first size_.
+  void reserve(int64_t n) {
+    if (n <= capacity_) return;
+    const int64_t cap = std::max(n, 2 * capacity_);
+    int64_t* fresh = new int64_t[static_cast<size_t>(cap)];
+    std::copy(data(), data() + size_, fresh);
+    release();
+    heap_ = fresh;
+    capacity_ = cap;
+  }
+  void release() noexcept {
+    delete[] heap_;
+    heap_ = nullptr;
+    capacity_ = kInline;
+  }
+  void take(Shape& o) noexcept {
+    size_ = o.size_;
+    if (o.heap_ != nullptr) {
+      heap_ = o.heap_;
+      capacity_ = o.capacity_;
+      o.heap_ = nullptr;
+      o.capacity_ = kInline;
+    } else {
+      std::copy(o.inline_, o.inline_ + o.size_, inline_);
+    }
+    o.size_ = 0;
+  }
+
+  int64_t size_ = 0;
+  int64_t capacity_ = kInline;
+  int64_t* heap_ = nullptr;
+  int64_t inline_[kInline];
 };
 
 inline std::ostream& operator<<(std::ostream& os, const Shape& s) {

@@ -17,9 +17,9 @@ namespace sinew::backend::cpu {
 
 // N operands laid over one iteration shape, with per-operand element strides (0 where broadcast).
 template <size_t N>
-struct LoopLayout {
-  std::vector<int64_t> shape;
-  std::array<std::vector<int64_t>, N> strides;
+struct LoopLayout {  // Shapes: no allocation for up to Shape::kInline dimensions
+  Shape shape;
+  std::array<Shape, N> strides;
 };
 
 // Aligns each operand's strides to `shape` (NumPy broadcasting), drops size-1 dimensions and merges
@@ -74,7 +74,8 @@ void walk(const LoopLayout<N>& L, std::array<char*, N> base,
   for (size_t k = 0; k < N; ++k) inner_stride[k] = L.strides[k][nd - 1];
   parallel_for(total, cost, [&](int64_t begin, int64_t end) {
     // Decompose `begin` into an outer multi-index and an inner position.
-    std::vector<int64_t> idx(static_cast<size_t>(nd), 0);
+    Shape idx;
+    idx.resize(nd);
     int64_t rest = begin;
     for (int64_t d = nd - 1; d >= 0; --d) {
       idx[d] = rest % L.shape[d];
