@@ -220,27 +220,28 @@ double test_accuracy(Net& net, const Split& test) {
 
 }  // namespace
 
-// ---- W5: a DCGAN training step on 28 x 28 images (epoch_time.cpp's run_dcgan) --------------------
+// ---- W5: a DCGAN training step on 28 x 28 images (epoch_time.cpp's run_dcgan)
+// --------------------
 
 nn::Sequential dcgan_generator() {
   using O = nn::ConvTranspose2dOptions;
-  return nn::Sequential(nn::ConvTranspose2d(O(100, 256, 4).bias(false)), nn::BatchNorm2d(256),
-                        nn::ReLU(), nn::ConvTranspose2d(O(256, 128, 3).stride(2).padding(1).bias(false)),
-                        nn::BatchNorm2d(128), nn::ReLU(),
-                        nn::ConvTranspose2d(O(128, 64, 4).stride(2).padding(1).bias(false)),
-                        nn::BatchNorm2d(64), nn::ReLU(),
-                        nn::ConvTranspose2d(O(64, 1, 4).stride(2).padding(1).bias(false)), nn::Tanh());
+  return nn::Sequential(
+      nn::ConvTranspose2d(O(100, 256, 4).bias(false)), nn::BatchNorm2d(256), nn::ReLU(),
+      nn::ConvTranspose2d(O(256, 128, 3).stride(2).padding(1).bias(false)), nn::BatchNorm2d(128),
+      nn::ReLU(), nn::ConvTranspose2d(O(128, 64, 4).stride(2).padding(1).bias(false)),
+      nn::BatchNorm2d(64), nn::ReLU(),
+      nn::ConvTranspose2d(O(64, 1, 4).stride(2).padding(1).bias(false)), nn::Tanh());
 }
 
 nn::Sequential dcgan_discriminator() {
   using O = nn::Conv2dOptions;
   const auto leaky = nn::LeakyReLUOptions().negative_slope(0.2);
-  return nn::Sequential(nn::Conv2d(O(1, 64, 4).stride(2).padding(1).bias(false)),
-                        nn::LeakyReLU(leaky), nn::Conv2d(O(64, 128, 4).stride(2).padding(1).bias(false)),
-                        nn::BatchNorm2d(128), nn::LeakyReLU(leaky),
-                        nn::Conv2d(O(128, 256, 4).stride(2).padding(1).bias(false)),
-                        nn::BatchNorm2d(256), nn::LeakyReLU(leaky), nn::Conv2d(O(256, 1, 3).bias(false)),
-                        nn::Flatten(), nn::Sigmoid());
+  return nn::Sequential(
+      nn::Conv2d(O(1, 64, 4).stride(2).padding(1).bias(false)), nn::LeakyReLU(leaky),
+      nn::Conv2d(O(64, 128, 4).stride(2).padding(1).bias(false)), nn::BatchNorm2d(128),
+      nn::LeakyReLU(leaky), nn::Conv2d(O(128, 256, 4).stride(2).padding(1).bias(false)),
+      nn::BatchNorm2d(256), nn::LeakyReLU(leaky), nn::Conv2d(O(256, 1, 3).bias(false)),
+      nn::Flatten(), nn::Sigmoid());
 }
 
 int run_dcgan(const Args& a, const Split& train) {
@@ -275,9 +276,10 @@ int run_dcgan(const Args& a, const Split& train) {
   }
   std::sort(step_s.begin(), step_s.end());
   const double median = step_s[step_s.size() / 2];
-  std::printf("RESULT model=dcgan threads=%d steps=%d s_per_step=%.5f loss_d=%.4f loss_g=%.4f "
-              "peak_rss_mb=%.1f\n",
-              torch::get_num_threads(), a.steps, median, loss_d, loss_g, peak_rss_mb());
+  std::printf(
+      "RESULT model=dcgan threads=%d steps=%d s_per_step=%.5f loss_d=%.4f loss_g=%.4f "
+      "peak_rss_mb=%.1f\n",
+      torch::get_num_threads(), a.steps, median, loss_d, loss_g, peak_rss_mb());
   return 0;
 }
 

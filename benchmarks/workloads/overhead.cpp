@@ -70,8 +70,9 @@ int main(int argc, char** argv) {
       both.push_back(std::chrono::duration<double, std::nano>(t2 - t1).count() / kOps);
     }
   }
-  std::printf("RESULT overhead threads=%d ops=%d forward_ns_per_op=%.1f "
-              "forward_backward_ns_per_op=%.1f check=%.4g\n",
-              threads, kOps, median(fwd), median(both), check);
+  std::printf(
+      "RESULT overhead threads=%d ops=%d forward_ns_per_op=%.1f "
+      "forward_backward_ns_per_op=%.1f check=%.4g\n",
+      threads, kOps, median(fwd), median(both), check);
   return 0;
 }

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <mutex>
 #include <new>
@@ -88,6 +90,12 @@ class PooledAllocator {
     return cached_bytes_;
   }
 
+  // How many blocks were taken from the system so far (requests the cache could not serve). A
+  // training loop after its first steps should add none: every temporary reuses a cached block.
+  uint64_t system_allocations() const {
+    return system_allocations_.load(std::memory_order_relaxed);
+  }
+
  private:
   PooledAllocator() = default;
 
@@ -104,7 +112,8 @@ class PooledAllocator {
 
   // A request larger than the machine's memory is an Error before the system is asked (which,
   // overcommitting, might say yes and fail only when the pages are touched).
-  static void* raw_alloc(std::size_t nbytes) {
+  void* raw_alloc(std::size_t nbytes) {
+    system_allocations_.fetch_add(1, std::memory_order_relaxed);
     const std::size_t memory = physical_memory();
     if (memory != 0 && nbytes > memory) {
       detail::fail("cpu allocator", "cannot allocate ", nbytes, " bytes: more than this machine's ",
@@ -119,6 +128,7 @@ class PooledAllocator {
   mutable std::mutex mutex_;
   std::array<std::vector<void*>, 4 * 64> free_{};
   std::size_t cached_bytes_ = 0;
+  std::atomic<uint64_t> system_allocations_{0};
 };
 
 inline void empty_cache() { PooledAllocator::instance().empty_cache(); }
