@@ -9,6 +9,9 @@
 #   benchmarks/compare.sh --quick   one epoch on 6,400 images (W5: 10 steps), a fast check
 #   benchmarks/compare.sh [--quick] mlp cnn ...   only these (mlp cnn lstm bncnn dcgan)
 #
+# The last rows are the framework overhead: a chain of 1,000 small ops, forward and forward plus
+# backward, in ns per op, for Sinew and for LibTorch.
+#
 # Each library runs with 1 and with 2 threads, and its best is compared.
 #   - LibTorch runs with OPENBLAS_NUM_THREADS=1, so OpenBLAS's pool does not fight LibTorch's. It
 #     also tries OPENBLAS_CORETYPE=SkylakeX besides the environment's setting.
@@ -27,7 +30,7 @@ for arg in "$@"; do
     --quick) quick=1 ;;
     mlp | cnn | lstm | bncnn | dcgan) models+=("$arg") ;;
     -h | --help)
-      sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -52,8 +55,19 @@ src=$root/benchmarks/workloads
 if [[ ! -x $sinew_bin || $src/epoch_time.cpp -nt $sinew_bin ||
   -n $(find "$root/include" -newer "$sinew_bin" -name '*.hpp' -print -quit) ]]; then
   echo "building $sinew_bin"
-  g++ -std=c++20 -O3 -DNDEBUG -march=native -fopenmp -I"$root/include" -isystem /usr/include/eigen3 \
-    "$src/epoch_time.cpp" -o "$sinew_bin" -lz
+  # -fno-tree-slp-vectorize: GCC 12 at -march=native folds some vector constants wrongly (the
+  # check and the same flag are in CMakeLists.txt's SINEW_GCC_SLP_BROKEN).
+  g++ -std=c++20 -O3 -DNDEBUG -march=native -fno-tree-slp-vectorize -fopenmp -I"$root/include" \
+    -isystem /usr/include/eigen3 "$src/epoch_time.cpp" -o "$sinew_bin" -lz
+fi
+if [[ ! -x $out/sinew_overhead || $src/overhead.cpp -nt $out/sinew_overhead ||
+  -n $(find "$root/include" -newer "$out/sinew_overhead" -name '*.hpp' -print -quit) ]]; then
+  g++ -std=c++20 -O3 -DNDEBUG -march=native -fno-tree-slp-vectorize -fopenmp -I"$root/include" \
+    -isystem /usr/include/eigen3 "$src/overhead.cpp" -o "$out/sinew_overhead"
+fi
+if [[ ! -x $out/libtorch_overhead || $src/libtorch_overhead.cpp -nt $out/libtorch_overhead ]]; then
+  g++ -std=c++17 -O3 -DNDEBUG -I/usr/include/torch/csrc/api/include "$src/libtorch_overhead.cpp" \
+    -o "$out/libtorch_overhead" -ltorch -ltorch_cpu -lc10
 fi
 if [[ ! -x $torch_bin || $src/libtorch_epoch_time.cpp -nt $torch_bin ]]; then
   echo "building $torch_bin"
@@ -125,4 +139,15 @@ for m in "${models[@]}"; do
     "$(field threads_best "$torch_line")/$(field coretype "$torch_line")" "$ratio" \
     "$(acc "$sinew_line")" "$(acc "$torch_line")" "$(field peak_rss_mb "$sinew_line")" \
     "$(field peak_rss_mb "$torch_line")"
+done
+
+# Framework overhead: 1,000 small ops (16 elements), ns per op, one thread each.
+sinew_o=$(OMP_NUM_THREADS=1 "$out/sinew_overhead" | tee "$out/sinew-overhead.log" | grep '^RESULT')
+torch_o=$(OPENBLAS_NUM_THREADS=1 "$out/libtorch_overhead" | tee "$out/libtorch-overhead.log" |
+  grep '^RESULT')
+for k in forward_ns_per_op forward_backward_ns_per_op; do
+  a=$(field "$k" "$sinew_o")
+  b=$(field "$k" "$torch_o")
+  printf '%-26s %10s %12s %7s\n' "overhead $k" "$a" "$b" \
+    "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }')"
 done

@@ -1,7 +1,8 @@
 // What every example's main shares: --device (cpu, cuda or cuda:N) with the check that the device
 // can be used, made before any data is read; run_main, which turns an exception into a message
-// and exit status 1; and catch_interrupts, for a training loop that saves a checkpoint on Ctrl-C. A header of its own so that the small examples take it without the training
-// helpers of example_common.hpp.
+// and exit status 1; and catch_interrupts, for a training loop that saves a checkpoint on Ctrl-C. A
+// header of its own so that the small examples take it without the training helpers of
+// example_common.hpp.
 #pragma once
 
 #include <csignal>

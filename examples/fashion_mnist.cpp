@@ -153,8 +153,8 @@ struct EpochProgress {
 // --interrupt-after raises SIGINT (0: off).
 template <class Loader>
 bool train_epoch(nn::Sequential& net, Loader& loader, optim::Optimizer& opt,
-                 const std::string& label, int64_t batch_size, bool quiet,
-                 EpochProgress& progress, int64_t& countdown) {
+                 const std::string& label, int64_t batch_size, bool quiet, EpochProgress& progress,
+                 int64_t& countdown) {
   net.train();
   train::RunningMean& loss = progress.loss;
   train::RunningMean& accuracy = progress.accuracy;
@@ -339,8 +339,8 @@ int run(const Options& o) {
                               .extra = {{"settings", settings},
                                         {"history", history.to_csv()},
                                         {"epoch_progress", progress.str()}}});
-      const std::string where = "in epoch " + std::to_string(epoch) + " after batch " +
-                                std::to_string(progress.batches);
+      const std::string where =
+          "in epoch " + std::to_string(epoch) + " after batch " + std::to_string(progress.batches);
       return stop(where.c_str());
     }
     const EpochResult tr{progress.loss.mean(), progress.accuracy.mean()};

@@ -14,7 +14,8 @@
 // nn::Conv2d, ...), so the same file builds against older trees.
 //
 // Build (from the repository root; or the CMake target sinew_epoch_time):
-//   g++ -std=c++20 -O3 -DNDEBUG -march=native -fopenmp -Iinclude -I/usr/include/eigen3
+//   g++ -std=c++20 -O3 -DNDEBUG -march=native -fno-tree-slp-vectorize -fopenmp -Iinclude
+//   -I/usr/include/eigen3
 //       benchmarks/workloads/epoch_time.cpp -o epoch_time -lz
 #include <sys/resource.h>
 #include <zlib.h>

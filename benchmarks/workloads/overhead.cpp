@@ -6,7 +6,8 @@
 //   overhead [--reps N] [--threads N]
 //
 // Build (from the repository root):
-//   g++ -std=c++20 -O3 -DNDEBUG -march=native -fopenmp -Iinclude -I/usr/include/eigen3
+//   g++ -std=c++20 -O3 -DNDEBUG -march=native -fno-tree-slp-vectorize -fopenmp -Iinclude
+//   -I/usr/include/eigen3
 //       benchmarks/workloads/overhead.cpp -o overhead
 #include <algorithm>
 #include <chrono>

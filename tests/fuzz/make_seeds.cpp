@@ -1,7 +1,8 @@
 // Writes the seed corpora of the fuzz targets (tests/fuzz/corpus/<target>/): valid files, named
 // valid-*, which the corpus test requires some reader to accept, malformed ones named bad-*, which
-// every reader must reject, and others (values a reader may refuse). Weights are filled with constants so that the committed files compress
-// to little in git. Deterministic: running it again gives the same bytes.
+// every reader must reject, and others (values a reader may refuse). Weights are filled with
+// constants so that the committed files compress to little in git. Deterministic: running it again
+// gives the same bytes.
 //
 //   sinew_fuzz_seeds <corpus folder>
 #include <filesystem>
@@ -56,9 +57,8 @@ void safetensors_seeds(const fs::path& dir) {
   scalar.insert("s", full<float>({}, 2.0f));
   io::save_tensors(scalar, (dir / "valid-scalar.safetensors").string());
   // F16 and BF16 (read as float), written by hand: 1.0 and -2.0 in each.
-  const std::string header =
-      R"({"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},)"
-      R"("b":{"dtype":"BF16","shape":[2],"data_offsets":[4,8]}})";
+  const std::string header = R"({"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},)"
+                             R"("b":{"dtype":"BF16","shape":[2],"data_offsets":[4,8]}})";
   std::string bytes(8, '\0');
   for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
   bytes += header;
@@ -114,9 +114,11 @@ std::string idx_file(uint8_t code, const std::vector<uint32_t>& dims, const std:
 }
 
 void idx_seeds(const fs::path& dir) {
-  write_bytes(dir / "valid-ubyte.idx", idx_file(0x08, {2, 3}, std::string("\x00\x01\x02\xfd\xfe\xff", 6)));
+  write_bytes(dir / "valid-ubyte.idx",
+              idx_file(0x08, {2, 3}, std::string("\x00\x01\x02\xfd\xfe\xff", 6)));
   write_bytes(dir / "valid-labels.idx", idx_file(0x08, {4}, std::string("\x00\x09\x03\x07", 4)));
-  write_bytes(dir / "valid-int32.idx", idx_file(0x0C, {2}, std::string("\x00\x00\x00\x05\x00\x01\x00\x00", 8)));
+  write_bytes(dir / "valid-int32.idx",
+              idx_file(0x0C, {2}, std::string("\x00\x00\x00\x05\x00\x01\x00\x00", 8)));
   // 1.5f and -0.25 (double), big-endian.
   write_bytes(dir / "valid-float32.idx", idx_file(0x0D, {1}, std::string("\x3f\xc0\x00\x00", 4)));
   write_bytes(dir / "valid-float64.idx",

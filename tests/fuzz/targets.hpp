@@ -26,7 +26,8 @@
 
 namespace sinew::fuzz {
 
-// ---- the models and optimizers the readers load into ---------------------------------------------
+// ---- the models and optimizers the readers load into
+// ---------------------------------------------
 
 // W2 of DESIGN.md: the CNN.
 inline nn::Sequential w2_model() {
@@ -36,7 +37,8 @@ inline nn::Sequential w2_model() {
                         nn::Linear(128, 10));
 }
 
-// W3's recurrent part: image rows [N, 1, 28, 28] as 28 steps of 28 features, the last step's output.
+// W3's recurrent part: image rows [N, 1, 28, 28] as 28 steps of 28 features, the last step's
+// output.
 struct RowLstm : nn::Module {
   nn::LSTM lstm{28, 128, {.batch_first = true}};
   RowLstm() : nn::Module("RowLstm") { register_module("lstm", lstm); }
@@ -61,8 +63,8 @@ inline const char* optimizer_name(int i) {
   static const char* const names[kOptimizers] = {"sgd", "adam", "rmsprop", "adagrad", "lbfgs"};
   return names[i];
 }
-inline std::unique_ptr<optim::OptimizerT<float>> make_optimizer(int i,
-                                                        const std::vector<Tensor<float>>& params) {
+inline std::unique_ptr<optim::OptimizerT<float>> make_optimizer(
+    int i, const std::vector<Tensor<float>>& params) {
   switch (i) {
     case 0:
       return std::make_unique<optim::SGD>(params, optim::SGDOptions{.lr = 0.01, .momentum = 0.9});
@@ -140,7 +142,8 @@ int accepted(F&& f) {
   }
 }
 
-// ---- the targets ---------------------------------------------------------------------------------
+// ---- the targets
+// ---------------------------------------------------------------------------------
 
 // The safetensors parser: the header alone, every tensor with its own dtype, and every tensor
 // converted to double.
