@@ -394,6 +394,87 @@ TEST(Conv2d, ResultsDoNotDependOnTheThreadCount) {
   for (size_t i = 0; i < one.size(); ++i) EXPECT_TRUE(all_close(one[i], four[i], 1e-10, 1e-10));
 }
 
+// Small grids go through one GEMM for several images side by side (backend/cpu/conv.hpp,
+// images_per_gemm), and a kernel covering the whole image through one GEMM for the batch
+// (is_dense). Both must give, image by image, what a batch of one gives, forward and backward.
+TEST(Conv2d, BatchedGemmsMatchOneImageAtATime) {
+  struct Case {
+    bool transposed;
+    int64_t batch, in, out, size, kernel, stride, padding, groups;
+  };
+  const std::vector<Case> cases = {
+      {false, 9, 6, 4, 5, 3, 1, 1, 2},   // 25 cells: 9 images per GEMM
+      {false, 17, 4, 6, 3, 3, 1, 0, 1},  // one cell from a 3 x 3 image: the dense path
+      {false, 12, 8, 6, 7, 4, 2, 1, 1},  // 3 x 3 grid, stride 2
+      {true, 11, 6, 4, 1, 4, 1, 0, 2},   // a generator's first layer: 1 x 1 -> 4 x 4
+      {true, 10, 8, 6, 4, 3, 2, 1, 2}};  // 4 x 4 -> 7 x 7
+  uint64_t seed = 30;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(::testing::Message() << "transposed " << c.transposed << " batch " << c.batch);
+    Tensor<double> x = rand_input({c.batch, c.in, c.size, c.size}, seed++);
+    Tensor<double> w = c.transposed
+                           ? rand_input({c.in, c.out / c.groups, c.kernel, c.kernel}, seed++)
+                           : rand_input({c.out, c.in / c.groups, c.kernel, c.kernel}, seed++);
+    Tensor<double> b = rand_input({c.out}, seed++);
+    auto f = [&](const Tensor<double>& in) {
+      return c.transposed
+                 ? F::conv_transpose2d(
+                       in, w, b, {.stride = c.stride, .padding = c.padding, .groups = c.groups})
+                 : F::conv2d(in, w, b,
+                             {.stride = c.stride, .padding = c.padding, .groups = c.groups});
+    };
+    Tensor<double> y = f(x);
+    Tensor<double> g = rand_input(y.shape(), seed++);
+    auto grads = autograd::grad<double>({y}, {x, w}, {g});
+    Tensor<double> dw_sum = zeros_like(w);
+    for (int64_t n = 0; n < c.batch; ++n) {
+      Tensor<double> xn = x.detach().narrow(0, n, 1).clone().requires_grad_(true);
+      Tensor<double> yn = f(xn);
+      EXPECT_TRUE(all_close(yn, y.narrow(0, n, 1), 1e-12, 1e-12));
+      auto gn = autograd::grad<double>({yn}, {xn, w}, {g.narrow(0, n, 1)});
+      EXPECT_TRUE(all_close(gn[0], grads[0].narrow(0, n, 1), 1e-12, 1e-12));
+      dw_sum = dw_sum + gn[1];
+    }
+    EXPECT_TRUE(all_close(dw_sum, grads[1], 1e-10, 1e-10));
+  }
+}
+
+TEST(Conv2d, AKernelCoveringTheImageIsAFullyConnectedLayer) {
+  for (int64_t groups : {1, 2}) {
+    SCOPED_TRACE(groups);
+    const int64_t og = 6 / groups, cg = 4 / groups;
+    Tensor<double> x = rand_input({7, 4, 3, 3}, 40), w = rand_input({6, cg, 3, 3}, 41);
+    Tensor<double> b = rand_input({6}, 42);
+    Tensor<double> y = F::conv2d(x, w, b, {.groups = groups}).reshape({7, 6});
+    Tensor<double> g = rand_input({7, 6, 1, 1}, 43), wt = rand_input({6, cg, 3, 3}, 44);
+    Tensor<double> bt = rand_input({4}, 45);
+    Tensor<double> img = F::conv_transpose2d(g, wt, bt, {.groups = groups});
+    for (int64_t grp = 0; grp < groups; ++grp) {
+      Tensor<double> xr = x.narrow(1, grp * cg, cg).reshape({7, cg * 9});
+      Tensor<double> wr = w.narrow(0, grp * og, og).reshape({og, cg * 9});
+      EXPECT_TRUE(all_close(y.narrow(1, grp * og, og),
+                            matmul(xr, wr.t()) + b.narrow(0, grp * og, og), 1e-12, 1e-12));
+      Tensor<double> gr = g.narrow(1, grp * og, og).reshape({7, og});
+      Tensor<double> wtr = wt.narrow(0, grp * og, og).reshape({og, cg * 9});
+      Tensor<double> ref = matmul(gr, wtr).reshape({7, cg, 3, 3}) +
+                           bt.narrow(0, grp * cg, cg).reshape({1, cg, 1, 1});
+      EXPECT_TRUE(all_close(img.narrow(1, grp * cg, cg), ref, 1e-12, 1e-12));
+    }
+    EXPECT_TRUE(grad_ok(
+        [groups](const std::vector<Tensor<double>>& in) {
+          return F::conv2d(in[0], in[1], in[2], {.groups = groups});
+        },
+        {rand_input({3, 4, 2, 3}, 46), rand_input({2, 4 / groups, 2, 3}, 47),
+         rand_input({2}, 48)}));
+    EXPECT_TRUE(grad_ok(
+        [groups](const std::vector<Tensor<double>>& in) {
+          return F::conv_transpose2d(in[0], in[1], in[2], {.groups = groups});
+        },
+        {rand_input({3, 2, 1, 1}, 49), rand_input({2, 4 / groups, 2, 3}, 50),
+         rand_input({4}, 51)}));
+  }
+}
+
 // ---- modules: parameters, init, printing, clone -----------------------------------------------
 
 TEST(Conv2d, ParametersHavePyTorchsNamesAndLayout) {

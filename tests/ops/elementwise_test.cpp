@@ -416,6 +416,26 @@ TEST(Elementwise, GradientsAtKinksFollowPyTorch) {
   EXPECT_TRUE(values_are(x.grad(), {0, 0.3, 0, 1, 1}, 1e-15));
 }
 
+TEST(Elementwise, ReluGradientSelectsRatherThanMultiplies) {
+  // As PyTorch's threshold_backward: 0 where x <= 0 whatever the incoming gradient (even inf or
+  // NaN); leaky_relu scales it by the slope there.
+  TD x = from_vector<double>({-1, 0, 2, -3}).requires_grad_();
+  TD g = from_vector<double>({INFINITY, NAN, 5, 7});
+  EXPECT_EQ(autograd::grad<double>({relu(x)}, {x}, {g})[0].to_vector(),
+            (std::vector<double>{0, 0, 5, 0}));
+  const std::vector<double> leaky =
+      autograd::grad<double>({leaky_relu(x, 0.5)}, {x}, {g})[0].to_vector();
+  EXPECT_EQ(leaky[0], INFINITY);
+  EXPECT_TRUE(std::isnan(leaky[1]));
+  EXPECT_EQ(leaky[2], 5);
+  EXPECT_EQ(leaky[3], 3.5);
+  // With create_graph the gradient is itself differentiable in g: d/dg sum(relu'(x) g) = relu'(x).
+  TD gg = from_vector<double>({1, 1, 1, 1}).requires_grad_();
+  TD dx = autograd::grad<double>({leaky_relu(x, 0.5)}, {x}, {gg}, {.create_graph = true})[0];
+  EXPECT_EQ(autograd::grad<double>({dx.sum()}, {gg})[0].to_vector(),
+            (std::vector<double>{0.5, 0.5, 1, 0.5}));
+}
+
 TEST(Elementwise, MinimumAndMaximumSplitTheGradientOnTies) {
   TD a = from_vector<double>({1, 2, 3}).requires_grad_();
   TD b = from_vector<double>({2, 2, 2}).requires_grad_();

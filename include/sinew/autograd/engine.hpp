@@ -9,7 +9,6 @@
 #include <queue>
 #include <type_traits>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "sinew/autograd/node.hpp"
@@ -153,14 +152,19 @@ std::vector<ImplPtr> execute(const EngineTask& task) {
   // Dependencies: how many edges from reachable nodes point at each node and at each leaf. A leaf
   // gets its gradient (and its hooks run) once, when every edge into it has delivered, like
   // PyTorch's AccumulateGrad node.
-  std::unordered_map<Node*, int> deps;
+  // One entry per reachable node (one allocation each): its pending edges and the gradient
+  // summed so far (`started` once one has arrived).
+  struct NodeState {
+    int deps = 0;
+    bool started = false;
+    ImplPtr buffer;
+  };
+  std::unordered_map<Node*, NodeState> nodes;
   std::unordered_map<const TensorImpl*, int> leaf_deps;
-  std::unordered_map<Node*, ImplPtr> buffer;
   std::unordered_map<const TensorImpl*, ImplPtr> leaf_buffer;
   std::vector<Node*> stack;
-  std::unordered_set<Node*> seen;
   for (const auto& r : task.roots) {
-    if (r->grad_fn && seen.insert(r->grad_fn.get()).second) stack.push_back(r->grad_fn.get());
+    if (r->grad_fn && nodes.try_emplace(r->grad_fn.get()).second) stack.push_back(r->grad_fn.get());
   }
   while (!stack.empty()) {
     Node* n = stack.back();
@@ -168,8 +172,9 @@ std::vector<ImplPtr> execute(const EngineTask& task) {
     for (const auto& e : n->next_edges()) {
       if (e.leaf) ++leaf_deps[e.leaf.get()];
       if (!e.node) continue;
-      ++deps[e.node.get()];
-      if (seen.insert(e.node.get()).second) stack.push_back(e.node.get());
+      auto [it, fresh] = nodes.try_emplace(e.node.get());
+      ++it->second.deps;
+      if (fresh) stack.push_back(e.node.get());
     }
   }
 
@@ -197,10 +202,10 @@ std::vector<ImplPtr> execute(const EngineTask& task) {
     const auto& r = task.roots[i];
     check_grad_shape(task.root_grads[i], r->shape, r->dtype, nullptr);
     if (r->grad_fn) {
-      Node* n = r->grad_fn.get();
-      bool fresh = buffer.find(n) == buffer.end();
-      buffer[n] = add_grads(buffer[n], task.root_grads[i]);
-      if (fresh && deps[n] == 0) ready.push(n);
+      NodeState& st = nodes[r->grad_fn.get()];
+      st.buffer = add_grads(st.buffer, task.root_grads[i]);
+      if (!st.started && st.deps == 0) ready.push(r->grad_fn.get());
+      st.started = true;
     } else {
       leaf_buffer[r.get()] = add_grads(leaf_buffer[r.get()], task.root_grads[i]);
       root_leaves.push_back(r);
@@ -213,8 +218,7 @@ std::vector<ImplPtr> execute(const EngineTask& task) {
   while (!ready.empty()) {
     Node* n = ready.top();
     ready.pop();
-    ImplPtr g = std::move(buffer[n]);
-    buffer.erase(n);
+    ImplPtr g = std::move(nodes[n].buffer);
     std::vector<ImplPtr> grads;
     if (g) {
       g = run_hooks(n->tensor_hooks, std::move(g));
@@ -247,9 +251,10 @@ std::vector<ImplPtr> execute(const EngineTask& task) {
         if (gi) leaf_buffer[e.leaf.get()] = add_grads(leaf_buffer[e.leaf.get()], std::move(gi));
         if (--leaf_deps[e.leaf.get()] == 0) flush_leaf(e.leaf);
       } else if (e.node) {
-        Node* next = e.node.get();
-        if (gi) buffer[next] = add_grads(buffer[next], std::move(gi));
-        if (--deps[next] == 0) ready.push(next);
+        NodeState& st = nodes[e.node.get()];
+        if (gi) st.buffer = add_grads(st.buffer, std::move(gi));
+        st.started = true;
+        if (--st.deps == 0) ready.push(e.node.get());
       }
     }
     if (!task.retain_graph) n->release();

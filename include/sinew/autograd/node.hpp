@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <initializer_list>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +34,26 @@ struct Input {
   sinew::detail::ImplPtr impl;
   template <class U>
   Input(const Tensor<U>& t) : impl(t.impl_ptr()) {}  // NOLINT: implicit on purpose
+};
+
+// The inputs of one record() call, viewed in place: a braced list at the call ({x, w}) or a
+// std::vector<Input>, never copied (the list lives until the call returns).
+class InputList {
+ public:
+  InputList(std::initializer_list<Input> list)  // NOLINT: implicit on purpose
+      : size_(list.size()) {
+    data_ = std::data(list);  // the caller's array, alive for the whole call
+  }
+  InputList(const std::vector<Input>& v)  // NOLINT: implicit on purpose
+      : data_(v.data()), size_(v.size()) {}
+  const Input* begin() const { return data_; }
+  const Input* end() const { return data_ + size_; }
+  size_t size() const { return size_; }
+  const Input& operator[](size_t i) const { return data_[i]; }
+
+ private:
+  const Input* data_ = nullptr;
+  size_t size_;
 };
 
 namespace detail {
@@ -209,6 +231,11 @@ class Node final : public std::enable_shared_from_this<Node> {
 
   // Set up by record(): where gradients go, which tensors to version-check, the saved output.
   void add_edge(Edge e) { next_.push_back(std::move(e)); }
+  // Room for the edges and saved tensors record() adds, so that each vector allocates once.
+  void reserve(size_t edges, size_t saved) {
+    next_.reserve(edges);
+    saved_.reserve(saved);
+  }
   void add_saved(const sinew::detail::ImplPtr& impl) {
     saved_.emplace_back(impl, impl->storage->version());
   }
@@ -318,7 +345,7 @@ void destroy_closure(void* closure) {
 namespace detail {
 
 // Whether any input requires grad (record's early exit, before the closure is moved anywhere).
-inline bool any_requires_grad(const std::vector<Input>& inputs) {
+inline bool any_requires_grad(InputList inputs) {
   for (const auto& in : inputs) {
     if (in.impl && in.impl->requires_grad()) return true;
   }
@@ -330,7 +357,7 @@ inline bool any_requires_grad(const std::vector<Input>& inputs) {
 // grad_fn. (A template with a defaulted parameter: instantiated, with make_shared<Node>, only by a
 // program that records an op.)
 template <class D = void>
-void attach_node(sinew::detail::TensorImpl& y, const char* name, const std::vector<Input>& inputs,
+void attach_node(sinew::detail::TensorImpl& y, const char* name, InputList inputs,
                  const RecordOptions& options, void* closure, Node::RunFn run,
                  Node::DestroyFn destroy) {
   std::shared_ptr<Node> node;
@@ -341,6 +368,7 @@ void attach_node(sinew::detail::TensorImpl& y, const char* name, const std::vect
     destroy(closure);
     throw;
   }
+  node->reserve(inputs.size(), options.saved.size() + (options.save_output ? 1 : 0));
   for (const auto& in : inputs) {
     Edge e;
     if (in.impl && in.impl->grad_fn)
@@ -376,7 +404,7 @@ void attach_node(sinew::detail::TensorImpl& y, const char* name, const std::vect
 // returns one gradient per input, in order: a Tensor for a single input or a std::vector; an
 // undefined tensor where an input needs none. Returns y.
 template <class T, class F>
-Tensor<T>& record(Tensor<T>& y, const char* name, const std::vector<Input>& inputs, F fn,
+Tensor<T>& record(Tensor<T>& y, const char* name, InputList inputs, F fn,
                   const RecordOptions& options = {}) {
   if (!is_grad_enabled() || !detail::any_requires_grad(inputs)) return y;
   detail::attach_node(y.impl(), name, inputs, options, new F(std::move(fn)),
@@ -385,7 +413,7 @@ Tensor<T>& record(Tensor<T>& y, const char* name, const std::vector<Input>& inpu
 }
 
 template <class T, class F>
-Tensor<T> record(Tensor<T>&& y, const char* name, const std::vector<Input>& inputs, F fn,
+Tensor<T> record(Tensor<T>&& y, const char* name, InputList inputs, F fn,
                  const RecordOptions& options = {}) {
   record(y, name, inputs, std::move(fn), options);
   return std::move(y);

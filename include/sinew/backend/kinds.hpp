@@ -16,7 +16,10 @@
   X(PowScalar) X(RPowScalar) X(Step) X(InRange) X(LeakyStep) X(Floor) X(Ceil) X(Round) X(Trunc)
 
 // z = f(x, y); Add and Sub scale y by alpha. Minimum/Maximum propagate NaN like PyTorch.
-#define SINEW_BINARY_KINDS(X) X(Add) X(Sub) X(Mul) X(Div) X(Pow) X(Minimum) X(Maximum)
+// ReluGrad: x where y > 0, else alpha x (exactly 0 for alpha 0): a gradient x through relu
+// (alpha 0) or leaky_relu (alpha the slope) at the input y, in one pass.
+#define SINEW_BINARY_KINDS(X) \
+  X(Add) X(Sub) X(Mul) X(Div) X(Pow) X(Minimum) X(Maximum) X(ReluGrad)
 
 #define SINEW_COMPARE_KINDS(X) X(Eq) X(Ne) X(Lt) X(Le) X(Gt) X(Ge)
 

@@ -111,6 +111,19 @@ Tensor<scalar_result_t<T, S>> pow(S s, const Tensor<T>& x) {
     }                                                                                         \
   }
 
+namespace detail {
+// g where x > 0, else slope g: the gradient through relu (slope 0) and leaky_relu, one pass
+// (ReluGrad) unless a graph is being built (create_graph), where it must stay differentiable in g.
+template <class T>
+Tensor<T> relu_grad(const Tensor<T>& g, const Tensor<T>& x, double slope) {
+  if (autograd::is_grad_enabled()) {
+    return slope == 0 ? g * unary_kernel<backend::Unary::Step>(x, 0.0)
+                      : g * unary_kernel<backend::Unary::LeakyStep>(x, slope);
+  }
+  return binary_kernel<backend::Binary::ReluGrad>(g, x, "relu_grad", slope);
+}
+}  // namespace detail
+
 // Ops that keep the element type: integer tensors run the same kernel (no gradient); bool tensors
 // are a compile error unless BOOL_OK.
 #define SINEW_TYPED_UNARY_OP(NAME, KIND, BOOL_OK, SAVE, ...)                 \
@@ -150,8 +163,7 @@ SINEW_UNARY_OP(sigmoid, Sigmoid, true, SINEW_SAVE_Y, g* ctx.output() * (1.0 - ct
 // erf;  d/dx = 2/sqrt(pi) e^(-x^2).
 SINEW_UNARY_OP(erf, Erf, true, SINEW_SAVE_X, g* exp(-(x* x)) * 1.1283791670955126)
 // max(x, 0);  d/dx = 1 where x > 0 (0 at 0, as PyTorch).
-SINEW_TYPED_UNARY_OP(relu, Relu, false, SINEW_SAVE_X,
-                     g* detail::unary_kernel<backend::Unary::Step>(x, 0.0))
+SINEW_TYPED_UNARY_OP(relu, Relu, false, SINEW_SAVE_X, detail::relu_grad(g, x, 0.0))
 // x sigmoid(x);  d/dx = s (1 + x (1 - s)).
 SINEW_UNARY_OP(silu, Silu, false, SINEW_SAVE_X, g* sigmoid(x) * (1.0 + x * (1.0 - sigmoid(x))))
 // x Phi(x) (exact GELU);  d/dx = Phi(x) + x phi(x).
@@ -204,12 +216,10 @@ template <class T>
 Tensor<T> leaky_relu(const Tensor<T>& x, double negative_slope = 0.01) {
   detail::check_floating<T>("leaky_relu");
   Tensor<T> y = detail::unary_kernel<backend::Unary::LeakyRelu>(x, negative_slope);
-  return autograd::record(y, "leaky_relu", {x},
-                          [x, negative_slope](const Tensor<T>& g) {
-                            return g * detail::unary_kernel<backend::Unary::LeakyStep>(
-                                           x, negative_slope);
-                          },
-                          {.saved = {x}});
+  return autograd::record(
+      y, "leaky_relu", {x},
+      [x, negative_slope](const Tensor<T>& g) { return detail::relu_grad(g, x, negative_slope); },
+      {.saved = {x}});
 }
 
 // x where x > 0, alpha (e^x - 1) elsewhere;  d/dx = 1 or y + alpha.

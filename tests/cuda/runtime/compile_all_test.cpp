@@ -200,8 +200,8 @@ TEST(CudaInstantiations, CountsPerFamily) {
   EXPECT_EQ(n.at("copy"), 9u * 8 + 16 * 6);
   // 36 kinds on float (8) and double (6); 16 on int64 (6) and uint8 (8); 3 on bool (8).
   EXPECT_EQ(n.at("unary"), 36u * 8 + 36 * 6 + 16 * 6 + 16 * 8 + 3 * 8);
-  // 7 kinds on float and double, 6 (no Div) on int64 and uint8, 4 on bool.
-  EXPECT_EQ(n.at("binary"), 7u * 8 + 7 * 6 + 6 * 6 + 6 * 8 + 4 * 8);
+  // 8 kinds on float and double, 7 (no Div) on int64 and uint8, 4 on bool.
+  EXPECT_EQ(n.at("binary"), 8u * 8 + 8 * 6 + 7 * 6 + 7 * 8 + 4 * 8);
   EXPECT_EQ(n.at("compare"), 6u * (8 + 6 + 6 + 8 + 8));
   // One comparison type on float and double, two (int64, double) on int64, uint8 and bool.
   EXPECT_EQ(n.at("compare_scalar"), 6u * (8 + 6 + 2 * 6 + 2 * 8 + 2 * 8));

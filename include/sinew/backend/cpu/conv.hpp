@@ -60,67 +60,110 @@ inline bool is_pointwise(const ConvGeometry& g) {
          g.pad_w == 0 && g.image_h == g.grid_h && g.image_w == g.grid_w;
 }
 
-// col [channels kh kw, gh gw] from `channels` planes of the image.
+// A kernel that covers the whole unpadded image in one placement (a 1x1 grid): the convolution
+// is a fully connected layer, image [N, C kh kw] -> grid [N, O] per group, one GEMM for the
+// batch (a classifier's last convolution; a generator's first transposed one).
+inline bool is_dense(const ConvGeometry& g) {
+  return g.grid_h == 1 && g.grid_w == 1 && g.pad_h == 0 && g.pad_w == 0 && g.dilation_h == 1 &&
+         g.dilation_w == 1 && g.image_h == g.kernel_h && g.image_w == g.kernel_w;
+}
+
+// col [channels kh kw, gh gw] (row r at col + r ld) from `channels` planes of the image. The
+// valid ranges are worked out once per kernel tap (i, j), for all channels.
 template <class T>
-void im2col(const T* img, const ConvGeometry& g, int64_t channels, T* col) {
-  const int64_t gh = g.grid_h, gw = g.grid_w, cells = gh * gw, H = g.image_h, W = g.image_w;
-  for (int64_t c = 0; c < channels; ++c) {
-    const T* plane = img + c * H * W;
-    for (int64_t i = 0; i < g.kernel_h; ++i) {
-      const int64_t off_h = i * g.dilation_h - g.pad_h;
-      for (int64_t j = 0; j < g.kernel_w; ++j) {
-        const int64_t off_w = j * g.dilation_w - g.pad_w;
-        int64_t w0, w1;
-        valid_range(off_w, g.stride_w, W, gw, w0, w1);
-        T* row = col + ((c * g.kernel_h + i) * g.kernel_w + j) * cells;
-        for (int64_t oh = 0; oh < gh; ++oh) {
+void im2col(const T* img, const ConvGeometry& g, int64_t channels, T* col, int64_t ld) {
+  const int64_t gh = g.grid_h, gw = g.grid_w, H = g.image_h, W = g.image_w, sw = g.stride_w;
+  const int64_t taps = g.kernel_h * g.kernel_w;
+  for (int64_t i = 0; i < g.kernel_h; ++i) {
+    const int64_t off_h = i * g.dilation_h - g.pad_h;
+    int64_t h0, h1;
+    valid_range(off_h, g.stride_h, H, gh, h0, h1);
+    for (int64_t j = 0; j < g.kernel_w; ++j) {
+      const int64_t off_w = j * g.dilation_w - g.pad_w;
+      int64_t w0, w1;
+      valid_range(off_w, sw, W, gw, w0, w1);
+      for (int64_t c = 0; c < channels; ++c) {
+        const T* plane = img + c * H * W;
+        T* row = col + (c * taps + i * g.kernel_w + j) * ld;
+        std::fill(row, row + h0 * gw, T(0));
+        for (int64_t oh = h0; oh < h1; ++oh) {
           T* out = row + oh * gw;
-          const int64_t ih = oh * g.stride_h + off_h;
-          if (ih < 0 || ih >= H) {
-            std::fill(out, out + gw, T(0));
-            continue;
-          }
-          const T* src = plane + ih * W + off_w;
-          std::fill(out, out + w0, T(0));
-          if (g.stride_w == 1) {
-            std::copy(src + w0, src + w1, out + w0);
+          const T* src = plane + (oh * g.stride_h + off_h) * W + off_w;
+          for (int64_t ow = 0; ow < w0; ++ow) out[ow] = T(0);
+          if (sw == 1) {
+            for (int64_t ow = w0; ow < w1; ++ow) out[ow] = src[ow];  // short rows: no memmove call
           } else {
-            for (int64_t ow = w0; ow < w1; ++ow) out[ow] = src[ow * g.stride_w];
+            for (int64_t ow = w0; ow < w1; ++ow) out[ow] = src[ow * sw];
           }
-          std::fill(out + w1, out + gw, T(0));
+          for (int64_t ow = w1; ow < gw; ++ow) out[ow] = T(0);
+        }
+        std::fill(row + h1 * gw, row + gh * gw, T(0));
+      }
+    }
+  }
+}
+
+// The adjoint of im2col: adds each column entry into the image pixel it was read from. Each pixel
+// receives its taps in the order (i, j).
+template <class T>
+void col2im(const T* col, const ConvGeometry& g, int64_t channels, int64_t ld, T* img) {
+  const int64_t gh = g.grid_h, gw = g.grid_w, H = g.image_h, W = g.image_w, sw = g.stride_w;
+  const int64_t taps = g.kernel_h * g.kernel_w;
+  for (int64_t i = 0; i < g.kernel_h; ++i) {
+    const int64_t off_h = i * g.dilation_h - g.pad_h;
+    int64_t h0, h1;
+    valid_range(off_h, g.stride_h, H, gh, h0, h1);
+    for (int64_t j = 0; j < g.kernel_w; ++j) {
+      const int64_t off_w = j * g.dilation_w - g.pad_w;
+      int64_t w0, w1;
+      valid_range(off_w, sw, W, gw, w0, w1);
+      for (int64_t c = 0; c < channels; ++c) {
+        T* plane = img + c * H * W;
+        const T* row = col + (c * taps + i * g.kernel_w + j) * ld;
+        for (int64_t oh = h0; oh < h1; ++oh) {
+          const T* in = row + oh * gw;
+          T* dst = plane + (oh * g.stride_h + off_h) * W + off_w;
+          if (sw == 1) {
+            for (int64_t ow = w0; ow < w1; ++ow) dst[ow] += in[ow];
+          } else {
+            for (int64_t ow = w0; ow < w1; ++ow) dst[ow * sw] += in[ow];
+          }
         }
       }
     }
   }
 }
 
-// The adjoint of im2col: adds each column entry into the image pixel it was read from.
+// Images per GEMM. A grid of few cells (the late layers of a CNN; a generator's first transposed
+// convolution has one) makes a thin GEMM per image, whose weight packing costs more than its
+// arithmetic: images are then laid side by side as [rows, images x cells] and multiplied at once,
+// about kGemmColumns columns per GEMM. The number of GEMMs is rounded up to a multiple of 4 so
+// that 2 or 4 threads share them evenly. A function of the shapes only, so the bits never depend
+// on the thread count.
+inline constexpr int64_t kGemmColumns = 256;
+inline int64_t images_per_gemm(const ConvGeometry& g, int64_t cells, int64_t batch) {
+  if (is_pointwise(g) || cells >= kGemmColumns || batch <= 1) return 1;
+  const int64_t gemms =
+      std::min(batch, ((batch * cells + kGemmColumns - 1) / kGemmColumns + 3) / 4 * 4);
+  return (batch + gemms - 1) / gemms;
+}
+
+// The grids of `count` images [count, channels, cells] side by side: dst [channels, count cells].
 template <class T>
-void col2im(const T* col, const ConvGeometry& g, int64_t channels, T* img) {
-  const int64_t gh = g.grid_h, gw = g.grid_w, cells = gh * gw, H = g.image_h, W = g.image_w;
-  for (int64_t c = 0; c < channels; ++c) {
-    T* plane = img + c * H * W;
-    for (int64_t i = 0; i < g.kernel_h; ++i) {
-      const int64_t off_h = i * g.dilation_h - g.pad_h;
-      for (int64_t j = 0; j < g.kernel_w; ++j) {
-        const int64_t off_w = j * g.dilation_w - g.pad_w;
-        int64_t w0, w1;
-        valid_range(off_w, g.stride_w, W, gw, w0, w1);
-        const T* row = col + ((c * g.kernel_h + i) * g.kernel_w + j) * cells;
-        for (int64_t oh = 0; oh < gh; ++oh) {
-          const int64_t ih = oh * g.stride_h + off_h;
-          if (ih < 0 || ih >= H) continue;
-          const T* in = row + oh * gw;
-          T* dst = plane + ih * W + off_w;
-          if (g.stride_w == 1) {
-            for (int64_t ow = w0; ow < w1; ++ow) dst[ow] += in[ow];
-          } else {
-            for (int64_t ow = w0; ow < w1; ++ow) dst[ow * g.stride_w] += in[ow];
-          }
-        }
-      }
-    }
+void gather_grids(const T* src, int64_t count, int64_t channels, int64_t cells, T* dst) {
+  const int64_t ld = count * cells;
+  for (int64_t t = 0; t < count; ++t) {
+    for (int64_t o = 0; o < channels; ++o)
+      std::copy_n(src + (t * channels + o) * cells, cells, dst + o * ld + t * cells);
   }
+}
+
+// The im2col columns of `count` images side by side: col [channels kh kw, count cells].
+template <class T>
+void im2col_images(const T* img, int64_t image_size, const ConvGeometry& g, int64_t count, T* col) {
+  const int64_t cells = g.grid_h * g.grid_w;
+  for (int64_t t = 0; t < count; ++t)
+    im2col(img + t * image_size, g, g.image_channels, col + t * cells, count * cells);
 }
 
 // Runs f(begin, end) over the batch: split across threads when there are at least as many images
@@ -143,18 +186,21 @@ Mat<T> weight_matrix(T* w, const ConvGeometry& g, int64_t grp) {
   return {w + grp * og * k, og, k, k, 1};
 }
 
-// The chunks conv_weight splits a batch into: up to kWeightChunks, fewer when the batch is smaller
-// or the partial sums would pass kWeightPartials elements. A function of the shapes alone.
+// The chunks conv_weight splits a batch into: up to kWeightChunks, fewer when the batch is smaller,
+// the partial sums would pass kWeightPartials elements, or there are fewer GEMMs of `per_gemm`
+// images (images_per_gemm). A function of the shapes alone.
 inline constexpr int64_t kWeightChunks = 16;
 inline constexpr int64_t kWeightPartials = int64_t{1} << 22;
-inline int64_t weight_chunks(int64_t batch, int64_t wsize) {
-  return std::max<int64_t>(1, std::min({batch, kWeightChunks, kWeightPartials / wsize + 1}));
+inline int64_t weight_chunks(int64_t batch, int64_t wsize, int64_t per_gemm) {
+  const int64_t gemms = (batch + per_gemm - 1) / per_gemm;
+  return std::max<int64_t>(1, std::min({gemms, kWeightChunks, kWeightPartials / wsize + 1}));
 }
 
 }  // namespace detail_conv
 
 // grid = w (*) image + bias: grid[n, grp] = W_grp @ im2col(image[n, grp]) (+ bias[o] on each
-// channel; an undefined bias adds nothing). All tensors contiguous; grid is written.
+// channel; an undefined bias adds nothing). Images of a small grid go through the GEMM together
+// (images_per_gemm). All tensors contiguous; grid is written.
 template <class T>
 void conv_im2col(const Tensor<T>& image, const Tensor<T>& w, const Tensor<T>& bias,
                  const Tensor<T>& grid, const ConvGeometry& g) {
@@ -166,29 +212,55 @@ void conv_im2col(const Tensor<T>& image, const Tensor<T>& w, const Tensor<T>& bi
   const int64_t grid_size = g.grid_channels * cells;
   if (g.batch == 0 || grid_size == 0) return;
   const bool pointwise = is_pointwise(g);
+  const int64_t nb = images_per_gemm(g, cells, g.batch), gemms = (g.batch + nb - 1) / nb;
   const T* x = image.data_ptr();
   T* w_ptr = w.data_ptr();
   T* y = grid.data_ptr();
   const T* b = bias.defined() ? bias.data_ptr() : nullptr;
-  over_batch(g.batch, 2 * grid_size * std::max<int64_t>(k, 1), [&](int64_t n0, int64_t n1) {
-    Scratch<T> col(pointwise ? 0 : g.groups * k * cells);
-    for (int64_t n = n0; n < n1; ++n) {
+  if (is_dense(g) && k > 0) {  // grid [N, og] = image [N, k] W_grp^T per group
+    for (int64_t grp = 0; grp < g.groups; ++grp) {
+      Mat<T> c{y + grp * og, g.batch, og, grid_size, 1};
+      if (b != nullptr) {
+        for (int64_t n = 0; n < g.batch; ++n) std::copy_n(b + grp * og, og, c.data + n * c.rs);
+      }
+      detail_gemm::gemm_one(Mat<T>{const_cast<T*>(x) + grp * k, g.batch, k, image_size, 1},
+                            weight_matrix(w_ptr, g, grp).transposed(), c, T(1),
+                            b != nullptr ? T(1) : T(0));
+    }
+    return;
+  }
+  over_batch(gemms, 2 * nb * grid_size * std::max<int64_t>(k, 1), [&](int64_t q0, int64_t q1) {
+    Scratch<T> col(pointwise ? 0 : g.groups * k * nb * cells);
+    Scratch<T> product(nb > 1 ? og * nb * cells : 0);
+    for (int64_t q = q0; q < q1; ++q) {
+      const int64_t n = q * nb, count = std::min(nb, g.batch - n), ld = count * cells;
       const T* img = x + n * image_size;
       T* out = y + n * grid_size;
-      if (!pointwise) im2col(img, g, g.image_channels, col.data());
-      if (b != nullptr) {
-        for (int64_t o = 0; o < g.grid_channels; ++o)
-          std::fill(out + o * cells, out + (o + 1) * cells, b[o]);
-      }
+      if (!pointwise) im2col_images(img, image_size, g, count, col.data());
       for (int64_t grp = 0; grp < g.groups; ++grp) {
-        T* cols = pointwise ? const_cast<T*>(img) + grp * k * cells : col.data() + grp * k * cells;
-        Mat<T> c{out + grp * og * cells, og, cells, cells, 1};
-        if (k == 0) {
-          if (b == nullptr) std::fill(c.data, c.data + og * cells, T(0));
-          continue;
+        T* cols = pointwise ? const_cast<T*>(img) + grp * k * cells : col.data() + grp * k * ld;
+        // One image: the product goes straight into the grid, on top of the bias.
+        T* c_data = count == 1 ? out + grp * og * cells : product.data();
+        const bool onto_bias = count == 1 && b != nullptr;
+        if (onto_bias) {
+          for (int64_t o = grp * og; o < (grp + 1) * og; ++o)
+            std::fill(out + o * cells, out + (o + 1) * cells, b[o]);
         }
-        detail_gemm::gemm_one(weight_matrix(w_ptr, g, grp), Mat<T>{cols, k, cells, cells, 1}, c,
-                              T(1), b != nullptr ? T(1) : T(0));
+        if (k == 0) {
+          if (!onto_bias) std::fill(c_data, c_data + og * ld, T(0));
+        } else {
+          detail_gemm::gemm_one(weight_matrix(w_ptr, g, grp), Mat<T>{cols, k, ld, ld, 1},
+                                Mat<T>{c_data, og, ld, ld, 1}, T(1), onto_bias ? T(1) : T(0));
+        }
+        if (count == 1) continue;
+        for (int64_t t = 0; t < count; ++t) {  // [og, count cells] -> the images' grids
+          for (int64_t o = 0; o < og; ++o) {
+            const T* src = c_data + o * ld + t * cells;
+            T* dst = out + t * grid_size + (grp * og + o) * cells;
+            const T add = b != nullptr ? b[grp * og + o] : T(0);
+            for (int64_t i = 0; i < cells; ++i) dst[i] = src[i] + add;
+          }
+        }
       }
     }
   });
@@ -196,7 +268,8 @@ void conv_im2col(const Tensor<T>& image, const Tensor<T>& w, const Tensor<T>& bi
 
 // image = col2im(W^T grid) + bias: the adjoint of conv_im2col (conv_transpose2d, and conv2d's
 // input gradient): image[n, grp] = col2im(W_grp^T @ grid[n, grp]) (+ bias[c] on each image
-// channel). All tensors contiguous; image is written.
+// channel). Images of a small grid go through the GEMM together (images_per_gemm). All tensors
+// contiguous; image is written.
 template <class T>
 void conv_col2im(const Tensor<T>& grid, const Tensor<T>& w, const Tensor<T>& bias,
                  const Tensor<T>& image, const ConvGeometry& g) {
@@ -208,13 +281,31 @@ void conv_col2im(const Tensor<T>& grid, const Tensor<T>& w, const Tensor<T>& bia
   const int64_t grid_size = g.grid_channels * cells;
   if (g.batch == 0 || image_size == 0) return;
   const bool pointwise = is_pointwise(g) && bias.defined() == false;
+  const int64_t nb = images_per_gemm(g, cells, g.batch), gemms = (g.batch + nb - 1) / nb;
   const T* x = grid.data_ptr();
   T* w_ptr = w.data_ptr();
   T* y = image.data_ptr();
   const T* b = bias.defined() ? bias.data_ptr() : nullptr;
-  over_batch(g.batch, 2 * grid_size * std::max<int64_t>(k, 1), [&](int64_t n0, int64_t n1) {
-    Scratch<T> col(pointwise ? 0 : k * cells);
-    for (int64_t n = n0; n < n1; ++n) {
+  if (is_dense(g) && og > 0 && k > 0) {  // image [N, k] = grid [N, og] W_grp per group
+    const int64_t plane_size = g.kernel_h * g.kernel_w;
+    for (int64_t grp = 0; grp < g.groups; ++grp) {
+      Mat<T> c{y + grp * k, g.batch, k, image_size, 1};
+      if (b != nullptr) {
+        for (int64_t n = 0; n < g.batch; ++n) {
+          for (int64_t ch = 0; ch < cg; ++ch)
+            std::fill_n(c.data + n * c.rs + ch * plane_size, plane_size, b[grp * cg + ch]);
+        }
+      }
+      detail_gemm::gemm_one(Mat<T>{const_cast<T*>(x) + grp * og, g.batch, og, grid_size, 1},
+                            weight_matrix(w_ptr, g, grp), c, T(1), b != nullptr ? T(1) : T(0));
+    }
+    return;
+  }
+  over_batch(gemms, 2 * nb * grid_size * std::max<int64_t>(k, 1), [&](int64_t q0, int64_t q1) {
+    Scratch<T> col(pointwise ? 0 : k * nb * cells);
+    Scratch<T> grids(nb > 1 ? grid_size * nb : 0);
+    for (int64_t q = q0; q < q1; ++q) {
+      const int64_t n = q * nb, count = std::min(nb, g.batch - n), ld = count * cells;
       T* img = y + n * image_size;
       const T* in = x + n * grid_size;
       if (pointwise) {  // the columns are the image: one GEMM per group straight into it
@@ -230,19 +321,28 @@ void conv_col2im(const Tensor<T>& grid, const Tensor<T>& w, const Tensor<T>& bia
         }
         continue;
       }
-      if (b != nullptr) {
-        for (int64_t c = 0; c < g.image_channels; ++c)
-          std::fill(img + c * plane, img + (c + 1) * plane, b[c]);
-      } else {
-        std::fill(img, img + image_size, T(0));
+      for (int64_t t = 0; t < count; ++t) {
+        T* it = img + t * image_size;
+        if (b != nullptr) {
+          for (int64_t c = 0; c < g.image_channels; ++c)
+            std::fill(it + c * plane, it + (c + 1) * plane, b[c]);
+        } else {
+          std::fill(it, it + image_size, T(0));
+        }
       }
       if (og == 0 || k == 0) continue;
+      // The grids side by side, [O, count cells] (one image: the grid itself).
+      const T* gin = in;
+      if (count > 1) {
+        gather_grids(in, count, g.grid_channels, cells, grids.data());
+        gin = grids.data();
+      }
       for (int64_t grp = 0; grp < g.groups; ++grp) {
-        Mat<T> c{col.data(), k, cells, cells, 1};
         detail_gemm::gemm_one(weight_matrix(w_ptr, g, grp).transposed(),
-                              Mat<T>{const_cast<T*>(in) + grp * og * cells, og, cells, cells, 1}, c,
-                              T(1), T(0));
-        col2im(col.data(), g, cg, img + grp * cg * plane);
+                              Mat<T>{const_cast<T*>(gin) + grp * og * ld, og, ld, ld, 1},
+                              Mat<T>{col.data(), k, ld, ld, 1}, T(1), T(0));
+        for (int64_t t = 0; t < count; ++t)
+          col2im(col.data() + t * cells, g, cg, ld, img + t * image_size + grp * cg * plane);
       }
     }
   });
@@ -251,9 +351,9 @@ void conv_col2im(const Tensor<T>& grid, const Tensor<T>& w, const Tensor<T>& bia
 // dw[grp] = sum_n grid[n, grp] @ im2col(image[n, grp])^T, dw [O, C / G, kh, kw]: the weight
 // gradient of conv2d (grid = dL/dy) and of conv_transpose2d (image = dL/dy, grid = its input).
 // The batch is split into chunks, each summed in order into its own partial, and the partials are
-// added in a fixed order. The chunks depend on the shapes only, never on the thread count, so the
-// result has the same bits on any number of threads (a training run is reproducible on another
-// machine). All tensors contiguous; dw is written.
+// added in a fixed order. The chunks (and the images per GEMM inside them) depend on the shapes
+// only, never on the thread count, so the result has the same bits on any number of threads (a
+// training run is reproducible on another machine). All tensors contiguous; dw is written.
 template <class T>
 void conv_weight(const Tensor<T>& image, const Tensor<T>& grid, const Tensor<T>& dw,
                  const ConvGeometry& g) {
@@ -270,23 +370,38 @@ void conv_weight(const Tensor<T>& image, const Tensor<T>& grid, const Tensor<T>&
   const bool pointwise = is_pointwise(g);
   const T* x = image.data_ptr();
   const T* gy = grid.data_ptr();
-  const int64_t chunks = weight_chunks(g.batch, wsize);
+  if (is_dense(g)) {  // dw_grp [og, k] = grid_grp^T [og, N] image_grp [N, k]: one GEMM
+    for (int64_t grp = 0; grp < g.groups; ++grp) {
+      detail_gemm::gemm_one(Mat<T>{const_cast<T*>(gy) + grp * og, og, g.batch, 1, grid_size},
+                            Mat<T>{const_cast<T*>(x) + grp * k, g.batch, k, image_size, 1},
+                            weight_matrix(out, g, grp), T(1), T(0));
+    }
+    return;
+  }
+  const int64_t nb = images_per_gemm(g, cells, g.batch);
+  const int64_t chunks = weight_chunks(g.batch, wsize, nb);
   Scratch<T> partials((chunks - 1) * wsize);
   auto run_chunk = [&](int64_t c0, int64_t c1) {  // parallel_for carries exceptions out
+    Scratch<T> col(pointwise ? 0 : g.groups * k * nb * cells);
+    Scratch<T> grids(nb > 1 ? grid_size * nb : 0);
     for (int64_t chunk = c0; chunk < c1; ++chunk) {
       T* acc = chunk == 0 ? out : partials.data() + (chunk - 1) * wsize;
       const int64_t n0 = g.batch * chunk / chunks, n1 = g.batch * (chunk + 1) / chunks;
-      Scratch<T> col(pointwise ? 0 : g.groups * k * cells);
-      for (int64_t n = n0; n < n1; ++n) {
+      for (int64_t n = n0; n < n1; n += nb) {
+        const int64_t count = std::min(nb, n1 - n), ld = count * cells;
         const T* img = x + n * image_size;
-        if (!pointwise) im2col(img, g, g.image_channels, col.data());
+        if (!pointwise) im2col_images(img, image_size, g, count, col.data());
+        const T* gin = gy + n * grid_size;
+        if (count > 1) {
+          gather_grids(gin, count, g.grid_channels, cells, grids.data());
+          gin = grids.data();
+        }
         for (int64_t grp = 0; grp < g.groups; ++grp) {
-          T* cols =
-              pointwise ? const_cast<T*>(img) + grp * k * cells : col.data() + grp * k * cells;
+          T* cols = pointwise ? const_cast<T*>(img) + grp * k * cells : col.data() + grp * k * ld;
           Mat<T> c = weight_matrix(acc, g, grp);
-          detail_gemm::gemm_one(
-              Mat<T>{const_cast<T*>(gy) + n * grid_size + grp * og * cells, og, cells, cells, 1},
-              Mat<T>{cols, k, cells, cells, 1}.transposed(), c, T(1), n == n0 ? T(0) : T(1));
+          detail_gemm::gemm_one(Mat<T>{const_cast<T*>(gin) + grp * og * ld, og, ld, ld, 1},
+                                Mat<T>{cols, k, ld, ld, 1}.transposed(), c, T(1),
+                                n == n0 ? T(0) : T(1));
         }
       }
     }

@@ -255,6 +255,8 @@ template <class T>
         return x < y ? x : y;
       case Binary::Maximum:
         return x > y ? x : y;
+      case Binary::ReluGrad:
+        return y > T(0) ? x : static_cast<T>(W(x) * W(alpha));
       case Binary::Div:  // the ops divide integers in float (true division); the kernel rejects it
         return x;
     }
@@ -275,6 +277,8 @@ template <class T>
         return (x < y || std::isnan(x)) ? x : y;
       case Binary::Maximum:
         return (x > y || std::isnan(x)) ? x : y;
+      case Binary::ReluGrad:
+        return y > T(0) ? x : (alpha == T(0) ? T(0) : x * alpha);
     }
     return x;
   }

@@ -84,11 +84,11 @@ constexpr bool unary_reaches(Unary op, DType t) {
 
 // The Binary kinds an op runs on tensors of t: integer tensors divide in float (so no integer
 // Div); bool tensors add (or), multiply (and), take minimum and maximum, but neither subtract nor
-// raise to a power.
+// raise to a power, nor take ReluGrad (a gradient, floating only in the ops).
 constexpr bool binary_reaches(Binary op, DType t) {
   if (is_floating(t)) return true;
   if (op == Binary::Div) return false;
-  if (t == DType::Bool) return op != Binary::Sub && op != Binary::Pow;
+  if (t == DType::Bool) return op != Binary::Sub && op != Binary::Pow && op != Binary::ReluGrad;
   return true;
 }
 

@@ -262,6 +262,8 @@ __device__ __forceinline__ T binary_value(T x, T y, T alpha) {
         return x < y ? x : y;
       case Binary::Maximum:
         return x > y ? x : y;
+      case Binary::ReluGrad:
+        return y > T(0) ? x : static_cast<T>(W(x) * W(alpha));
       case Binary::Div:
         return x;
     }
@@ -282,6 +284,8 @@ __device__ __forceinline__ T binary_value(T x, T y, T alpha) {
         return (x < y || x != x) ? x : y;
       case Binary::Maximum:
         return (x > y || x != x) ? x : y;
+      case Binary::ReluGrad:
+        return y > T(0) ? x : (alpha == T(0) ? T(0) : x * alpha);
     }
     return x;
   }
