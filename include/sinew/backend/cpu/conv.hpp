@@ -68,70 +68,74 @@ inline bool is_dense(const ConvGeometry& g) {
          g.dilation_w == 1 && g.image_h == g.kernel_h && g.image_w == g.kernel_w;
 }
 
-// col [channels kh kw, gh gw] (row r at col + r ld) from `channels` planes of the image. The
-// valid ranges are worked out once per kernel tap (i, j), for all channels.
+// Calls f(tap, off_h, off_w, h0, h1, w0, w1) for each kernel tap (i, j), tap = i kw + j: the
+// image offset of the pixel the tap reads for grid cell (0, 0), and the grid rows [h0, h1) and
+// columns [w0, w1) for which that pixel lies inside the image. Worked out once per tap, for every
+// channel.
+template <class F>
+void for_each_tap(const ConvGeometry& g, F&& f) {
+  for (int64_t i = 0; i < g.kernel_h; ++i) {
+    const int64_t off_h = i * g.dilation_h - g.pad_h;
+    int64_t h0, h1;
+    valid_range(off_h, g.stride_h, g.image_h, g.grid_h, h0, h1);
+    for (int64_t j = 0; j < g.kernel_w; ++j) {
+      const int64_t off_w = j * g.dilation_w - g.pad_w;
+      int64_t w0, w1;
+      valid_range(off_w, g.stride_w, g.image_w, g.grid_w, w0, w1);
+      f(i * g.kernel_w + j, off_h, off_w, h0, h1, w0, w1);
+    }
+  }
+}
+
+// col [channels kh kw, gh gw] (row r at col + r ld) from `channels` planes of the image.
 template <class T>
 void im2col(const T* img, const ConvGeometry& g, int64_t channels, T* col, int64_t ld) {
   const int64_t gh = g.grid_h, gw = g.grid_w, H = g.image_h, W = g.image_w, sw = g.stride_w;
   const int64_t taps = g.kernel_h * g.kernel_w;
-  for (int64_t i = 0; i < g.kernel_h; ++i) {
-    const int64_t off_h = i * g.dilation_h - g.pad_h;
-    int64_t h0, h1;
-    valid_range(off_h, g.stride_h, H, gh, h0, h1);
-    for (int64_t j = 0; j < g.kernel_w; ++j) {
-      const int64_t off_w = j * g.dilation_w - g.pad_w;
-      int64_t w0, w1;
-      valid_range(off_w, sw, W, gw, w0, w1);
-      for (int64_t c = 0; c < channels; ++c) {
-        const T* plane = img + c * H * W;
-        T* row = col + (c * taps + i * g.kernel_w + j) * ld;
-        std::fill(row, row + h0 * gw, T(0));
-        for (int64_t oh = h0; oh < h1; ++oh) {
-          T* out = row + oh * gw;
-          const T* src = plane + (oh * g.stride_h + off_h) * W + off_w;
-          for (int64_t ow = 0; ow < w0; ++ow) out[ow] = T(0);
-          if (sw == 1) {
-            for (int64_t ow = w0; ow < w1; ++ow) out[ow] = src[ow];  // short rows: no memmove call
-          } else {
-            for (int64_t ow = w0; ow < w1; ++ow) out[ow] = src[ow * sw];
-          }
-          for (int64_t ow = w1; ow < gw; ++ow) out[ow] = T(0);
+  for_each_tap(g, [&](int64_t tap, int64_t off_h, int64_t off_w, int64_t h0, int64_t h1, int64_t w0,
+                      int64_t w1) {
+    for (int64_t c = 0; c < channels; ++c) {
+      const T* plane = img + c * H * W;
+      T* row = col + (c * taps + tap) * ld;
+      std::fill(row, row + h0 * gw, T(0));
+      for (int64_t oh = h0; oh < h1; ++oh) {
+        T* out = row + oh * gw;
+        const T* src = plane + (oh * g.stride_h + off_h) * W + off_w;
+        for (int64_t ow = 0; ow < w0; ++ow) out[ow] = T(0);
+        if (sw == 1) {
+          for (int64_t ow = w0; ow < w1; ++ow) out[ow] = src[ow];  // short rows: no memmove call
+        } else {
+          for (int64_t ow = w0; ow < w1; ++ow) out[ow] = src[ow * sw];
         }
-        std::fill(row + h1 * gw, row + gh * gw, T(0));
+        for (int64_t ow = w1; ow < gw; ++ow) out[ow] = T(0);
       }
+      std::fill(row + h1 * gw, row + gh * gw, T(0));
     }
-  }
+  });
 }
 
 // The adjoint of im2col: adds each column entry into the image pixel it was read from. Each pixel
 // receives its taps in the order (i, j).
 template <class T>
 void col2im(const T* col, const ConvGeometry& g, int64_t channels, int64_t ld, T* img) {
-  const int64_t gh = g.grid_h, gw = g.grid_w, H = g.image_h, W = g.image_w, sw = g.stride_w;
+  const int64_t gw = g.grid_w, H = g.image_h, W = g.image_w, sw = g.stride_w;
   const int64_t taps = g.kernel_h * g.kernel_w;
-  for (int64_t i = 0; i < g.kernel_h; ++i) {
-    const int64_t off_h = i * g.dilation_h - g.pad_h;
-    int64_t h0, h1;
-    valid_range(off_h, g.stride_h, H, gh, h0, h1);
-    for (int64_t j = 0; j < g.kernel_w; ++j) {
-      const int64_t off_w = j * g.dilation_w - g.pad_w;
-      int64_t w0, w1;
-      valid_range(off_w, sw, W, gw, w0, w1);
-      for (int64_t c = 0; c < channels; ++c) {
-        T* plane = img + c * H * W;
-        const T* row = col + (c * taps + i * g.kernel_w + j) * ld;
-        for (int64_t oh = h0; oh < h1; ++oh) {
-          const T* in = row + oh * gw;
-          T* dst = plane + (oh * g.stride_h + off_h) * W + off_w;
-          if (sw == 1) {
-            for (int64_t ow = w0; ow < w1; ++ow) dst[ow] += in[ow];
-          } else {
-            for (int64_t ow = w0; ow < w1; ++ow) dst[ow * sw] += in[ow];
-          }
+  for_each_tap(g, [&](int64_t tap, int64_t off_h, int64_t off_w, int64_t h0, int64_t h1, int64_t w0,
+                      int64_t w1) {
+    for (int64_t c = 0; c < channels; ++c) {
+      T* plane = img + c * H * W;
+      const T* row = col + (c * taps + tap) * ld;
+      for (int64_t oh = h0; oh < h1; ++oh) {
+        const T* in = row + oh * gw;
+        T* dst = plane + (oh * g.stride_h + off_h) * W + off_w;
+        if (sw == 1) {
+          for (int64_t ow = w0; ow < w1; ++ow) dst[ow] += in[ow];
+        } else {
+          for (int64_t ow = w0; ow < w1; ++ow) dst[ow * sw] += in[ow];
         }
       }
     }
-  }
+  });
 }
 
 // Images per GEMM. A grid of few cells (the late layers of a CNN; a generator's first transposed
