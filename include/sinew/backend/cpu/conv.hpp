@@ -98,6 +98,22 @@ void im2col(const T* img, const ConvGeometry& g, int64_t channels, T* col, int64
       const T* plane = img + c * H * W;
       T* row = col + (c * taps + tap) * ld;
       std::fill(row, row + h0 * gw, T(0));
+      if (sw == 1 && W == gw && h1 > h0) {
+        // Rows as wide as the grid at unit stride ("same" padding): the valid rows are one
+        // contiguous run of the plane, shifted by the tap; then the columns that ran off the
+        // image's left or right edge are set to zero.
+        const T* src = plane + (h0 * g.stride_h + off_h) * W + off_w;
+        if (g.stride_h == 1) {
+          std::copy_n(src, (h1 - h0) * gw, row + h0 * gw);
+          for (int64_t oh = h0; oh < h1; ++oh) {
+            T* out = row + oh * gw;
+            for (int64_t ow = 0; ow < w0; ++ow) out[ow] = T(0);
+            for (int64_t ow = w1; ow < gw; ++ow) out[ow] = T(0);
+          }
+          std::fill(row + h1 * gw, row + gh * gw, T(0));
+          continue;
+        }
+      }
       for (int64_t oh = h0; oh < h1; ++oh) {
         T* out = row + oh * gw;
         const T* src = plane + (oh * g.stride_h + off_h) * W + off_w;
@@ -140,13 +156,13 @@ void col2im(const T* col, const ConvGeometry& g, int64_t channels, int64_t ld, T
 
 // Images per GEMM. A grid of few cells (the late layers of a CNN; a generator's first transposed
 // convolution has one) makes a thin GEMM per image, whose weight packing costs more than its
-// arithmetic: images are then laid side by side as [rows, images x cells] and multiplied at once,
-// about kGemmColumns columns per GEMM. The number of GEMMs is rounded up to a multiple of 4 so
-// that 2 or 4 threads share them evenly. A function of the shapes only, so the bits never depend
-// on the thread count.
+// arithmetic: images of fewer than kGemmColumns / 2 cells are then laid side by side as
+// [rows, images x cells] and multiplied at once, about kGemmColumns columns per GEMM. The number of
+// GEMMs is rounded up to a multiple of 4 so that 2 or 4 threads share them evenly. A function of
+// the shapes only, so the bits never depend on the thread count.
 inline constexpr int64_t kGemmColumns = 256;
 inline int64_t images_per_gemm(const ConvGeometry& g, int64_t cells, int64_t batch) {
-  if (is_pointwise(g) || cells >= kGemmColumns || batch <= 1) return 1;
+  if (is_pointwise(g) || 2 * cells >= kGemmColumns || batch <= 1) return 1;
   const int64_t gemms =
       std::min(batch, ((batch * cells + kGemmColumns - 1) / kGemmColumns + 3) / 4 * 4);
   return (batch + gemms - 1) / gemms;
