@@ -98,21 +98,19 @@ void im2col(const T* img, const ConvGeometry& g, int64_t channels, T* col, int64
       const T* plane = img + c * H * W;
       T* row = col + (c * taps + tap) * ld;
       std::fill(row, row + h0 * gw, T(0));
-      if (sw == 1 && W == gw && h1 > h0) {
-        // Rows as wide as the grid at unit stride ("same" padding): the valid rows are one
-        // contiguous run of the plane, shifted by the tap; then the columns that ran off the
-        // image's left or right edge are set to zero.
-        const T* src = plane + (h0 * g.stride_h + off_h) * W + off_w;
-        if (g.stride_h == 1) {
-          std::copy_n(src, (h1 - h0) * gw, row + h0 * gw);
-          for (int64_t oh = h0; oh < h1; ++oh) {
-            T* out = row + oh * gw;
-            for (int64_t ow = 0; ow < w0; ++ow) out[ow] = T(0);
-            for (int64_t ow = w1; ow < gw; ++ow) out[ow] = T(0);
-          }
-          std::fill(row + h1 * gw, row + gh * gw, T(0));
-          continue;
+      if (sw == 1 && g.stride_h == 1 && W == gw && h1 > h0 && w1 > w0) {
+        // Rows as wide as the grid at unit stride ("same" padding): grid cells (h0, w0) to
+        // (h1 - 1, w1 - 1) read one contiguous run of the plane, shifted by the tap; then the
+        // cells in that run whose column ran off the image's left or right edge are set to zero.
+        const int64_t first = h0 * gw + w0, last = (h1 - 1) * gw + w1;
+        std::copy_n(plane + (h0 + off_h) * W + off_w + w0, last - first, row + first);
+        for (int64_t oh = h0; oh < h1; ++oh) {
+          T* out = row + oh * gw;
+          for (int64_t ow = 0; ow < w0; ++ow) out[ow] = T(0);
+          for (int64_t ow = w1; ow < gw; ++ow) out[ow] = T(0);
         }
+        std::fill(row + h1 * gw, row + gh * gw, T(0));
+        continue;
       }
       for (int64_t oh = h0; oh < h1; ++oh) {
         T* out = row + oh * gw;
