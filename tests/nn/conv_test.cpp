@@ -439,6 +439,54 @@ TEST(Conv2d, BatchedGemmsMatchOneImageAtATime) {
   }
 }
 
+// 3x3 unit-stride convolutions with at least 16 channels on both sides run through Winograd
+// F(2x2, 3x3) (backend/cpu/winograd.hpp); the same convolution summed over slices of 8 input
+// channels runs through im2col. Forward, input and weight gradients of both must agree, for odd
+// and even sizes, each padding up to 2, a transposed convolution, and blocks of tile rows that
+// start inside an image (the 12 x 16 x 6 x 63 case has three blocks and three weight chunks).
+TEST(Conv2d, WinogradMatchesIm2colOverChannelSlices) {
+  struct Case {
+    bool transposed;
+    int64_t batch, in, out, h, w, pad_h, pad_w;
+  };
+  const std::vector<Case> cases = {{false, 3, 16, 17, 7, 9, 1, 1},  {false, 2, 20, 16, 6, 6, 0, 0},
+                                   {false, 2, 16, 24, 5, 8, 2, 1},  {false, 2, 16, 16, 5, 5, 0, 2},
+                                   {false, 12, 16, 16, 6, 63, 1, 1}, {true, 2, 16, 18, 5, 6, 1, 1}};
+  uint64_t seed = 60;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(::testing::Message() << "transposed " << c.transposed << " " << c.batch << "x"
+                                      << c.in << "x" << c.h << "x" << c.w << " -> " << c.out);
+    Tensor<double> x = rand_input({c.batch, c.in, c.h, c.w}, seed++);
+    Tensor<double> w = c.transposed ? rand_input({c.in, c.out, 3, 3}, seed++)
+                                    : rand_input({c.out, c.in, 3, 3}, seed++);
+    Tensor<double> b = rand_input({c.out}, seed++);
+    auto conv = [&](const Tensor<double>& in, const Tensor<double>& k, const Tensor<double>& bias) {
+      return c.transposed ? F::conv_transpose2d(in, k, bias, {.padding = {c.pad_h, c.pad_w}})
+                          : F::conv2d(in, k, bias, {.padding = {c.pad_h, c.pad_w}});
+    };
+    Tensor<double> y = conv(x, w, b);
+    Tensor<double> ref = conv(x.narrow(1, 0, 8), w.narrow(1 - c.transposed, 0, 8), b);
+    for (int64_t c0 = 8; c0 < c.in; c0 += 8) {
+      const int64_t n = std::min<int64_t>(8, c.in - c0);
+      ref = ref + conv(x.narrow(1, c0, n), w.narrow(1 - c.transposed, c0, n), Tensor<double>());
+    }
+    ASSERT_EQ(y.shape(), ref.shape());
+    EXPECT_TRUE(all_close(y, ref, 1e-12, 1e-11));
+    Tensor<double> g = rand_input(y.shape(), seed++);
+    auto got = autograd::grad<double>({y}, {x, w, b}, {g});
+    auto want = autograd::grad<double>({ref}, {x, w, b}, {g});
+    for (size_t i = 0; i < got.size(); ++i) {
+      SCOPED_TRACE(i);
+      EXPECT_TRUE(all_close(got[i], want[i], 1e-11, 1e-10));
+    }
+  }
+  EXPECT_TRUE(grad_ok(
+      [](const std::vector<Tensor<double>>& in) {
+        return F::conv2d(in[0], in[1], in[2], {.padding = 1});
+      },
+      {rand_input({2, 16, 4, 5}, 70), rand_input({16, 16, 3, 3}, 71), rand_input({16}, 72)}));
+}
+
 TEST(Conv2d, AKernelCoveringTheImageIsAFullyConnectedLayer) {
   for (int64_t groups : {1, 2}) {
     SCOPED_TRACE(groups);

@@ -302,7 +302,9 @@ Tensor<T> conv1d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b = Te
 // ow sw + j dw]: x [N, C, H, W] or unbatched [C, H, W], w [O, C / groups, kH, kW] (PyTorch's
 // layout), b [O] or undefined; y [N, O, Ho, Wo] with Ho = (H + 2 ph - dh (kH - 1) - 1) / sh + 1.
 // padding: an int, a pair, "valid" (0) or "same" (stride 1; total dh (kH - 1), the odd row at the
-// bottom and column at the right, as PyTorch). im2col + GEMM per image, parallel over the batch.
+// bottom and column at the right, as PyTorch). im2col + GEMM, parallel over the batch; 3x3
+// unit-stride convolutions with 16 or more channels in and out use Winograd F(2x2, 3x3) instead
+// (2.25x fewer multiplications; the same result up to rounding).
 // Gradients: dx = conv_transpose2d(dy, w) (cropped to x), dw = sum_n dy[n] im2col(x[n])^T,
 // db = dy summed over N, Ho, Wo; each is itself differentiable (double backward).
 template <class T>

@@ -2,6 +2,7 @@
 // does not call malloc for each temporary tensor.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -129,6 +130,23 @@ class PooledAllocator {
   std::array<std::vector<void*>, 4 * 64> free_{};
   std::size_t cached_bytes_ = 0;
   std::atomic<uint64_t> system_allocations_{0};
+};
+
+// Scratch memory from the pooled allocator, returned when the owner leaves scope.
+template <class T>
+class Scratch {
+ public:
+  explicit Scratch(int64_t count)
+      : bytes_(static_cast<std::size_t>(std::max<int64_t>(count, 1)) * sizeof(T)),
+        data_(static_cast<T*>(PooledAllocator::instance().allocate(bytes_))) {}
+  ~Scratch() { PooledAllocator::instance().deallocate(data_, bytes_); }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  T* data() const { return data_; }
+
+ private:
+  std::size_t bytes_;
+  T* data_;
 };
 
 inline void empty_cache() { PooledAllocator::instance().empty_cache(); }

@@ -18,6 +18,7 @@
 #include "sinew/backend/cpu/allocator.hpp"
 #include "sinew/backend/cpu/gemm.hpp"
 #include "sinew/backend/cpu/parallel.hpp"
+#include "sinew/backend/cpu/winograd.hpp"
 #include "sinew/backend/descriptors.hpp"
 #include "sinew/core/tensor.hpp"
 
@@ -26,23 +27,6 @@ namespace sinew::backend::cpu {
 namespace detail_conv {
 
 using detail_gemm::Mat;
-
-// Scratch memory from the pooled allocator, returned when the owner leaves scope.
-template <class T>
-class Scratch {
- public:
-  explicit Scratch(int64_t count)
-      : bytes_(static_cast<std::size_t>(std::max<int64_t>(count, 1)) * sizeof(T)),
-        data_(static_cast<T*>(PooledAllocator::instance().allocate(bytes_))) {}
-  ~Scratch() { PooledAllocator::instance().deallocate(data_, bytes_); }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  T* data() const { return data_; }
-
- private:
-  std::size_t bytes_;
-  T* data_;
-};
 
 // Grid positions o in [0, count) with 0 <= o * stride + offset < size: the range [lo, hi).
 inline void valid_range(int64_t offset, int64_t stride, int64_t size, int64_t count, int64_t& lo,
@@ -214,6 +198,25 @@ inline int64_t weight_chunks(int64_t batch, int64_t wsize, int64_t per_gemm) {
   return std::max<int64_t>(1, std::min({gemms, kWeightChunks, kWeightPartials / wsize + 1}));
 }
 
+// The Winograd pass of a geometry that detail_winograd::applies to: image -> grid (conv2d), or
+// for the adjoint, grid -> image as a convolution padded by 2 - p with the kernel flipped.
+inline detail_winograd::Shape winograd_shape(const ConvGeometry& g, bool adjoint) {
+  if (!adjoint)
+    return {g.batch,        g.image_channels, g.image_h, g.image_w, g.pad_h,
+            g.pad_w,        g.grid_channels,  g.grid_h,  g.grid_w};
+  return {g.batch,          g.grid_channels,  g.grid_h, g.grid_w, 2 - g.pad_h,
+          2 - g.pad_w,      g.image_channels, g.image_h, g.image_w};
+}
+
+// grid (adjoint: image) through Winograd F(2x2, 3x3), + bias on its channels.
+template <class T>
+void winograd_conv(const T* in, const T* w, const T* bias, T* out, const ConvGeometry& g,
+                   bool adjoint) {
+  Scratch<T> u(16 * g.grid_channels * g.image_channels);
+  detail_winograd::transform_weight(w, g.grid_channels, g.image_channels, adjoint, u.data());
+  detail_winograd::forward(in, u.data(), bias, out, winograd_shape(g, adjoint));
+}
+
 }  // namespace detail_conv
 
 // grid = w (*) image + bias: grid[n, grp] = W_grp @ im2col(image[n, grp]) (+ bias[o] on each
@@ -229,6 +232,9 @@ void conv_im2col(const Tensor<T>& image, const Tensor<T>& w, const Tensor<T>& bi
   const int64_t image_size = g.image_channels * g.image_h * g.image_w;
   const int64_t grid_size = g.grid_channels * cells;
   if (g.batch == 0 || grid_size == 0) return;
+  if (detail_winograd::applies(g))
+    return winograd_conv(image.data_ptr(), w.data_ptr(),
+                         bias.defined() ? bias.data_ptr() : nullptr, grid.data_ptr(), g, false);
   const bool pointwise = is_pointwise(g);
   const int64_t nb = images_per_gemm(g, cells, g.batch), gemms = (g.batch + nb - 1) / nb;
   const T* x = image.data_ptr();
@@ -298,6 +304,9 @@ void conv_col2im(const Tensor<T>& grid, const Tensor<T>& w, const Tensor<T>& bia
   const int64_t plane = g.image_h * g.image_w, image_size = g.image_channels * plane;
   const int64_t grid_size = g.grid_channels * cells;
   if (g.batch == 0 || image_size == 0) return;
+  if (detail_winograd::applies(g))
+    return winograd_conv(grid.data_ptr(), w.data_ptr(),
+                         bias.defined() ? bias.data_ptr() : nullptr, image.data_ptr(), g, true);
   const bool pointwise = is_pointwise(g) && bias.defined() == false;
   const int64_t nb = images_per_gemm(g, cells, g.batch), gemms = (g.batch + nb - 1) / nb;
   const T* x = grid.data_ptr();
@@ -388,6 +397,8 @@ void conv_weight(const Tensor<T>& image, const Tensor<T>& grid, const Tensor<T>&
   const bool pointwise = is_pointwise(g);
   const T* x = image.data_ptr();
   const T* gy = grid.data_ptr();
+  if (detail_winograd::applies(g))
+    return detail_winograd::weight_grad(x, gy, out, winograd_shape(g, false));
   if (is_dense(g)) {  // dw_grp [og, k] = grid_grp^T [og, N] image_grp [N, k]: one GEMM
     for (int64_t grp = 0; grp < g.groups; ++grp) {
       detail_gemm::gemm_one(Mat<T>{const_cast<T*>(gy) + grp * og, og, g.batch, 1, grid_size},
