@@ -449,8 +449,8 @@ TEST(Conv2d, WinogradMatchesIm2colOverChannelSlices) {
     bool transposed;
     int64_t batch, in, out, h, w, pad_h, pad_w;
   };
-  const std::vector<Case> cases = {{false, 3, 16, 17, 7, 9, 1, 1},  {false, 2, 20, 16, 6, 6, 0, 0},
-                                   {false, 2, 16, 24, 5, 8, 2, 1},  {false, 2, 16, 16, 5, 5, 0, 2},
+  const std::vector<Case> cases = {{false, 3, 16, 17, 7, 9, 1, 1},   {false, 2, 20, 16, 6, 6, 0, 0},
+                                   {false, 2, 16, 24, 5, 8, 2, 1},   {false, 2, 16, 16, 5, 5, 0, 2},
                                    {false, 12, 16, 16, 6, 63, 1, 1}, {true, 2, 16, 18, 5, 6, 1, 1}};
   uint64_t seed = 60;
   for (const Case& c : cases) {

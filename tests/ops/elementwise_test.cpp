@@ -434,6 +434,16 @@ TEST(Elementwise, ReluGradientSelectsRatherThanMultiplies) {
   TD dx = autograd::grad<double>({leaky_relu(x, 0.5)}, {x}, {gg}, {.create_graph = true})[0];
   EXPECT_EQ(autograd::grad<double>({dx.sum()}, {gg})[0].to_vector(),
             (std::vector<double>{0.5, 0.5, 1, 0.5}));
+  // ... and gives the same values as the one-pass gradient, inf and NaN included.
+  TD gi = g.detach().requires_grad_();
+  EXPECT_EQ(autograd::grad<double>({relu(x)}, {x}, {gi}, {.create_graph = true})[0].to_vector(),
+            (std::vector<double>{0, 0, 5, 0}));
+  const std::vector<double> leaky_graph =
+      autograd::grad<double>({leaky_relu(x, 0.5)}, {x}, {gi}, {.create_graph = true})[0]
+          .to_vector();
+  EXPECT_EQ(leaky_graph[0], INFINITY);
+  EXPECT_TRUE(std::isnan(leaky_graph[1]));
+  EXPECT_EQ(leaky_graph[3], 3.5);
 }
 
 TEST(Elementwise, MinimumAndMaximumSplitTheGradientOnTies) {

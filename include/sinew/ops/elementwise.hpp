@@ -112,14 +112,14 @@ Tensor<scalar_result_t<T, S>> pow(S s, const Tensor<T>& x) {
   }
 
 namespace detail {
-// g where x > 0, else slope g: the gradient through relu (slope 0) and leaky_relu, one pass
-// (ReluGrad) unless a graph is being built (create_graph), where it must stay differentiable in g.
+// g where x > 0, else slope g (0 for relu, even where g is inf or NaN, as PyTorch's
+// threshold_backward): the gradient through relu (slope 0) and leaky_relu, one pass (ReluGrad)
+// unless a graph is being built (create_graph), where it is a `where` so that it stays
+// differentiable in g and gives the same values.
 template <class T>
 Tensor<T> relu_grad(const Tensor<T>& g, const Tensor<T>& x, double slope) {
-  if (autograd::is_grad_enabled()) {
-    return slope == 0 ? g * unary_kernel<backend::Unary::Step>(x, 0.0)
-                      : g * unary_kernel<backend::Unary::LeakyStep>(x, slope);
-  }
+  if (autograd::is_grad_enabled())
+    return where(x > T(0), g, slope == 0 ? zeros<T>({}, g.device()) : g * slope);
   return binary_kernel<backend::Binary::ReluGrad>(g, x, "relu_grad", slope);
 }
 }  // namespace detail

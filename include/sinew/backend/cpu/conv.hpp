@@ -188,6 +188,15 @@ Mat<T> weight_matrix(T* w, const ConvGeometry& g, int64_t grp) {
   return {w + grp * og * k, og, k, k, 1};
 }
 
+// Sets `count` contiguous images [channels, plane] to the bias of each channel (0 without one).
+template <class T>
+void fill_bias(T* img, int64_t count, int64_t channels, int64_t plane, const T* bias) {
+  for (int64_t i = 0; i < count * channels; ++i) {
+    T* p = img + i * plane;
+    std::fill(p, p + plane, bias != nullptr ? bias[i % channels] : T(0));
+  }
+}
+
 // The chunks conv_weight splits a batch into: up to kWeightChunks, fewer when the batch is smaller,
 // the partial sums would pass kWeightPartials elements, or there are fewer GEMMs of `per_gemm`
 // images (images_per_gemm). A function of the shapes alone.
@@ -202,10 +211,10 @@ inline int64_t weight_chunks(int64_t batch, int64_t wsize, int64_t per_gemm) {
 // for the adjoint, grid -> image as a convolution padded by 2 - p with the kernel flipped.
 inline detail_winograd::Shape winograd_shape(const ConvGeometry& g, bool adjoint) {
   if (!adjoint)
-    return {g.batch,        g.image_channels, g.image_h, g.image_w, g.pad_h,
-            g.pad_w,        g.grid_channels,  g.grid_h,  g.grid_w};
-  return {g.batch,          g.grid_channels,  g.grid_h, g.grid_w, 2 - g.pad_h,
-          2 - g.pad_w,      g.image_channels, g.image_h, g.image_w};
+    return {g.batch, g.image_channels, g.image_h, g.image_w, g.pad_h,
+            g.pad_w, g.grid_channels,  g.grid_h,  g.grid_w};
+  return {g.batch,     g.grid_channels,  g.grid_h,  g.grid_w, 2 - g.pad_h,
+          2 - g.pad_w, g.image_channels, g.image_h, g.image_w};
 }
 
 // grid (adjoint: image) through Winograd F(2x2, 3x3), + bias on its channels.
@@ -233,8 +242,8 @@ void conv_im2col(const Tensor<T>& image, const Tensor<T>& w, const Tensor<T>& bi
   const int64_t grid_size = g.grid_channels * cells;
   if (g.batch == 0 || grid_size == 0) return;
   if (detail_winograd::applies(g))
-    return winograd_conv(image.data_ptr(), w.data_ptr(),
-                         bias.defined() ? bias.data_ptr() : nullptr, grid.data_ptr(), g, false);
+    return winograd_conv(image.data_ptr(), w.data_ptr(), bias.defined() ? bias.data_ptr() : nullptr,
+                         grid.data_ptr(), g, false);
   const bool pointwise = is_pointwise(g);
   const int64_t nb = images_per_gemm(g, cells, g.batch), gemms = (g.batch + nb - 1) / nb;
   const T* x = image.data_ptr();
@@ -266,10 +275,7 @@ void conv_im2col(const Tensor<T>& image, const Tensor<T>& w, const Tensor<T>& bi
         // One image: the product goes straight into the grid, on top of the bias.
         T* c_data = count == 1 ? out + grp * og * cells : product.data();
         const bool onto_bias = count == 1 && b != nullptr;
-        if (onto_bias) {
-          for (int64_t o = grp * og; o < (grp + 1) * og; ++o)
-            std::fill(out + o * cells, out + (o + 1) * cells, b[o]);
-        }
+        if (onto_bias) fill_bias(out + grp * og * cells, 1, og, cells, b + grp * og);
         if (k == 0) {
           if (!onto_bias) std::fill(c_data, c_data + og * ld, T(0));
         } else {
@@ -305,8 +311,8 @@ void conv_col2im(const Tensor<T>& grid, const Tensor<T>& w, const Tensor<T>& bia
   const int64_t grid_size = g.grid_channels * cells;
   if (g.batch == 0 || image_size == 0) return;
   if (detail_winograd::applies(g))
-    return winograd_conv(grid.data_ptr(), w.data_ptr(),
-                         bias.defined() ? bias.data_ptr() : nullptr, image.data_ptr(), g, true);
+    return winograd_conv(grid.data_ptr(), w.data_ptr(), bias.defined() ? bias.data_ptr() : nullptr,
+                         image.data_ptr(), g, true);
   const bool pointwise = is_pointwise(g) && bias.defined() == false;
   const int64_t nb = images_per_gemm(g, cells, g.batch), gemms = (g.batch + nb - 1) / nb;
   const T* x = grid.data_ptr();
@@ -314,17 +320,12 @@ void conv_col2im(const Tensor<T>& grid, const Tensor<T>& w, const Tensor<T>& bia
   T* y = image.data_ptr();
   const T* b = bias.defined() ? bias.data_ptr() : nullptr;
   if (is_dense(g) && og > 0 && k > 0) {  // image [N, k] = grid [N, og] W_grp per group
-    const int64_t plane_size = g.kernel_h * g.kernel_w;
+    if (b != nullptr) fill_bias(y, g.batch, g.image_channels, plane, b);
     for (int64_t grp = 0; grp < g.groups; ++grp) {
-      Mat<T> c{y + grp * k, g.batch, k, image_size, 1};
-      if (b != nullptr) {
-        for (int64_t n = 0; n < g.batch; ++n) {
-          for (int64_t ch = 0; ch < cg; ++ch)
-            std::fill_n(c.data + n * c.rs + ch * plane_size, plane_size, b[grp * cg + ch]);
-        }
-      }
       detail_gemm::gemm_one(Mat<T>{const_cast<T*>(x) + grp * og, g.batch, og, grid_size, 1},
-                            weight_matrix(w_ptr, g, grp), c, T(1), b != nullptr ? T(1) : T(0));
+                            weight_matrix(w_ptr, g, grp),
+                            Mat<T>{y + grp * k, g.batch, k, image_size, 1}, T(1),
+                            b != nullptr ? T(1) : T(0));
     }
     return;
   }
@@ -348,15 +349,7 @@ void conv_col2im(const Tensor<T>& grid, const Tensor<T>& w, const Tensor<T>& bia
         }
         continue;
       }
-      for (int64_t t = 0; t < count; ++t) {
-        T* it = img + t * image_size;
-        if (b != nullptr) {
-          for (int64_t c = 0; c < g.image_channels; ++c)
-            std::fill(it + c * plane, it + (c + 1) * plane, b[c]);
-        } else {
-          std::fill(it, it + image_size, T(0));
-        }
-      }
+      fill_bias(img, count, g.image_channels, plane, b);
       if (og == 0 || k == 0) continue;
       // The grids side by side, [O, count cells] (one image: the grid itself).
       const T* gin = in;

@@ -38,8 +38,8 @@ using detail_gemm::Mat;
 inline constexpr int64_t kMinChannels = 16;
 inline bool applies(const ConvGeometry& g) {
   return g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 && g.stride_w == 1 &&
-         g.dilation_h == 1 && g.dilation_w == 1 && g.groups == 1 && g.pad_h >= 0 &&
-         g.pad_h <= 2 && g.pad_w >= 0 && g.pad_w <= 2 && g.image_channels >= kMinChannels &&
+         g.dilation_h == 1 && g.dilation_w == 1 && g.groups == 1 && g.pad_h >= 0 && g.pad_h <= 2 &&
+         g.pad_w >= 0 && g.pad_w <= 2 && g.image_channels >= kMinChannels &&
          g.grid_channels >= kMinChannels && g.grid_h >= 2 && g.grid_w >= 2 &&
          g.grid_h == g.image_h + 2 * g.pad_h - 2 && g.grid_w == g.image_w + 2 * g.pad_w - 2;
 }
@@ -179,7 +179,8 @@ void transform_input(const T* x, const Shape& s, int64_t r0, int64_t r1, T* v, i
         h[2][i] = e[i + 1] - o[i];
         h[3][i] = o[i] - o[i + 1];
       }
-      for (int64_t ty = ty0; ty < ty1; ++ty) {  // B^T (d B): rows d0 - d2, d1 + d2, d2 - d1, d1 - d3
+      for (int64_t ty = ty0; ty < ty1;
+           ++ty) {  // B^T (d B): rows d0 - d2, d1 + d2, d2 - d1, d1 - d3
         T* dst = v + c * ld + (first + ty - ty0) * tw;
         const int64_t p = 2 * (ty - ty0) * rs;
         for (int q = 0; q < 4; ++q) {
@@ -359,8 +360,8 @@ void weight_grad(const T* x, const T* dy, T* dw, const Shape& s) {
   const int64_t tw = s.tile_cols(), per = rows_per_block(s), ld = per * tw + 1;
   const int64_t rows = s.batch * s.tile_rows(), blocks = block_count(s);
   const int64_t msize = 16 * s.out_ch * s.in_ch;
-  const int64_t chunks = std::max<int64_t>(
-      1, std::min({blocks, kChunks, (int64_t{1} << 22) / msize + 1}));
+  const int64_t chunks =
+      std::max<int64_t>(1, std::min({blocks, kChunks, (int64_t{1} << 22) / msize + 1}));
   Scratch<T> partials(chunks * msize);
   over_blocks(s, chunks, [&](int64_t c0, int64_t c1) {
     Scratch<T> v(16 * s.in_ch * ld + std::max(input_scratch(s, per), output_scratch(s, per)));
@@ -374,10 +375,11 @@ void weight_grad(const T* x, const T* dy, T* dw, const Shape& s) {
         transform_input(x, s, r0, r1, v.data(), ld, scratch);
         transform_grad(dy, s, r0, r1, gt.data(), ld, scratch);
         for (int xi = 0; xi < 16; ++xi) {
-          detail_gemm::gemm_one(Mat<T>{gt.data() + xi * s.out_ch * ld, s.out_ch, cols, ld, 1},
-                                Mat<T>{v.data() + xi * s.in_ch * ld, cols, s.in_ch, 1, ld},
-                                Mat<T>{acc + xi * s.out_ch * s.in_ch, s.out_ch, s.in_ch, s.in_ch, 1},
-                                T(1), b == first ? T(0) : T(1));
+          detail_gemm::gemm_one(
+              Mat<T>{gt.data() + xi * s.out_ch * ld, s.out_ch, cols, ld, 1},
+              Mat<T>{v.data() + xi * s.in_ch * ld, cols, s.in_ch, 1, ld},
+              Mat<T>{acc + xi * s.out_ch * s.in_ch, s.out_ch, s.in_ch, s.in_ch, 1}, T(1),
+              b == first ? T(0) : T(1));
         }
       }
     }
