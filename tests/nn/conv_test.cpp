@@ -487,6 +487,57 @@ TEST(Conv2d, WinogradMatchesIm2colOverChannelSlices) {
       {rand_input({2, 16, 4, 5}, 70), rand_input({16, 16, 3, 3}, 71), rand_input({16}, 72)}));
 }
 
+// A column stride s > 1 runs im2col/col2im on the image's s phases (backend/cpu/conv.hpp):
+// against a direct sum for odd and even widths, strides 2 to 4 and a dilated tap, and gradcheck
+// of both directions.
+TEST(Conv2d, StridedColumnsMatchADirectSum) {
+  struct Case {
+    int64_t h, w, kh, kw, sh, sw, ph, pw, dw;
+  };
+  uint64_t seed = 80;
+  for (const Case& c : std::vector<Case>{{9, 11, 3, 4, 2, 2, 1, 2, 1},
+                                         {8, 10, 4, 4, 2, 3, 1, 1, 2},
+                                         {12, 13, 5, 3, 3, 4, 2, 1, 1}}) {
+    SCOPED_TRACE(::testing::Message() << c.h << "x" << c.w << " stride " << c.sh << "," << c.sw);
+    Tensor<double> x = rand_input({2, 3, c.h, c.w}, seed++);
+    Tensor<double> w = rand_input({4, 3, c.kh, c.kw}, seed++);
+    const F::Conv2dFuncOptions opt{
+        .stride = {c.sh, c.sw}, .padding = {c.ph, c.pw}, .dilation = {1, c.dw}};
+    Tensor<double> y = F::conv2d(x, w, {}, opt);
+    double err = 0;
+    for (int64_t n = 0; n < 2; ++n) {
+      for (int64_t o = 0; o < 4; ++o) {
+        for (int64_t a = 0; a < y.size(2); ++a) {
+          for (int64_t b = 0; b < y.size(3); ++b) {
+            double sum = 0;
+            for (int64_t ch = 0; ch < 3; ++ch) {
+              for (int64_t i = 0; i < c.kh; ++i) {
+                for (int64_t j = 0; j < c.kw; ++j) {
+                  const int64_t r = a * c.sh - c.ph + i, col = b * c.sw - c.pw + j * c.dw;
+                  if (r >= 0 && r < c.h && col >= 0 && col < c.w)
+                    sum += x.at({n, ch, r, col}) * w.at({o, ch, i, j});
+                }
+              }
+            }
+            err = std::max(err, std::abs(sum - y.at({n, o, a, b})));
+          }
+        }
+      }
+    }
+    EXPECT_LT(err, 1e-12);
+    EXPECT_TRUE(grad_ok(
+        [&](const std::vector<Tensor<double>>& in) { return F::conv2d(in[0], in[1], {}, opt); },
+        {x, w}));
+    EXPECT_TRUE(grad_ok(
+        [&](const std::vector<Tensor<double>>& in) {
+          return F::conv_transpose2d(
+              in[0], in[1], {},
+              {.stride = {c.sh, c.sw}, .padding = {c.ph, c.pw}, .dilation = {1, c.dw}});
+        },
+        {rand_input(y.shape(), seed++), rand_input({4, 3, c.kh, c.kw}, seed++)}));
+  }
+}
+
 TEST(Conv2d, AKernelCoveringTheImageIsAFullyConnectedLayer) {
   for (int64_t groups : {1, 2}) {
     SCOPED_TRACE(groups);

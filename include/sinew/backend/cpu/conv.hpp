@@ -71,11 +71,95 @@ void for_each_tap(const ConvGeometry& g, F&& f) {
   }
 }
 
+// A horizontal stride s > 1 reads every s-th column, so im2col and col2im work on the image's
+// "phases": phase p of a row is its columns p, p + s, p + 2 s, ... ([planes, H, wp] each,
+// wp = ceil(W / s), phase p at dst + p planes H wp). A tap at column offset off = m s + p
+// (0 <= p < s) then reads phase p from column m on: a contiguous run instead of a strided one.
+inline int64_t phase_width(const ConvGeometry& g) {
+  return (g.image_w + g.stride_w - 1) / g.stride_w;
+}
+
+template <class T>
+void split_phases(const T* img, const ConvGeometry& g, int64_t planes, T* dst) {
+  const int64_t sw = g.stride_w, W = g.image_w, wp = phase_width(g);
+  const int64_t rows = planes * g.image_h, size = rows * wp;
+  if (sw == 2 && W % 2 == 0) {  // rows of whole pairs: one pass over all of them
+#pragma omp simd
+    for (int64_t i = 0; i < size; ++i) {
+      dst[i] = img[2 * i];
+      dst[size + i] = img[2 * i + 1];
+    }
+    return;
+  }
+  for (int64_t p = 0; p < sw; ++p) {
+    const int64_t width = (W - p + sw - 1) / sw;
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* src = img + r * W + p;
+      T* out = dst + p * size + r * wp;
+      for (int64_t x = 0; x < width; ++x) out[x] = src[x * sw];
+    }
+  }
+}
+
+// img += the phases (the adjoint of split_phases).
+template <class T>
+void add_phases(const T* phases, const ConvGeometry& g, int64_t planes, T* img) {
+  const int64_t sw = g.stride_w, W = g.image_w, wp = phase_width(g);
+  const int64_t rows = planes * g.image_h, size = rows * wp;
+  if (sw == 2 && W % 2 == 0) {
+#pragma omp simd
+    for (int64_t i = 0; i < size; ++i) {
+      img[2 * i] += phases[i];
+      img[2 * i + 1] += phases[size + i];
+    }
+    return;
+  }
+  for (int64_t p = 0; p < sw; ++p) {
+    const int64_t width = (W - p + sw - 1) / sw;
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* src = phases + p * size + r * wp;
+      T* out = img + r * W + p;
+      for (int64_t x = 0; x < width; ++x) out[x * sw] += src[x];
+    }
+  }
+}
+
+// The phase and the column within it of column offset off: off = m s + p, 0 <= p < s.
+inline void phase_of(int64_t off, int64_t s, int64_t& p, int64_t& m) {
+  p = ((off % s) + s) % s;
+  m = (off - p) / s;
+}
+
 // col [channels kh kw, gh gw] (row r at col + r ld) from `channels` planes of the image.
 template <class T>
 void im2col(const T* img, const ConvGeometry& g, int64_t channels, T* col, int64_t ld) {
   const int64_t gh = g.grid_h, gw = g.grid_w, H = g.image_h, W = g.image_w, sw = g.stride_w;
   const int64_t taps = g.kernel_h * g.kernel_w;
+  if (sw > 1) {  // each tap row is a contiguous run of one phase
+    const int64_t wp = phase_width(g), size = channels * H * wp;
+    Scratch<T> phases(sw * size);
+    split_phases(img, g, channels, phases.data());
+    for_each_tap(g, [&](int64_t tap, int64_t off_h, int64_t off_w, int64_t h0, int64_t h1,
+                        int64_t w0, int64_t w1) {
+      int64_t p, m;
+      phase_of(off_w, sw, p, m);
+      for (int64_t c = 0; c < channels; ++c) {
+        const T* plane = phases.data() + p * size + c * H * wp;
+        T* row = col + (c * taps + tap) * ld;
+        std::fill(row, row + h0 * gw, T(0));
+        for (int64_t oh = h0; oh < h1; ++oh) {
+          T* out = row + oh * gw;
+          const T* src = plane + (oh * g.stride_h + off_h) * wp + m;
+          for (int64_t ow = 0; ow < w0; ++ow) out[ow] = T(0);
+#pragma omp simd
+          for (int64_t ow = w0; ow < w1; ++ow) out[ow] = src[ow];
+          for (int64_t ow = w1; ow < gw; ++ow) out[ow] = T(0);
+        }
+        std::fill(row + h1 * gw, row + gh * gw, T(0));
+      }
+    });
+    return;
+  }
   for_each_tap(g, [&](int64_t tap, int64_t off_h, int64_t off_w, int64_t h0, int64_t h1, int64_t w0,
                       int64_t w1) {
     for (int64_t c = 0; c < channels; ++c) {
@@ -100,11 +184,8 @@ void im2col(const T* img, const ConvGeometry& g, int64_t channels, T* col, int64
         T* out = row + oh * gw;
         const T* src = plane + (oh * g.stride_h + off_h) * W + off_w;
         for (int64_t ow = 0; ow < w0; ++ow) out[ow] = T(0);
-        if (sw == 1) {
-          for (int64_t ow = w0; ow < w1; ++ow) out[ow] = src[ow];  // short rows: no memmove call
-        } else {
-          for (int64_t ow = w0; ow < w1; ++ow) out[ow] = src[ow * sw];
-        }
+#pragma omp simd
+        for (int64_t ow = w0; ow < w1; ++ow) out[ow] = src[ow];  // short rows: no memmove call
         for (int64_t ow = w1; ow < gw; ++ow) out[ow] = T(0);
       }
       std::fill(row + h1 * gw, row + gh * gw, T(0));
@@ -113,11 +194,33 @@ void im2col(const T* img, const ConvGeometry& g, int64_t channels, T* col, int64
 }
 
 // The adjoint of im2col: adds each column entry into the image pixel it was read from. Each pixel
-// receives its taps in the order (i, j).
+// receives its taps in the order (i, j) (with a stride over columns, their sum, in that order).
 template <class T>
 void col2im(const T* col, const ConvGeometry& g, int64_t channels, int64_t ld, T* img) {
   const int64_t gw = g.grid_w, H = g.image_h, W = g.image_w, sw = g.stride_w;
   const int64_t taps = g.kernel_h * g.kernel_w;
+  if (sw > 1) {  // the taps are summed into the phases (a pixel's all lie in one), then added
+    const int64_t wp = phase_width(g), size = channels * H * wp;
+    Scratch<T> phases(sw * size);
+    std::fill(phases.data(), phases.data() + sw * size, T(0));
+    for_each_tap(g, [&](int64_t tap, int64_t off_h, int64_t off_w, int64_t h0, int64_t h1,
+                        int64_t w0, int64_t w1) {
+      int64_t p, m;
+      phase_of(off_w, sw, p, m);
+      for (int64_t c = 0; c < channels; ++c) {
+        T* plane = phases.data() + p * size + c * H * wp;
+        const T* row = col + (c * taps + tap) * ld;
+        for (int64_t oh = h0; oh < h1; ++oh) {
+          const T* in = row + oh * gw;
+          T* dst = plane + (oh * g.stride_h + off_h) * wp + m;
+#pragma omp simd
+          for (int64_t ow = w0; ow < w1; ++ow) dst[ow] += in[ow];
+        }
+      }
+    });
+    add_phases(phases.data(), g, channels, img);
+    return;
+  }
   for_each_tap(g, [&](int64_t tap, int64_t off_h, int64_t off_w, int64_t h0, int64_t h1, int64_t w0,
                       int64_t w1) {
     for (int64_t c = 0; c < channels; ++c) {
@@ -126,11 +229,8 @@ void col2im(const T* col, const ConvGeometry& g, int64_t channels, int64_t ld, T
       for (int64_t oh = h0; oh < h1; ++oh) {
         const T* in = row + oh * gw;
         T* dst = plane + (oh * g.stride_h + off_h) * W + off_w;
-        if (sw == 1) {
-          for (int64_t ow = w0; ow < w1; ++ow) dst[ow] += in[ow];
-        } else {
-          for (int64_t ow = w0; ow < w1; ++ow) dst[ow * sw] += in[ow];
-        }
+#pragma omp simd
+        for (int64_t ow = w0; ow < w1; ++ow) dst[ow] += in[ow];
       }
     }
   });
