@@ -76,6 +76,22 @@ class PooledAllocator {
     cached_bytes_ += rounded;
   }
 
+  // Makes sure that `count` blocks of nbytes are cached (within the cache's limit), so that
+  // `count` threads can each take one at the same time without reaching the system: how many
+  // blocks a parallel region holds at once then depends on the shapes, not on the threads'
+  // timing, and a training step after warm-up allocates nothing new however they interleave.
+  void reserve(std::size_t nbytes, std::size_t count) {
+    if (nbytes == 0) nbytes = 1;
+    if (nbytes > kMaxPooledBytes) return;
+    std::size_t rounded = 0;
+    std::size_t c = size_class(nbytes, &rounded);
+    std::lock_guard<std::mutex> lock(mutex_);
+    while (free_[c].size() < count && cached_bytes_ + rounded <= kMaxCachedBytes) {
+      free_[c].push_back(raw_alloc(rounded));
+      cached_bytes_ += rounded;
+    }
+  }
+
   // Returns every cached block to the system.
   void empty_cache() {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -130,23 +146,6 @@ class PooledAllocator {
   std::array<std::vector<void*>, 4 * 64> free_{};
   std::size_t cached_bytes_ = 0;
   std::atomic<uint64_t> system_allocations_{0};
-};
-
-// Scratch memory from the pooled allocator, returned when the owner leaves scope.
-template <class T>
-class Scratch {
- public:
-  explicit Scratch(int64_t count)
-      : bytes_(static_cast<std::size_t>(std::max<int64_t>(count, 1)) * sizeof(T)),
-        data_(static_cast<T*>(PooledAllocator::instance().allocate(bytes_))) {}
-  ~Scratch() { PooledAllocator::instance().deallocate(data_, bytes_); }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  T* data() const { return data_; }
-
- private:
-  std::size_t bytes_;
-  T* data_;
 };
 
 inline void empty_cache() { PooledAllocator::instance().empty_cache(); }

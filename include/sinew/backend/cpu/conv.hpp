@@ -15,9 +15,9 @@
 #include <type_traits>
 #include <vector>
 
-#include "sinew/backend/cpu/allocator.hpp"
 #include "sinew/backend/cpu/gemm.hpp"
 #include "sinew/backend/cpu/parallel.hpp"
+#include "sinew/backend/cpu/scratch.hpp"
 #include "sinew/backend/cpu/winograd.hpp"
 #include "sinew/backend/descriptors.hpp"
 #include "sinew/core/tensor.hpp"
@@ -124,27 +124,32 @@ void add_phases(const T* phases, const ConvGeometry& g, int64_t planes, T* img) 
   }
 }
 
+// Scratch elements im2col and col2im need for `planes` planes: the phases, with a column stride.
+inline int64_t phase_scratch(const ConvGeometry& g, int64_t planes) {
+  return g.stride_w > 1 ? g.stride_w * planes * g.image_h * phase_width(g) : 0;
+}
+
 // The phase and the column within it of column offset off: off = m s + p, 0 <= p < s.
 inline void phase_of(int64_t off, int64_t s, int64_t& p, int64_t& m) {
   p = ((off % s) + s) % s;
   m = (off - p) / s;
 }
 
-// col [channels kh kw, gh gw] (row r at col + r ld) from `channels` planes of the image.
+// col [channels kh kw, gh gw] (row r at col + r ld) from `channels` planes of the image;
+// `phases`: phase_scratch(g, channels) elements of scratch.
 template <class T>
-void im2col(const T* img, const ConvGeometry& g, int64_t channels, T* col, int64_t ld) {
+void im2col(const T* img, const ConvGeometry& g, int64_t channels, T* col, int64_t ld, T* phases) {
   const int64_t gh = g.grid_h, gw = g.grid_w, H = g.image_h, W = g.image_w, sw = g.stride_w;
   const int64_t taps = g.kernel_h * g.kernel_w;
   if (sw > 1) {  // each tap row is a contiguous run of one phase
     const int64_t wp = phase_width(g), size = channels * H * wp;
-    Scratch<T> phases(sw * size);
-    split_phases(img, g, channels, phases.data());
+    split_phases(img, g, channels, phases);
     for_each_tap(g, [&](int64_t tap, int64_t off_h, int64_t off_w, int64_t h0, int64_t h1,
                         int64_t w0, int64_t w1) {
       int64_t p, m;
       phase_of(off_w, sw, p, m);
       for (int64_t c = 0; c < channels; ++c) {
-        const T* plane = phases.data() + p * size + c * H * wp;
+        const T* plane = phases + p * size + c * H * wp;
         T* row = col + (c * taps + tap) * ld;
         std::fill(row, row + h0 * gw, T(0));
         for (int64_t oh = h0; oh < h1; ++oh) {
@@ -196,19 +201,18 @@ void im2col(const T* img, const ConvGeometry& g, int64_t channels, T* col, int64
 // The adjoint of im2col: adds each column entry into the image pixel it was read from. Each pixel
 // receives its taps in the order (i, j) (with a stride over columns, their sum, in that order).
 template <class T>
-void col2im(const T* col, const ConvGeometry& g, int64_t channels, int64_t ld, T* img) {
+void col2im(const T* col, const ConvGeometry& g, int64_t channels, int64_t ld, T* img, T* phases) {
   const int64_t gw = g.grid_w, H = g.image_h, W = g.image_w, sw = g.stride_w;
   const int64_t taps = g.kernel_h * g.kernel_w;
   if (sw > 1) {  // the taps are summed into the phases (a pixel's all lie in one), then added
     const int64_t wp = phase_width(g), size = channels * H * wp;
-    Scratch<T> phases(sw * size);
-    std::fill(phases.data(), phases.data() + sw * size, T(0));
+    std::fill(phases, phases + sw * size, T(0));
     for_each_tap(g, [&](int64_t tap, int64_t off_h, int64_t off_w, int64_t h0, int64_t h1,
                         int64_t w0, int64_t w1) {
       int64_t p, m;
       phase_of(off_w, sw, p, m);
       for (int64_t c = 0; c < channels; ++c) {
-        T* plane = phases.data() + p * size + c * H * wp;
+        T* plane = phases + p * size + c * H * wp;
         const T* row = col + (c * taps + tap) * ld;
         for (int64_t oh = h0; oh < h1; ++oh) {
           const T* in = row + oh * gw;
@@ -218,7 +222,7 @@ void col2im(const T* col, const ConvGeometry& g, int64_t channels, int64_t ld, T
         }
       }
     });
-    add_phases(phases.data(), g, channels, img);
+    add_phases(phases, g, channels, img);
     return;
   }
   for_each_tap(g, [&](int64_t tap, int64_t off_h, int64_t off_w, int64_t h0, int64_t h1, int64_t w0,
@@ -262,22 +266,11 @@ void gather_grids(const T* src, int64_t count, int64_t channels, int64_t cells, 
 
 // The im2col columns of `count` images side by side: col [channels kh kw, count cells].
 template <class T>
-void im2col_images(const T* img, int64_t image_size, const ConvGeometry& g, int64_t count, T* col) {
+void im2col_images(const T* img, int64_t image_size, const ConvGeometry& g, int64_t count, T* col,
+                   T* phases) {
   const int64_t cells = g.grid_h * g.grid_w;
   for (int64_t t = 0; t < count; ++t)
-    im2col(img + t * image_size, g, g.image_channels, col + t * cells, count * cells);
-}
-
-// Runs f(begin, end) over the batch: split across threads when there are at least as many images
-// as threads (each GEMM then runs serially), otherwise in order on this thread so that each GEMM
-// can use the threads itself. parallel_for carries exceptions (allocation) out of its region.
-template <class F>
-void over_batch(int64_t batch, int64_t cost_per_image, F&& f) {
-  if (batch >= get_num_threads()) {
-    parallel_for(batch, cost_per_image, f);
-  } else {
-    f(int64_t{0}, batch);
-  }
+    im2col(img + t * image_size, g, g.image_channels, col + t * cells, count * cells, phases);
 }
 
 // The weight of group `grp` as a matrix [O / G, C / G kh kw].
@@ -362,18 +355,24 @@ void conv_im2col(const Tensor<T>& image, const Tensor<T>& w, const Tensor<T>& bi
     }
     return;
   }
-  over_batch(gemms, 2 * nb * grid_size * std::max<int64_t>(k, 1), [&](int64_t q0, int64_t q1) {
-    Scratch<T> col(pointwise ? 0 : g.groups * k * nb * cells);
-    Scratch<T> product(nb > 1 ? og * nb * cells : 0);
+  // Per thread: the columns, the product of several images, im2col's phases.
+  const int64_t col_size = pointwise ? 0 : g.groups * k * nb * cells;
+  const int64_t product_size = nb > 1 ? og * nb * cells : 0;
+  const int64_t work = col_size + product_size + phase_scratch(g, g.image_channels);
+  const int64_t cost = 2 * nb * grid_size * std::max<int64_t>(k, 1);
+  parallel_with_scratch<T>(gemms, cost, work, [&](int64_t q0, int64_t q1, T* scratch) {
+    T* col = scratch;
+    T* product = col + col_size;
+    T* phases = product + product_size;
     for (int64_t q = q0; q < q1; ++q) {
       const int64_t n = q * nb, count = std::min(nb, g.batch - n), ld = count * cells;
       const T* img = x + n * image_size;
       T* out = y + n * grid_size;
-      if (!pointwise) im2col_images(img, image_size, g, count, col.data());
+      if (!pointwise) im2col_images(img, image_size, g, count, col, phases);
       for (int64_t grp = 0; grp < g.groups; ++grp) {
-        T* cols = pointwise ? const_cast<T*>(img) + grp * k * cells : col.data() + grp * k * ld;
+        T* cols = pointwise ? const_cast<T*>(img) + grp * k * cells : col + grp * k * ld;
         // One image: the product goes straight into the grid, on top of the bias.
-        T* c_data = count == 1 ? out + grp * og * cells : product.data();
+        T* c_data = count == 1 ? out + grp * og * cells : product;
         const bool onto_bias = count == 1 && b != nullptr;
         if (onto_bias) fill_bias(out + grp * og * cells, 1, og, cells, b + grp * og);
         if (k == 0) {
@@ -429,9 +428,14 @@ void conv_col2im(const Tensor<T>& grid, const Tensor<T>& w, const Tensor<T>& bia
     }
     return;
   }
-  over_batch(gemms, 2 * nb * grid_size * std::max<int64_t>(k, 1), [&](int64_t q0, int64_t q1) {
-    Scratch<T> col(pointwise ? 0 : k * nb * cells);
-    Scratch<T> grids(nb > 1 ? grid_size * nb : 0);
+  // Per thread: the columns, the grids of several images, col2im's phases.
+  const int64_t col_size = pointwise ? 0 : k * nb * cells, grids_size = nb > 1 ? grid_size * nb : 0;
+  const int64_t work = col_size + grids_size + phase_scratch(g, cg);
+  const int64_t cost = 2 * nb * grid_size * std::max<int64_t>(k, 1);
+  parallel_with_scratch<T>(gemms, cost, work, [&](int64_t q0, int64_t q1, T* scratch) {
+    T* col = scratch;
+    T* grids = col + col_size;
+    T* phases = grids + grids_size;
     for (int64_t q = q0; q < q1; ++q) {
       const int64_t n = q * nb, count = std::min(nb, g.batch - n), ld = count * cells;
       T* img = y + n * image_size;
@@ -454,15 +458,15 @@ void conv_col2im(const Tensor<T>& grid, const Tensor<T>& w, const Tensor<T>& bia
       // The grids side by side, [O, count cells] (one image: the grid itself).
       const T* gin = in;
       if (count > 1) {
-        gather_grids(in, count, g.grid_channels, cells, grids.data());
-        gin = grids.data();
+        gather_grids(in, count, g.grid_channels, cells, grids);
+        gin = grids;
       }
       for (int64_t grp = 0; grp < g.groups; ++grp) {
         detail_gemm::gemm_one(weight_matrix(w_ptr, g, grp).transposed(),
                               Mat<T>{const_cast<T*>(gin) + grp * og * ld, og, ld, ld, 1},
-                              Mat<T>{col.data(), k, ld, ld, 1}, T(1), T(0));
+                              Mat<T>{col, k, ld, ld, 1}, T(1), T(0));
         for (int64_t t = 0; t < count; ++t)
-          col2im(col.data() + t * cells, g, cg, ld, img + t * image_size + grp * cg * plane);
+          col2im(col + t * cells, g, cg, ld, img + t * image_size + grp * cg * plane, phases);
       }
     }
   });
@@ -503,23 +507,29 @@ void conv_weight(const Tensor<T>& image, const Tensor<T>& grid, const Tensor<T>&
   const int64_t nb = images_per_gemm(g, cells, g.batch);
   const int64_t chunks = weight_chunks(g.batch, wsize, nb);
   Scratch<T> partials((chunks - 1) * wsize);
-  auto run_chunk = [&](int64_t c0, int64_t c1) {  // parallel_for carries exceptions out
-    Scratch<T> col(pointwise ? 0 : g.groups * k * nb * cells);
-    Scratch<T> grids(nb > 1 ? grid_size * nb : 0);
+  // Per thread: the columns, the grids of several images, im2col's phases. Fewer chunks than
+  // threads run in order here, each GEMM using the threads (the same bits).
+  const int64_t col_size = pointwise ? 0 : g.groups * k * nb * cells;
+  const int64_t grids_size = nb > 1 ? grid_size * nb : 0;
+  const int64_t work = col_size + grids_size + phase_scratch(g, g.image_channels);
+  parallel_with_scratch<T>(chunks, kParallelGrain, work, [&](int64_t c0, int64_t c1, T* scratch) {
+    T* col = scratch;
+    T* grids = col + col_size;
+    T* phases = grids + grids_size;
     for (int64_t chunk = c0; chunk < c1; ++chunk) {
       T* acc = chunk == 0 ? out : partials.data() + (chunk - 1) * wsize;
       const int64_t n0 = g.batch * chunk / chunks, n1 = g.batch * (chunk + 1) / chunks;
       for (int64_t n = n0; n < n1; n += nb) {
         const int64_t count = std::min(nb, n1 - n), ld = count * cells;
         const T* img = x + n * image_size;
-        if (!pointwise) im2col_images(img, image_size, g, count, col.data());
+        if (!pointwise) im2col_images(img, image_size, g, count, col, phases);
         const T* gin = gy + n * grid_size;
         if (count > 1) {
-          gather_grids(gin, count, g.grid_channels, cells, grids.data());
-          gin = grids.data();
+          gather_grids(gin, count, g.grid_channels, cells, grids);
+          gin = grids;
         }
         for (int64_t grp = 0; grp < g.groups; ++grp) {
-          T* cols = pointwise ? const_cast<T*>(img) + grp * k * cells : col.data() + grp * k * ld;
+          T* cols = pointwise ? const_cast<T*>(img) + grp * k * cells : col + grp * k * ld;
           Mat<T> c = weight_matrix(acc, g, grp);
           detail_gemm::gemm_one(Mat<T>{const_cast<T*>(gin) + grp * og * ld, og, ld, ld, 1},
                                 Mat<T>{cols, k, ld, ld, 1}.transposed(), c, T(1),
@@ -527,12 +537,7 @@ void conv_weight(const Tensor<T>& image, const Tensor<T>& grid, const Tensor<T>&
         }
       }
     }
-  };
-  if (chunks >= get_num_threads()) {
-    parallel_for(chunks, kParallelGrain, run_chunk);
-  } else {
-    run_chunk(0, chunks);  // in order here, each GEMM using the threads (the same bits)
-  }
+  });
   for (int64_t chunk = 1; chunk < chunks; ++chunk) {
     const T* p = partials.data() + (chunk - 1) * wsize;
     for (int64_t i = 0; i < wsize; ++i) out[i] += p[i];

@@ -22,9 +22,8 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "sinew/backend/cpu/allocator.hpp"
 #include "sinew/backend/cpu/gemm.hpp"
-#include "sinew/backend/cpu/parallel.hpp"
+#include "sinew/backend/cpu/scratch.hpp"
 #include "sinew/backend/descriptors.hpp"
 
 namespace sinew::backend::cpu::detail_winograd {
@@ -54,10 +53,17 @@ struct Shape {
 };
 
 // Elements of transformed data per block of tile rows: the 16 planes of the input tiles and of
-// the products, about 1 MiB of floats, so that a block's GEMMs run from the L2 cache.
+// the products, at most about 1 MiB of floats, so that a block's GEMMs run from the L2 cache.
+// Within that, the block's tiles (the GEMMs' columns) are made a multiple of 16 where a few rows
+// less allow it, so that the micro-kernel's last panel is full.
 inline constexpr int64_t kBlockElements = int64_t{1} << 18;
 inline int64_t rows_per_block(const Shape& s) {
-  return std::max<int64_t>(1, kBlockElements / (16 * (s.in_ch + s.out_ch) * s.tile_cols()));
+  const int64_t most =
+      std::max<int64_t>(1, kBlockElements / (16 * (s.in_ch + s.out_ch) * s.tile_cols()));
+  for (int64_t rows = most; rows > 0 && rows + 16 > most; --rows) {
+    if (rows * s.tile_cols() % 16 == 0) return rows;
+  }
+  return most;
 }
 
 // U [16, rows, cols] = G g G^T for each kernel: forward (rows = O, cols = C, g = w[o, c]), or
@@ -314,17 +320,9 @@ inline int64_t block_count(const Shape& s) {
   return (rows + per - 1) / per;
 }
 
-// Runs f(b0, b1) over blocks [0, count): split across threads when there are at least as many
-// blocks as threads (each GEMM then runs serially), otherwise in order on this thread so that
-// the GEMMs can use the threads themselves.
-template <class F>
-void over_blocks(const Shape& s, int64_t count, F&& f) {
-  const int64_t cost = 2 * 16 * rows_per_block(s) * s.tile_cols() * s.in_ch * s.out_ch;
-  if (count >= get_num_threads()) {
-    parallel_for(count, cost, f);
-  } else {
-    f(int64_t{0}, count);
-  }
+// Multiply-adds of a block's GEMMs, the cost per item of the parallel loops.
+inline int64_t block_cost(const Shape& s) {
+  return 2 * 16 * rows_per_block(s) * s.tile_cols() * s.in_ch * s.out_ch;
 }
 
 // y = conv(x) + bias (bias may be null) with the transformed kernels u [16, out_ch, in_ch] of
@@ -333,20 +331,23 @@ template <class T>
 void forward(const T* x, const T* u, const T* bias, T* y, const Shape& s) {
   const int64_t tw = s.tile_cols(), per = rows_per_block(s), ld = per * tw + 1;
   const int64_t rows = s.batch * s.tile_rows();
-  over_blocks(s, block_count(s), [&](int64_t b0, int64_t b1) {
-    Scratch<T> v(16 * s.in_ch * ld + std::max(input_scratch(s, per), output_scratch(s, per)));
-    Scratch<T> m(16 * s.out_ch * ld);
-    T* scratch = v.data() + 16 * s.in_ch * ld;
+  // Per thread: the transformed input tiles V, the products M, the transforms' own scratch.
+  const int64_t v_size = 16 * s.in_ch * ld, m_size = 16 * s.out_ch * ld;
+  const int64_t work = v_size + m_size + std::max(input_scratch(s, per), output_scratch(s, per));
+  parallel_with_scratch<T>(block_count(s), block_cost(s), work, [&](int64_t b0, int64_t b1, T* w) {
+    T* v = w;
+    T* m = v + v_size;
+    T* scratch = m + m_size;
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t r0 = b * per, r1 = std::min(rows, r0 + per), cols = (r1 - r0) * tw;
-      transform_input(x, s, r0, r1, v.data(), ld, scratch);
+      transform_input(x, s, r0, r1, v, ld, scratch);
       for (int xi = 0; xi < 16; ++xi) {
         detail_gemm::gemm_one(
             Mat<T>{const_cast<T*>(u) + xi * s.out_ch * s.in_ch, s.out_ch, s.in_ch, s.in_ch, 1},
-            Mat<T>{v.data() + xi * s.in_ch * ld, s.in_ch, cols, ld, 1},
-            Mat<T>{m.data() + xi * s.out_ch * ld, s.out_ch, cols, ld, 1}, T(1), T(0));
+            Mat<T>{v + xi * s.in_ch * ld, s.in_ch, cols, ld, 1},
+            Mat<T>{m + xi * s.out_ch * ld, s.out_ch, cols, ld, 1}, T(1), T(0));
       }
-      transform_output(m.data(), ld, s, r0, r1, bias, y, scratch);
+      transform_output(m, ld, s, r0, r1, bias, y, scratch);
     }
   });
 }
@@ -363,21 +364,24 @@ void weight_grad(const T* x, const T* dy, T* dw, const Shape& s) {
   const int64_t chunks =
       std::max<int64_t>(1, std::min({blocks, kChunks, (int64_t{1} << 22) / msize + 1}));
   Scratch<T> partials(chunks * msize);
-  over_blocks(s, chunks, [&](int64_t c0, int64_t c1) {
-    Scratch<T> v(16 * s.in_ch * ld + std::max(input_scratch(s, per), output_scratch(s, per)));
-    Scratch<T> gt(16 * s.out_ch * ld);
-    T* scratch = v.data() + 16 * s.in_ch * ld;
+  // Per thread: the transformed input tiles V and gradient tiles, the transforms' scratch.
+  const int64_t v_size = 16 * s.in_ch * ld, g_size = 16 * s.out_ch * ld;
+  const int64_t work = v_size + g_size + std::max(input_scratch(s, per), output_scratch(s, per));
+  parallel_with_scratch<T>(chunks, block_cost(s), work, [&](int64_t c0, int64_t c1, T* w) {
+    T* v = w;
+    T* gt = v + v_size;
+    T* scratch = gt + g_size;
     for (int64_t chunk = c0; chunk < c1; ++chunk) {
       T* acc = partials.data() + chunk * msize;
       const int64_t first = blocks * chunk / chunks, last = blocks * (chunk + 1) / chunks;
       for (int64_t b = first; b < last; ++b) {
         const int64_t r0 = b * per, r1 = std::min(rows, r0 + per), cols = (r1 - r0) * tw;
-        transform_input(x, s, r0, r1, v.data(), ld, scratch);
-        transform_grad(dy, s, r0, r1, gt.data(), ld, scratch);
+        transform_input(x, s, r0, r1, v, ld, scratch);
+        transform_grad(dy, s, r0, r1, gt, ld, scratch);
         for (int xi = 0; xi < 16; ++xi) {
           detail_gemm::gemm_one(
-              Mat<T>{gt.data() + xi * s.out_ch * ld, s.out_ch, cols, ld, 1},
-              Mat<T>{v.data() + xi * s.in_ch * ld, cols, s.in_ch, 1, ld},
+              Mat<T>{gt + xi * s.out_ch * ld, s.out_ch, cols, ld, 1},
+              Mat<T>{v + xi * s.in_ch * ld, cols, s.in_ch, 1, ld},
               Mat<T>{acc + xi * s.out_ch * s.in_ch, s.out_ch, s.in_ch, s.in_ch, 1}, T(1),
               b == first ? T(0) : T(1));
         }
