@@ -204,40 +204,27 @@ template <class T>
 void col2im(const T* col, const ConvGeometry& g, int64_t channels, int64_t ld, T* img, T* phases) {
   const int64_t gw = g.grid_w, H = g.image_h, W = g.image_w, sw = g.stride_w;
   const int64_t taps = g.kernel_h * g.kernel_w;
-  if (sw > 1) {  // the taps are summed into the phases (a pixel's all lie in one), then added
-    const int64_t wp = phase_width(g), size = channels * H * wp;
-    std::fill(phases, phases + sw * size, T(0));
-    for_each_tap(g, [&](int64_t tap, int64_t off_h, int64_t off_w, int64_t h0, int64_t h1,
-                        int64_t w0, int64_t w1) {
-      int64_t p, m;
-      phase_of(off_w, sw, p, m);
-      for (int64_t c = 0; c < channels; ++c) {
-        T* plane = phases + p * size + c * H * wp;
-        const T* row = col + (c * taps + tap) * ld;
-        for (int64_t oh = h0; oh < h1; ++oh) {
-          const T* in = row + oh * gw;
-          T* dst = plane + (oh * g.stride_h + off_h) * wp + m;
-#pragma omp simd
-          for (int64_t ow = w0; ow < w1; ++ow) dst[ow] += in[ow];
-        }
-      }
-    });
-    add_phases(phases, g, channels, img);
-    return;
-  }
+  // With a column stride the taps are summed into the phases (a pixel's all lie in one), which
+  // are then added into the image; otherwise straight into the image, whose rows are W wide.
+  const int64_t width = sw > 1 ? phase_width(g) : W, size = channels * H * width;
+  T* target = sw > 1 ? phases : img;
+  if (sw > 1) std::fill(phases, phases + sw * size, T(0));
   for_each_tap(g, [&](int64_t tap, int64_t off_h, int64_t off_w, int64_t h0, int64_t h1, int64_t w0,
                       int64_t w1) {
+    int64_t p = 0, m = off_w;
+    if (sw > 1) phase_of(off_w, sw, p, m);
     for (int64_t c = 0; c < channels; ++c) {
-      T* plane = img + c * H * W;
+      T* plane = target + p * size + c * H * width;
       const T* row = col + (c * taps + tap) * ld;
       for (int64_t oh = h0; oh < h1; ++oh) {
         const T* in = row + oh * gw;
-        T* dst = plane + (oh * g.stride_h + off_h) * W + off_w;
+        T* dst = plane + (oh * g.stride_h + off_h) * width + m;
 #pragma omp simd
         for (int64_t ow = w0; ow < w1; ++ow) dst[ow] += in[ow];
       }
     }
   });
+  if (sw > 1) add_phases(phases, g, channels, img);
 }
 
 // Images per GEMM. A grid of few cells (the late layers of a CNN; a generator's first transposed
